@@ -1,0 +1,389 @@
+//! The dated policy table: every rule that depends on a date, as data.
+//!
+//! The table is embedded from `policy.toml` (read it for the rules and their sources);
+//! a clinic may override whole sections with a file of the same shape. Loading checks
+//! that no two entries of a section overlap for the same subject, so a lookup by date
+//! finds at most one rule.
+
+use crate::date::{Date, YearMonth};
+use serde::{Deserialize, Serialize};
+
+const EMBEDDED: &str = include_str!("../policy.toml");
+
+/// A document kind as the policy table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    /// マイナ保険証 (the My Number card).
+    MynaCard,
+    /// スマホ保険証 (iPhone or Android).
+    Smartphone,
+    /// 資格確認書.
+    EligibilityCertificate,
+    /// 健康保険証 (old insurance card).
+    HealthInsuranceCard,
+    /// 資格情報のお知らせ.
+    EligibilityNotice,
+    /// マイナポータル 資格情報 screen or its PDF.
+    MynaPortalScreen,
+    /// 被保険者資格申立書.
+    StatementForm,
+}
+
+/// How a document may prove qualification during a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    OnlineConfirmation,
+    Alone,
+    AloneWithOnlineByNumbers,
+    WithCard,
+    WhenOnlineFailed,
+    FirstVisitStatement,
+}
+
+/// Who holds the electronic certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    Card,
+    Phone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRule {
+    pub kind: DocumentKind,
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    pub modes: Vec<Mode>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraceRule {
+    pub holder: Holder,
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    pub months: u32,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartphoneRule {
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    pub min_age: u32,
+    /// Minimum iOS version, `[major, minor]`.
+    pub ios_min: [u32; 2],
+    /// Minimum Android version, `[major, minor]`.
+    pub android_min: [u32; 2],
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LateElderlyCertificateRule {
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    /// The validity of the blanket 資格確認書 when none is printed or typed.
+    pub valid_until: Date,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopayRule {
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    pub preschool: u8,
+    pub working_age: u8,
+    pub age_70_to_74: u8,
+    pub late_elderly: u8,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxAdditionRule {
+    /// First billing month (inclusive).
+    pub from: YearMonth,
+    /// Last billing month (inclusive).
+    pub until: YearMonth,
+    /// 利用割合 thresholds in percent for 加算1・4, 加算2・5, 加算3・6.
+    pub tiers: [u8; 3],
+    /// The 小児科 exception for tier 3, when one applies.
+    pub pediatric_tier3: Option<u8>,
+    pub source: String,
+}
+
+/// The whole table. Sections are public for display and export; lookups go through
+/// the methods, which pick the one entry in force on a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub version: u32,
+    pub published: Date,
+    #[serde(default)]
+    pub document: Vec<DocumentRule>,
+    #[serde(default)]
+    pub certificate_grace: Vec<GraceRule>,
+    #[serde(default)]
+    pub smartphone: Vec<SmartphoneRule>,
+    #[serde(default)]
+    pub late_elderly_certificate: Vec<LateElderlyCertificateRule>,
+    #[serde(default)]
+    pub copay: Vec<CopayRule>,
+    #[serde(default)]
+    pub dx_addition: Vec<DxAdditionRule>,
+}
+
+/// Why a policy file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error(
+        "ポリシーファイルを読めません: {0} / the policy file is not valid TOML for this table: {0}"
+    )]
+    Syntax(String),
+    #[error("ポリシー「{section}」の期間が重なっています（{subject}: {first} と {second}）/ entries of section {section} overlap for {subject}: {first} and {second}")]
+    Overlap { section: &'static str, subject: String, first: String, second: String },
+    #[error("ポリシー「{section}」の期間が逆です（{period}）/ an entry of section {section} ends before it starts ({period})")]
+    Inverted { section: &'static str, period: String },
+}
+
+/// An inclusive period with open ends.
+trait Period {
+    fn bounds(&self) -> (Option<Date>, Option<Date>);
+    fn subject(&self) -> String {
+        String::new()
+    }
+    fn covers(&self, date: Date) -> bool {
+        let (from, until) = self.bounds();
+        from.is_none_or(|f| f <= date) && until.is_none_or(|u| date <= u)
+    }
+}
+
+macro_rules! period {
+    ($t:ty) => {
+        impl Period for $t {
+            fn bounds(&self) -> (Option<Date>, Option<Date>) {
+                (self.from, self.until)
+            }
+        }
+    };
+    ($t:ty, $subject:ident) => {
+        impl Period for $t {
+            fn bounds(&self) -> (Option<Date>, Option<Date>) {
+                (self.from, self.until)
+            }
+            fn subject(&self) -> String {
+                format!("{:?}", self.$subject)
+            }
+        }
+    };
+}
+period!(DocumentRule, kind);
+period!(GraceRule, holder);
+period!(SmartphoneRule);
+period!(LateElderlyCertificateRule);
+period!(CopayRule);
+
+impl Period for DxAdditionRule {
+    fn bounds(&self) -> (Option<Date>, Option<Date>) {
+        let first = Date::new(self.from.year.into(), self.from.month.into(), 1).ok();
+        let last = Date::new(self.until.year.into(), self.until.month.into(), 1)
+            .ok()
+            .map(|d| d.add_months(1).pred());
+        (first, last)
+    }
+}
+
+fn describe(p: &impl Period) -> String {
+    let (from, until) = p.bounds();
+    let show = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_else(|| "…".to_string());
+    format!("{}〜{}", show(from), show(until))
+}
+
+fn check_section<T: Period>(section: &'static str, entries: &[T]) -> Result<(), PolicyError> {
+    for (i, a) in entries.iter().enumerate() {
+        if let (Some(from), Some(until)) = a.bounds() {
+            if until < from {
+                return Err(PolicyError::Inverted { section, period: describe(a) });
+            }
+        }
+        for b in &entries[i + 1..] {
+            if a.subject() != b.subject() {
+                continue;
+            }
+            let (af, au) = a.bounds();
+            let (bf, bu) = b.bounds();
+            let a_before_b = matches!((au, bf), (Some(au), Some(bf)) if au < bf);
+            let b_before_a = matches!((bu, af), (Some(bu), Some(af)) if bu < af);
+            if !a_before_b && !b_before_a {
+                return Err(PolicyError::Overlap {
+                    section,
+                    subject: a.subject(),
+                    first: describe(a),
+                    second: describe(b),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The override file: every section optional; a present section replaces the embedded one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Override {
+    version: Option<u32>,
+    published: Option<Date>,
+    document: Option<Vec<DocumentRule>>,
+    certificate_grace: Option<Vec<GraceRule>>,
+    smartphone: Option<Vec<SmartphoneRule>>,
+    late_elderly_certificate: Option<Vec<LateElderlyCertificateRule>>,
+    copay: Option<Vec<CopayRule>>,
+    dx_addition: Option<Vec<DxAdditionRule>>,
+}
+
+impl Policy {
+    /// The table shipped with this build.
+    pub fn embedded() -> Result<Policy, PolicyError> {
+        Policy::from_toml(EMBEDDED)
+    }
+
+    /// The embedded table's text, for `bridge rules policy` and documentation.
+    pub fn embedded_text() -> &'static str {
+        EMBEDDED
+    }
+
+    /// Parses and validates a complete table.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// This table with the sections of `text` (same shape, every section optional)
+    /// replacing its own.
+    pub fn with_override(&self, text: &str) -> Result<Policy, PolicyError> {
+        let o: Override = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        let p = Policy {
+            version: o.version.unwrap_or(self.version),
+            published: o.published.unwrap_or(self.published),
+            document: o.document.unwrap_or_else(|| self.document.clone()),
+            certificate_grace: o
+                .certificate_grace
+                .unwrap_or_else(|| self.certificate_grace.clone()),
+            smartphone: o.smartphone.unwrap_or_else(|| self.smartphone.clone()),
+            late_elderly_certificate: o
+                .late_elderly_certificate
+                .unwrap_or_else(|| self.late_elderly_certificate.clone()),
+            copay: o.copay.unwrap_or_else(|| self.copay.clone()),
+            dx_addition: o.dx_addition.unwrap_or_else(|| self.dx_addition.clone()),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        check_section("document", &self.document)?;
+        check_section("certificate_grace", &self.certificate_grace)?;
+        check_section("smartphone", &self.smartphone)?;
+        check_section("late_elderly_certificate", &self.late_elderly_certificate)?;
+        check_section("copay", &self.copay)?;
+        check_section("dx_addition", &self.dx_addition)
+    }
+
+    /// The rule for a document kind on a date; `None` when the kind is not usable then.
+    pub fn document(&self, kind: DocumentKind, date: Date) -> Option<&DocumentRule> {
+        self.document.iter().find(|r| r.kind == kind && r.covers(date))
+    }
+
+    pub fn certificate_grace(&self, holder: Holder, date: Date) -> Option<&GraceRule> {
+        self.certificate_grace.iter().find(|r| r.holder == holder && r.covers(date))
+    }
+
+    pub fn smartphone(&self, date: Date) -> Option<&SmartphoneRule> {
+        self.smartphone.iter().find(|r| r.covers(date))
+    }
+
+    pub fn late_elderly_certificate(&self, date: Date) -> Option<&LateElderlyCertificateRule> {
+        self.late_elderly_certificate.iter().find(|r| r.covers(date))
+    }
+
+    pub fn copay(&self, date: Date) -> Option<&CopayRule> {
+        self.copay.iter().find(|r| r.covers(date))
+    }
+
+    /// The 加算 thresholds for a billing month.
+    pub fn dx_addition(&self, billing: YearMonth) -> Option<&DxAdditionRule> {
+        self.dx_addition.iter().find(|r| r.from <= billing && billing <= r.until)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn embedded_table_loads_and_answers_by_date() {
+        let p = Policy::embedded().unwrap();
+        let card = |s| p.document(DocumentKind::HealthInsuranceCard, d(s)).map(|r| r.modes.clone());
+        assert_eq!(card("2025-12-01"), Some(vec![Mode::Alone]));
+        assert_eq!(card("2025-12-02"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+        assert_eq!(card("2026-03-31"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+        assert_eq!(card("2026-04-01"), None);
+        assert_eq!(p.certificate_grace(Holder::Card, d("2026-11-25")).unwrap().months, 3);
+        assert_eq!(p.certificate_grace(Holder::Phone, d("2026-11-25")).unwrap().months, 0);
+        assert_eq!(
+            p.dx_addition(YearMonth::parse("2026-03").unwrap()).unwrap().tiers,
+            [70, 50, 30]
+        );
+        assert_eq!(p.dx_addition(YearMonth::parse("2026-06").unwrap()), None);
+    }
+
+    #[test]
+    fn override_replaces_a_section_and_is_validated() {
+        let p = Policy::embedded().unwrap();
+        let later = p
+            .with_override(
+                r#"
+[[dx_addition]]
+from = "2026-06"
+until = "2027-05"
+tiers = [75, 55, 35]
+source = "test"
+"#,
+            )
+            .unwrap();
+        assert_eq!(later.dx_addition(YearMonth::parse("2026-07").unwrap()).unwrap().tiers[0], 75);
+        assert_eq!(later.dx_addition(YearMonth::parse("2026-03").unwrap()), None);
+        assert_eq!(later.document, p.document);
+
+        let overlapping = r#"
+[[certificate_grace]]
+holder = "card"
+months = 3
+source = "a"
+[[certificate_grace]]
+holder = "card"
+from = "2027-01-01"
+months = 6
+source = "b"
+"#;
+        assert!(matches!(p.with_override(overlapping), Err(PolicyError::Overlap { .. })));
+        assert!(matches!(p.with_override("nonsense = 1"), Err(PolicyError::Syntax(_))));
+        assert!(matches!(
+            p.with_override("[[copay]]\nfrom = \"2027-01-01\"\nuntil = \"2026-01-01\"\npreschool = 20\nworking_age = 30\nage_70_to_74 = 20\nlate_elderly = 10\nsource = \"x\""),
+            Err(PolicyError::Inverted { .. })
+        ));
+    }
+}

@@ -212,11 +212,19 @@ pub fn accept(policy: &Policy, p: &Presentation) -> Acceptance {
         .unwrap_or_else(|| refused(Refusal::NoRule, FALLBACK))
 }
 
+/// Accepted beats a condition beats a refusal; among conditions, the one staff can
+/// satisfy at the counter right now comes first.
 fn rank(a: &Acceptance) -> u8 {
     match a {
         Acceptance::Accepted { .. } => 0,
-        Acceptance::OnCondition { .. } => 1,
-        Acceptance::NotAccepted { .. } => 2,
+        Acceptance::OnCondition { condition, .. } => match condition {
+            Condition::OnlineConfirmation
+            | Condition::OnlineConfirmationByNumbers
+            | Condition::CheckPrintedValidity => 1,
+            Condition::TogetherWithCard | Condition::OnlyIfOnlineFailed => 2,
+            Condition::ConfirmAfterwards => 3,
+        },
+        Acceptance::NotAccepted { .. } => 9,
     }
 }
 

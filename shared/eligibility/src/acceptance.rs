@@ -27,7 +27,11 @@ pub enum Document {
     /// マイナ保険証 card; the auth certificate's notAfter when read.
     MynaCard { certificate_not_after: Option<Date> },
     /// スマホ保険証.
-    Smartphone { os: PhoneOs, os_version: Option<[u32; 2]>, certificate_not_after: Option<Date> },
+    Smartphone {
+        os: Option<PhoneOs>,
+        os_version: Option<[u32; 2]>,
+        certificate_not_after: Option<Date>,
+    },
     /// 資格確認書 with its printed 有効期限; `late_elderly` when issued by a 後期高齢者
     /// 広域連合 (the blanket one may be used to its policy date when none is typed).
     EligibilityCertificate { valid_until: Option<Date>, late_elderly: bool },
@@ -271,12 +275,14 @@ fn document_checks(
                         return Err(refused(Refusal::TooYoung { min_age: rule.min_age }, instead));
                     }
                 }
-                let min = match os {
-                    PhoneOs::Ios => rule.ios_min,
-                    PhoneOs::Android => rule.android_min,
-                };
-                if os_version.is_some_and(|v| v < min) {
-                    return Err(refused(Refusal::OsTooOld { os: *os, min }, instead));
+                if let (Some(os), Some(version)) = (os, os_version) {
+                    let min = match os {
+                        PhoneOs::Ios => rule.ios_min,
+                        PhoneOs::Android => rule.android_min,
+                    };
+                    if *version < min {
+                        return Err(refused(Refusal::OsTooOld { os: *os, min }, instead));
+                    }
                 }
             }
             certificate_check(policy, Holder::Phone, *certificate_not_after, p.visit, notices)

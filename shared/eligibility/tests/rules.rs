@@ -50,7 +50,7 @@ fn documents_by_date() {
     let card = |exp: Option<&str>| D::MynaCard { certificate_not_after: exp.map(d) };
     let old_card = |until: Option<&str>| D::HealthInsuranceCard { valid_until: until.map(d) };
     let phone = |os, v: Option<[u32; 2]>, exp: Option<&str>| D::Smartphone {
-        os,
+        os: Some(os),
         os_version: v,
         certificate_not_after: exp.map(d),
     };

@@ -135,6 +135,7 @@ impl Prefecture {
 
 /// What kind of insurer a number belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InsurerKind {
     /// 市町村国保 (6 digits).
     NationalHealthInsurance,

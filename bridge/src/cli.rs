@@ -1,0 +1,95 @@
+//! The command line, as clap types. Exit codes: 0 done / valid, 1 the rule says no
+//! (e.g. an invalid insurer number), 2 bad input or usage.
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridge",
+    version,
+    about = "madoguchi bridge: the clinic's daemon and operator commands"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The eligibility rules and the fallback tree, for scripts and receipt computers.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct RulesArgs {
+    /// A policy override file (TOML; its sections replace the embedded ones).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate a 保険者番号: exit 0 when valid (with its meaning), 1 with the reason.
+    CheckInsurer {
+        number: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// The copay (負担割合) on a visit date: from the answer fields, or estimated.
+    Copay {
+        /// Birth date, YYYYMMDD.
+        #[arg(long)]
+        birth: String,
+        /// Visit date, YYYYMMDD.
+        #[arg(long)]
+        visit: String,
+        /// InsuredPartialContributionRatio of the answer (e.g. 010).
+        #[arg(long)]
+        insured_partial_contribution_ratio: Option<String>,
+        /// ElderlyRecipientContributionRatio of the answer (e.g. 020).
+        #[arg(long)]
+        elderly_recipient_contribution_ratio: Option<String>,
+        /// PreschoolClassification of the answer (1 = 未就学).
+        #[arg(long)]
+        preschool_classification: Option<String>,
+        /// There was an online answer even if it carried none of the fields above.
+        #[arg(long)]
+        online_answer: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Read {"context", "answers", "root"} as JSON on stdin; print the next question or
+    /// the outcome as JSON.
+    Decide,
+    /// Export the decision tree.
+    Tree {
+        #[arg(long, value_enum, default_value_t = TreeFormat::Mermaid)]
+        format: TreeFormat,
+    },
+    /// Print the policy table in force (embedded, or with the override applied) as TOML
+    /// sections re-serialised to JSON.
+    Policy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TreeFormat {
+    Mermaid,
+    Json,
+}
+
+/// What a successful command reports through the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done = 0,
+    RuleSaysNo = 1,
+    BadInput = 2,
+}

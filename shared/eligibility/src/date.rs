@@ -31,7 +31,7 @@ const MIN_YEAR: u32 = 1800;
 const MAX_YEAR: u32 = 9999;
 
 pub(crate) fn is_leap(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 pub(crate) fn days_in_month(year: u32, month: u32) -> u32 {

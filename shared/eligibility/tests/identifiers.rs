@@ -1,7 +1,10 @@
 //! Identifier rules, one row per case.
 
-use eligibility::identifiers::{Field, InsurerKind};
-use eligibility::{IdentifierError, InsuredCard, InsurerNumber, PublicPayerNumber};
+use eligibility::identifiers::{
+    BranchNumber, Field, IdentifierError, InsuredCard, InsuredNumber, InsuredSymbol, InsurerKind,
+    InsurerNumber, Prefecture, PublicPayerNumber, RecipientNumber, UnknownInsurerStyle,
+    UnknownPlaceholders,
+};
 
 /// Every known-valid number of domain.md §3.
 #[test]
@@ -59,4 +62,63 @@ fn combined_symbol_and_number() {
     assert_eq!(card.branch.as_ref().map(|b| b.as_str()), Some("02"));
     let kouki = InsuredCard::parse_combined("12345678", "").unwrap();
     assert_eq!(kouki.symbol, None);
+}
+
+#[test]
+fn normalises_what_people_type() {
+    let card = InsuredCard::parse_combined("ＡＢ－１２・３４５ ６７", "1").unwrap();
+    assert_eq!(card.symbol.unwrap().as_str(), "AB-12");
+    assert_eq!(card.number.as_str(), "34567");
+    assert_eq!(card.branch.unwrap().as_str(), "01");
+    assert_eq!(InsuredSymbol::parse("千葉ア").unwrap().as_str(), "千葉ア");
+    assert!(matches!(
+        InsuredNumber::parse("12/34"),
+        Err(IdentifierError::InvalidChar { position: 3, .. })
+    ));
+    assert!(matches!(
+        InsuredNumber::parse(&"あ".repeat(20)),
+        Err(IdentifierError::TooLong { found: 40, .. })
+    ));
+    assert!(matches!(BranchNumber::parse("123"), Err(IdentifierError::Length { .. })));
+    assert_eq!(InsuredCard::parse("", "123", "").unwrap().symbol, None);
+}
+
+#[test]
+fn classifies() {
+    let n = InsurerNumber::parse("39131008").unwrap();
+    assert_eq!(n.kind(), InsurerKind::LateElderly);
+    assert_eq!(n.prefecture().unwrap().name.ja, "東京都");
+    // 東京都医師国民健康保険組合.
+    let kokuho = InsurerNumber::parse("133033").unwrap();
+    assert_eq!(kokuho.kind(), InsurerKind::NationalHealthInsuranceSociety);
+    assert_eq!(kokuho.eight_char_form().len(), 8);
+    assert_eq!(InsurerNumber::parse(&kokuho.eight_char_form()).unwrap(), kokuho);
+    assert_eq!(
+        InsurerNumber::from_body("13105").unwrap().kind(),
+        InsurerKind::NationalHealthInsurance
+    );
+    assert_eq!(Prefecture::from_code(0), None);
+    assert_eq!(Prefecture::from_code(48), None);
+    assert_eq!(Prefecture::from_code(47).unwrap().name.en, "Okinawa");
+}
+
+#[test]
+fn programmes() {
+    assert_eq!(PublicPayerNumber::parse("54016027").unwrap().programme().unwrap().code, "54");
+    assert_eq!(PublicPayerNumber::parse("81136244").unwrap().programme().unwrap().code, "8x");
+    assert_eq!(PublicPayerNumber::parse("81136244").unwrap().prefecture().unwrap().code, 13);
+    assert!(RecipientNumber::parse("1234567").is_err());
+    let lenient = RecipientNumber::parse_unverified("1234567").unwrap();
+    assert!(!lenient.check_digit_verified());
+}
+
+#[test]
+fn both_styles() {
+    let p = UnknownPlaceholders::new(UnknownInsurerStyle::CheckDigitValid, 4, 8);
+    assert_eq!(p.insurer_number, "77777779");
+    assert!(InsurerNumber::parse(&p.insurer_number).is_ok());
+    assert_eq!((p.symbol.as_str(), p.number.as_str()), ("7777", "77777777"));
+    let all = UnknownPlaceholders::new(UnknownInsurerStyle::AllSevens, 100, 0);
+    assert!(InsurerNumber::parse(&all.insurer_number).is_err());
+    assert_eq!(all.symbol.len(), 38);
 }

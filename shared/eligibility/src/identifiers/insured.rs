@@ -108,27 +108,3 @@ impl InsuredCard {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalises_what_people_type() {
-        let card = InsuredCard::parse_combined("ＡＢ－１２・３４５ ６７", "1").unwrap();
-        assert_eq!(card.symbol.unwrap().as_str(), "AB-12");
-        assert_eq!(card.number.as_str(), "34567");
-        assert_eq!(card.branch.unwrap().as_str(), "01");
-        assert_eq!(InsuredSymbol::parse("千葉ア").unwrap().as_str(), "千葉ア");
-        assert!(matches!(
-            InsuredNumber::parse("12/34"),
-            Err(IdentifierError::InvalidChar { position: 3, .. })
-        ));
-        assert!(matches!(
-            InsuredNumber::parse(&"あ".repeat(20)),
-            Err(IdentifierError::TooLong { found: 40, .. })
-        ));
-        assert!(matches!(BranchNumber::parse("123"), Err(IdentifierError::Length { .. })));
-        assert_eq!(InsuredCard::parse("", "123", "").unwrap().symbol, None);
-    }
-}

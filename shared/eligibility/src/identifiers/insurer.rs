@@ -256,27 +256,3 @@ impl Serialize for InsurerNumber {
         s.serialize_str(&self.0)
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies() {
-        let n = InsurerNumber::parse("39131008").unwrap();
-        assert_eq!(n.kind(), InsurerKind::LateElderly);
-        assert_eq!(n.prefecture().unwrap().name.ja, "東京都");
-        // 東京都医師国民健康保険組合.
-        let kokuho = InsurerNumber::parse("133033").unwrap();
-        assert_eq!(kokuho.kind(), InsurerKind::NationalHealthInsuranceSociety);
-        assert_eq!(kokuho.eight_char_form().len(), 8);
-        assert_eq!(InsurerNumber::parse(&kokuho.eight_char_form()).unwrap(), kokuho);
-        assert_eq!(
-            InsurerNumber::from_body("13105").unwrap().kind(),
-            InsurerKind::NationalHealthInsurance
-        );
-        assert_eq!(Prefecture::from_code(0), None);
-        assert_eq!(Prefecture::from_code(48), None);
-        assert_eq!(Prefecture::from_code(47).unwrap().name.en, "Okinawa");
-    }
-}

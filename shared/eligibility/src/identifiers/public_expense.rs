@@ -96,18 +96,3 @@ impl RecipientNumber {
         self.check_digit_verified
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn programmes() {
-        assert_eq!(PublicPayerNumber::parse("54016027").unwrap().programme().unwrap().code, "54");
-        assert_eq!(PublicPayerNumber::parse("81136244").unwrap().programme().unwrap().code, "8x");
-        assert_eq!(PublicPayerNumber::parse("81136244").unwrap().prefecture().unwrap().code, 13);
-        assert!(RecipientNumber::parse("1234567").is_err());
-        let lenient = RecipientNumber::parse_unverified("1234567").unwrap();
-        assert!(!lenient.check_digit_verified());
-    }
-}

@@ -40,19 +40,3 @@ impl UnknownPlaceholders {
         UnknownPlaceholders { insurer_number, symbol: fill(symbol_len), number: fill(number_len) }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_styles() {
-        let p = UnknownPlaceholders::new(UnknownInsurerStyle::CheckDigitValid, 4, 8);
-        assert_eq!(p.insurer_number, "77777779");
-        assert!(crate::InsurerNumber::parse(&p.insurer_number).is_ok());
-        assert_eq!((p.symbol.as_str(), p.number.as_str()), ("7777", "77777777"));
-        let all = UnknownPlaceholders::new(UnknownInsurerStyle::AllSevens, 100, 0);
-        assert!(crate::InsurerNumber::parse(&all.insurer_number).is_err());
-        assert_eq!(all.symbol.len(), 38);
-    }
-}

@@ -1,0 +1,59 @@
+//! The dated policy table: the embedded one, overrides, and validation.
+
+use eligibility::policy::{DocumentKind, Holder, Mode, Policy, PolicyError};
+use eligibility::{Date, YearMonth};
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+#[test]
+fn embedded_table_loads_and_answers_by_date() {
+    let p = Policy::embedded().unwrap();
+    let card = |s| p.document(DocumentKind::HealthInsuranceCard, d(s)).map(|r| r.modes.clone());
+    assert_eq!(card("2025-12-01"), Some(vec![Mode::Alone]));
+    assert_eq!(card("2025-12-02"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+    assert_eq!(card("2026-03-31"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+    assert_eq!(card("2026-04-01"), None);
+    assert_eq!(p.certificate_grace(Holder::Card, d("2026-11-25")).unwrap().months, 3);
+    assert_eq!(p.certificate_grace(Holder::Phone, d("2026-11-25")).unwrap().months, 0);
+    assert_eq!(p.dx_addition(YearMonth::parse("2026-03").unwrap()).unwrap().tiers, [70, 50, 30]);
+    assert_eq!(p.dx_addition(YearMonth::parse("2026-06").unwrap()), None);
+}
+
+#[test]
+fn override_replaces_a_section_and_is_validated() {
+    let p = Policy::embedded().unwrap();
+    let later = p
+        .with_override(
+            r#"
+[[dx_addition]]
+from = "2026-06"
+until = "2027-05"
+tiers = [75, 55, 35]
+source = "test"
+"#,
+        )
+        .unwrap();
+    assert_eq!(later.dx_addition(YearMonth::parse("2026-07").unwrap()).unwrap().tiers[0], 75);
+    assert_eq!(later.dx_addition(YearMonth::parse("2026-03").unwrap()), None);
+    assert_eq!(later.document, p.document);
+
+    let overlapping = r#"
+[[certificate_grace]]
+holder = "card"
+months = 3
+source = "a"
+[[certificate_grace]]
+holder = "card"
+from = "2027-01-01"
+months = 6
+source = "b"
+"#;
+    assert!(matches!(p.with_override(overlapping), Err(PolicyError::Overlap { .. })));
+    assert!(matches!(p.with_override("nonsense = 1"), Err(PolicyError::Syntax(_))));
+    assert!(matches!(
+        p.with_override("[[copay]]\nfrom = \"2027-01-01\"\nuntil = \"2026-01-01\"\npreschool = 20\nworking_age = 30\nage_70_to_74 = 20\nlate_elderly = 10\nsource = \"x\""),
+        Err(PolicyError::Inverted { .. })
+    ));
+}

@@ -14,7 +14,8 @@ use std::time::Instant;
 const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   test   install what is missing, then fmt, tidy, clippy, wasm32 build of the shared crates, all tests
   bench  criterion benchmarks; prints decisions/s and parses/s
-  demo   builds the bridge and walks reception scenarios through `bridge rules decide`";
+  demo   builds the bridge and walks reception scenarios through `bridge rules decide`
+  gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +23,7 @@ fn main() -> std::process::ExitCode {
         Some("test") => test(),
         Some("bench") => bench(),
         Some("demo") => demo(),
+        Some("gen-test-keys") => gen_test_keys(),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -214,5 +216,38 @@ fn demo() -> Result<()> {
         }
     }
     println!("\nThe reception screens, the bridge server and the card reader come with later issues (see ARCHITECTURE.md, known gaps).");
+    Ok(())
+}
+
+/// Regenerates the committed RSA-2048 key pool of the test JPKI CA (PKCS#8 DER). Test
+/// keys only: they sign the virtual cards' certificates and nothing else.
+fn gen_test_keys() -> Result<()> {
+    let dir = root().join("shared/card/testdata/keys");
+    std::fs::create_dir_all(&dir)?;
+    for name in ["ca", "person1", "person2", "person3", "person4"] {
+        let out = dir.join(format!("{name}.pk8.der"));
+        let out = out.to_str().context("path is not UTF-8")?;
+        run(
+            "openssl",
+            &[
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-outform",
+                "DER",
+                "-out",
+                out,
+            ],
+        )?;
+        run(
+            "openssl",
+            &[
+                "pkcs8", "-topk8", "-nocrypt", "-inform", "DER", "-in", out, "-outform", "DER",
+                "-out", out,
+            ],
+        )?;
+    }
     Ok(())
 }

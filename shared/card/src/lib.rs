@@ -1,5 +1,29 @@
-//! APDUs, JPKI and 券面事項入力補助 AP operations, the PIN guard, the certificate summary,
-//! reader drivers as sans-I/O state machines and the virtual My Number card.
+//! Reading the My Number card and the スマホ用電子証明書, sans I/O.
 //!
-//! Not built yet: see "Known gaps" in `ARCHITECTURE.md` (issue: Card).
+//! - [`apdu`]: command/response APDUs, status words, a `Display` that masks PINs.
+//! - [`transport`]: the one trait a reader implements (PC/SC, WebUSB, the virtual card).
+//! - [`jpki`], [`text_ap`]: the two applications; [`certificate`]: the auth certificate's
+//!   summary and its expiry/grace state under the policy table.
+//! - [`pin`]: the [`pin::Pin`] type and the guard every VERIFY goes through.
+//! - [`ops`]: `check`, `confirm`, `read_basic_info` — what reception uses.
+//! - [`virtual_card`] (feature `virtual`): a card that answers like the real one, and the
+//!   test JPKI CA.
+//!
+//! No I/O, no clock: the transport is a trait and `today` is a parameter.
 #![forbid(unsafe_code)]
+
+pub mod apdu;
+pub mod ber;
+pub mod certificate;
+pub mod error;
+pub mod jpki;
+pub mod ops;
+pub mod pin;
+pub mod text_ap;
+pub mod transport;
+#[cfg(feature = "virtual")]
+pub mod virtual_card;
+
+pub use error::CardError;
+pub use jpki::Holder;
+pub use transport::{Transport, TransportError};

@@ -73,6 +73,7 @@ proptest! {
             prop_assert_eq!(Date::parse(&date.compact()).unwrap(), date);
             prop_assert_eq!(Date::parse(&date.to_string()).unwrap(), date);
             prop_assert_eq!(date.succ().pred(), date);
+            prop_assert_eq!(Date::from_day_number(date.day_number()), Some(date));
             prop_assert!(date.add_months(3) >= date);
         }
     }

@@ -11,6 +11,10 @@ use std::path::PathBuf;
     about = "madoguchi bridge: the clinic's daemon and operator commands"
 )]
 pub struct Args {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). Logs never contain
+    /// PINs or patient data.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -19,6 +23,83 @@ pub struct Args {
 pub enum Command {
     /// The eligibility rules and the fallback tree, for scripts and receipt computers.
     Rules(RulesArgs),
+    /// Card readers (PC/SC) and the virtual-card emulator.
+    Card(CardArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct CardArgs {
+    #[command(subcommand)]
+    pub command: CardCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhoneKind {
+    Android,
+    Iphone,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// The readers and whether a card is present.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Holder, certificate (expiry and grace), PIN tries left. Spends no PIN try.
+    Check {
+        #[arg(long)]
+        reader: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The day to judge the certificate on (YYYYMMDD); default today in Japan.
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// 氏名・住所・生年月日・性別 from the text AP (asks the 4-digit PIN without echo).
+    ReadBasicInfo {
+        #[arg(long)]
+        reader: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Read the PIN from the first line of stdin (automation) instead of the terminal.
+        #[arg(long)]
+        pin_from_stdin: bool,
+        /// Staff confirmed that the last try may be spent.
+        #[arg(long)]
+        staff_confirmed_last_try: bool,
+    },
+    /// Verify the auth PIN and sign a challenge (what the gateway's card path uses).
+    Confirm {
+        #[arg(long)]
+        reader: Option<String>,
+        #[arg(long, default_value = "madoguchi challenge")]
+        challenge: String,
+        #[arg(long)]
+        pin_from_stdin: bool,
+        #[arg(long)]
+        staff_confirmed_last_try: bool,
+    },
+    /// Connect a virtual card to pcscd's vpcd driver; commands on stdin: remove, insert,
+    /// remove-after N, quit.
+    Emulate {
+        /// A test person id (yamada, sato, suzuki, takahashi, tanaka, ito, watanabe, kobayashi).
+        #[arg(long)]
+        person: String,
+        /// Present the person's certificate as a phone instead.
+        #[arg(long, value_enum)]
+        phone: Option<PhoneKind>,
+        #[arg(long, default_value_t = 35963)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Keep the PIN counters in this file across runs.
+        #[arg(long)]
+        state: Option<std::path::PathBuf>,
+        /// The day the test CA issues on (YYYYMMDD); default today in Japan.
+        #[arg(long)]
+        today: Option<String>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

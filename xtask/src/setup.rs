@@ -8,6 +8,9 @@ use anyhow::Result;
 const TARGETS: &[&str] = &["wasm32-unknown-unknown"];
 /// rustup components the checks need.
 const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
+/// Debian packages: the PC/SC library to link against, and the real PC/SC stack with the
+/// vsmartcard virtual reader for the card tests.
+const DEBIAN: &[&str] = &["pkg-config", "libpcsclite-dev", "pcscd", "vsmartcard-vpcd"];
 
 pub fn ensure() -> Result<()> {
     let installed_targets = output("rustup", &["target", "list", "--installed"])?;
@@ -26,5 +29,34 @@ pub fn ensure() -> Result<()> {
             run("rustup", &["component", "add", component])?;
         }
     }
-    Ok(())
+    ensure_debian_packages(DEBIAN)
+}
+
+fn installed(package: &str) -> bool {
+    output("dpkg-query", &["-W", "-f=${Status}", package])
+        .is_ok_and(|s| s.contains("install ok installed"))
+}
+
+fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        eprintln!("Debian packages {}: present", packages.join(", "));
+        return Ok(());
+    }
+    // Root runs apt-get directly; anyone else goes through sudo.
+    let is_root = output("id", &["-u"]).is_ok_and(|s| s.trim() == "0");
+    let apt = |args: &[&str]| -> Result<()> {
+        if is_root {
+            run("apt-get", args)
+        } else {
+            let mut with = vec!["apt-get"];
+            with.extend_from_slice(args);
+            run("sudo", &with)
+        }
+    };
+    std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+    apt(&["update", "-q"])?;
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(missing.iter().copied());
+    apt(&args)
 }

@@ -1,16 +1,14 @@
 //! The reader service on the real PC/SC stack: pcscd + vpcd + the virtual card emulator.
 
-mod support;
-
 use bridge::card::{ReaderError, ReaderEvent, ReaderService};
 use card::pin::{Pin, PinKind, PinStatus, StaffConfirmation};
 use card::{CardError, Holder, TransportError};
+use e2e::pcsc::{Pcsc, READER};
 use eligibility::{Date, Policy};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use support::{Pcsc, READER};
 use x509_cert::der::{Decode, Encode};
 
 fn today() -> Date {
@@ -25,7 +23,7 @@ fn pin(s: &str) -> Pin {
 
 #[test]
 fn check_confirm_and_read_basic_info() {
-    let _pcsc = Pcsc::start("yamada", &TODAY);
+    let _pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &TODAY);
     let service = ReaderService::new();
     let policy = Policy::embedded().unwrap();
     let report = service.check(Some(READER), &policy, today()).unwrap();
@@ -51,7 +49,11 @@ fn check_confirm_and_read_basic_info() {
 
 #[test]
 fn phones_through_pcsc() {
-    let _pcsc = Pcsc::start("tanaka", &["--today", "20261125", "--phone", "iphone"]);
+    let _pcsc = Pcsc::start(
+        env!("CARGO_BIN_EXE_bridge"),
+        "tanaka",
+        &["--today", "20261125", "--phone", "iphone"],
+    );
     let service = ReaderService::new();
     let report = service.check(None, &Policy::embedded().unwrap(), today()).unwrap();
     assert_eq!(
@@ -66,7 +68,7 @@ fn phones_through_pcsc() {
 
 #[test]
 fn card_removed_mid_read_then_usable_again() {
-    let mut pcsc = Pcsc::start("yamada", &TODAY);
+    let mut pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &TODAY);
     let service = ReaderService::new();
     let policy = Policy::embedded().unwrap();
     pcsc.emulator("remove-after 5");
@@ -90,7 +92,7 @@ fn card_removed_mid_read_then_usable_again() {
 
 #[test]
 fn three_wrong_pins_never_lock_the_card() {
-    let _pcsc = Pcsc::start("sato", &TODAY);
+    let _pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "sato", &TODAY);
     let service = ReaderService::new();
     let confirm =
         |p: &str| service.confirm(None, pin(p), StaffConfirmation::NotGiven, b"c").map(|_| ());
@@ -114,7 +116,7 @@ fn three_wrong_pins_never_lock_the_card() {
 
 #[test]
 fn hot_plug_events_and_service_restart() {
-    let mut pcsc = Pcsc::start("yamada", &TODAY);
+    let mut pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &TODAY);
     let service = ReaderService::new();
     let mut events = service.subscribe();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();

@@ -1,13 +1,11 @@
 //! No log line at any level contains a PIN: drive VERIFYs with known PINs over the real
 //! PC/SC stack with every log enabled, and search the captured output.
 
-mod support;
-
 use bridge::card::ReaderService;
 use card::pin::{Pin, StaffConfirmation};
+use e2e::pcsc::Pcsc;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use support::Pcsc;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -27,7 +25,7 @@ fn no_log_line_contains_a_pin() {
     let capture = Capture::default();
     let writer = capture.clone();
     bridge::card::logging::init_with_writer("trace", move || writer.clone());
-    let _pcsc = Pcsc::start("yamada", &["--today", "20261125"]);
+    let _pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &["--today", "20261125"]);
     let service = ReaderService::new();
     // A wrong PIN and the right one, for both PIN files.
     let _ = service.confirm(None, Pin::new("9876").unwrap(), StaffConfirmation::NotGiven, b"c");

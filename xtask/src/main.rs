@@ -13,7 +13,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   test   install what is missing, then fmt, tidy, clippy, wasm32 build of the shared crates, all tests
-  bench  criterion benchmarks; prints decisions/s and parses/s
+  bench  criterion benchmarks (decisions/s, parses/s) and card operations over pcscd + vpcd
   demo   builds the bridge and walks reception scenarios through `bridge rules decide`
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 

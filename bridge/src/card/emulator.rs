@@ -115,6 +115,10 @@ impl Emulator {
                 Ok(Control::RemoveAfter(n)) => *remove_after = Some(n),
                 Ok(Control::Insert) | Err(TryRecvError::Empty) => {}
             }
+            // vpcd writes the length and the payload separately; without an immediate ACK
+            // the payload waits out Nagle + delayed ACK (~40 ms per APDU). Linux resets
+            // quick-ACK mode after reads, so it is set again before each one.
+            quick_ack(&stream);
             let mut len = [0u8; 2];
             match stream.read_exact(&mut len) {
                 Ok(()) => {}
@@ -125,6 +129,7 @@ impl Emulator {
             }
             stream.set_read_timeout(Some(Duration::from_secs(5)))?;
             let mut payload = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            quick_ack(&stream);
             if stream.read_exact(&mut payload).is_err() {
                 return Ok(Session::Disconnected);
             }
@@ -175,3 +180,11 @@ impl Emulator {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+fn quick_ack(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn quick_ack(_stream: &TcpStream) {}

@@ -1,10 +1,8 @@
-//! A real PC/SC stack for tests: `pcscd -f` with the vsmartcard vpcd driver, and the
-//! bridge's own emulator process holding a virtual card. Started and stopped by pid;
-//! dropped (also on a failed assertion) = killed.
+//! A real PC/SC stack for tests and benchmarks: `pcscd -f` with the vsmartcard vpcd
+//! driver, and the bridge's own emulator process (`bridge card emulate`) holding a
+//! virtual card. Started and stopped by pid; dropped (also on a failed assertion) = killed.
 
-#![allow(dead_code)]
-
-use bridge::card::ReaderService;
+use std::ffi::CString;
 use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -15,6 +13,8 @@ static PCSCD: Mutex<()> = Mutex::new(());
 
 pub const READER: &str = "Virtual PCD 00 00";
 
+/// The running stack. Holds a process-wide lock: pcscd is one per machine.
+#[derive(Debug)]
 pub struct Pcsc {
     pcscd: Option<Child>,
     emulator: Option<Child>,
@@ -30,14 +30,15 @@ fn pcscd_path() -> &'static str {
 }
 
 impl Pcsc {
-    /// Starts pcscd and an emulator for `person`; waits until the card is visible.
-    pub fn start(person: &str, extra: &[&str]) -> Pcsc {
+    /// Starts pcscd and an emulator (`bridge` is the bridge binary) for `person`; waits
+    /// until the card is visible. Panics with the reason when something does not start.
+    pub fn start(bridge: &str, person: &str, extra: &[&str]) -> Pcsc {
         let lock = PCSCD.lock().unwrap_or_else(|e| e.into_inner());
         let mut pcsc = Pcsc { pcscd: None, emulator: None, emulator_stdin: None, _lock: lock };
         pcsc.start_pcscd();
         let mut args = vec!["card", "emulate", "--person", person];
         args.extend_from_slice(extra);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        let mut child = Command::new(bridge)
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -63,11 +64,7 @@ impl Pcsc {
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if ReaderService::new()
-                .list()
-                .map(|r| r.iter().any(|r| r.name == READER))
-                .unwrap_or(false)
-            {
+            if readers().iter().any(|(name, _)| name == READER) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -92,10 +89,7 @@ impl Pcsc {
     pub fn wait_for_card(&self, present: bool) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let now = ReaderService::new()
-                .list()
-                .map(|r| r.iter().any(|r| r.name == READER && r.card_present))
-                .unwrap_or(false);
+            let now = readers().iter().any(|(name, present)| name == READER && *present);
             if now == present {
                 return;
             }
@@ -117,4 +111,26 @@ impl Drop for Pcsc {
         }
         self.stop_pcscd();
     }
+}
+
+/// The readers pcscd shows, with card presence; empty when pcscd is not reachable.
+pub fn readers() -> Vec<(String, bool)> {
+    let Ok(ctx) = pcsc::Context::establish(pcsc::Scope::User) else { return Vec::new() };
+    let Ok(names) = ctx.list_readers_owned() else { return Vec::new() };
+    let mut states: Vec<pcsc::ReaderState> = names
+        .iter()
+        .map(|n| pcsc::ReaderState::new(CString::clone(n), pcsc::State::UNAWARE))
+        .collect();
+    if states.is_empty() || ctx.get_status_change(Duration::from_millis(0), &mut states).is_err() {
+        return Vec::new();
+    }
+    states
+        .iter()
+        .map(|s| {
+            (
+                s.name().to_string_lossy().into_owned(),
+                s.event_state().contains(pcsc::State::PRESENT),
+            )
+        })
+        .collect()
 }

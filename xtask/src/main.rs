@@ -107,7 +107,7 @@ fn test() -> Result<()> {
 fn bench() -> Result<()> {
     step("setup", setup::ensure)?;
     step("criterion", || {
-        run("cargo", &["bench", "--locked", "-p", "eligibility", "-p", "fallback"])
+        run("cargo", &["bench", "--locked", "-p", "eligibility", "-p", "fallback", "-p", "oqs"])
     })?;
     report_benchmarks()
 }

@@ -25,6 +25,66 @@ pub enum Command {
     Rules(RulesArgs),
     /// Card readers (PC/SC) and the virtual-card emulator.
     Card(CardArgs),
+    /// The national-system gateway: parse files, query, run the folder peer, tap a card.
+    Oqs(OqsArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct OqsArgs {
+    #[command(subcommand)]
+    pub command: OqsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OqsCommand {
+    /// Parse an answer file; print it and its interpretation as JSON (exit 2 on bad input).
+    Parse {
+        file: std::path::PathBuf,
+        /// The visit date for the copay (YYYYMMDD); default today.
+        #[arg(long)]
+        visit: Option<String>,
+    },
+    /// 資格確認 by numbers, against the simulator or, with --folder, the 端末's folders.
+    Query {
+        #[arg(long)]
+        insurer: String,
+        #[arg(long)]
+        symbol: Option<String>,
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        branch: Option<String>,
+        /// YYYYMMDD.
+        #[arg(long)]
+        birth: String,
+        #[arg(long)]
+        visit: Option<String>,
+        #[arg(long)]
+        folder: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
+    /// Play the 連携アプリケーション on a folder with the simulator (until Ctrl-C).
+    Sim {
+        #[arg(long)]
+        folder: std::path::PathBuf,
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+        #[arg(long)]
+        outage: bool,
+    },
+    /// A simulated patient taps their card at the face-auth reader: drop a face/ result.
+    Tap {
+        #[arg(long)]
+        folder: std::path::PathBuf,
+        /// A sim id (p000…, lost-new, …) or a virtual-card person (yamada, …).
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        visit: Option<String>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Rules(rules) => bridge::rules::run(&rules, &mut stdin.lock(), &mut out),
         Command::Card(card) => bridge::card::cli::run(&card, &mut out),
+        Command::Oqs(oqs) => bridge::gateway::cli::run(&oqs, &mut out),
     };
     let _ = out.flush();
     match result {

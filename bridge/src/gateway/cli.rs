@@ -1,0 +1,108 @@
+//! `bridge oqs …`: parse a file, query the national system (simulated or through the
+//! folder), run the folder peer, and tap a simulated card.
+
+use super::folder::{FolderConfig, FolderGateway};
+use super::sim::{Faults, Sim};
+use super::{peer, Gateway, NumberQuery};
+use crate::card::cli::today_jst;
+use crate::cli::{OqsArgs, OqsCommand, Outcome};
+use anyhow::{anyhow, Context as _, Result};
+use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol};
+use eligibility::{Date, InsurerNumber, Policy};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn visit_arg(visit: &Option<String>) -> Result<Date> {
+    visit.as_deref().map(|v| Date::parse(v).context("--visit")).unwrap_or_else(|| Ok(today_jst()))
+}
+
+pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match &args.command {
+        OqsCommand::Parse { file, visit } => {
+            let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+            let answer =
+                oqs::parse_answer(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let interpretation = oqs::interpret(&answer, &Policy::embedded()?, visit_arg(visit)?);
+            let value = serde_json::json!({ "answer": answer, "interpretation": interpretation });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            Ok(Outcome::Done)
+        }
+        OqsCommand::Query {
+            insurer,
+            symbol,
+            number,
+            branch,
+            birth,
+            visit,
+            folder,
+            timeout_secs,
+        } => {
+            let query = NumberQuery {
+                insurer: InsurerNumber::parse(insurer)?,
+                symbol: symbol
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(InsuredSymbol::parse)
+                    .transpose()?,
+                number: InsuredNumber::parse(number)?,
+                branch: branch
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(BranchNumber::parse)
+                    .transpose()?,
+                birth: Date::parse(birth).context("--birth")?,
+                visit: visit_arg(visit)?,
+                limit_consent: false,
+            };
+            let answer = runtime.block_on(async {
+                match folder {
+                    Some(folder) => {
+                        let mut config = FolderConfig::new(folder);
+                        config.timeout = Duration::from_secs(*timeout_secs);
+                        FolderGateway::start(config)?.lookup(&query).await
+                    }
+                    None => {
+                        let request = query.to_request("1312345678", "cli");
+                        Sim::new(query.visit)
+                            .answer_request(&request, &format!("{}000000", query.visit.compact()))
+                    }
+                }
+            })?;
+            let interpretation = oqs::interpret(&answer, &Policy::embedded()?, query.visit);
+            let value = serde_json::json!({ "answer": answer, "interpretation": interpretation });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+            Ok(Outcome::Done)
+        }
+        OqsCommand::Sim { folder, latency_ms, error_rate, outage } => {
+            let faults = Faults {
+                latency_ms: *latency_ms,
+                error_rate: *error_rate,
+                outage: *outage,
+                ..Faults::default()
+            };
+            peer::prepare(folder)?;
+            peer::set_faults(folder, &faults)?;
+            writeln!(
+                out,
+                "answering {} as the 連携アプリケーション (faults: {})",
+                folder.display(),
+                peer::faults_file(folder).display()
+            )?;
+            out.flush()?;
+            let sim = Arc::new(Sim::new(today_jst()));
+            runtime.block_on(peer::run(folder.clone(), sim, async {
+                let _ = tokio::signal::ctrl_c().await;
+            }))?;
+            Ok(Outcome::Done)
+        }
+        OqsCommand::Tap { folder, person, visit } => {
+            let visit = visit_arg(visit)?;
+            let name =
+                peer::tap(folder, &Sim::new(visit), person, visit).map_err(|e| anyhow!(e))?;
+            writeln!(out, "{name}")?;
+            Ok(Outcome::Done)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The folder peer: plays the 連携アプリケーション on a folder with the simulator, so the
+//! folder backend is tested through the real file system. It answers `req/` files into
+//! `res/` (honouring the simulator's faults, read afresh from `<folder>/.sim-faults.json`
+//! before each answer so tests and demos can change them while it runs) and drops `face/`
+//! results when a simulated patient taps a card.
+
+use super::folder::write_atomically;
+use super::sim::{Faults, Sim};
+use eligibility::Date;
+use notify::{RecursiveMode, Watcher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The faults file a running peer reads.
+pub fn faults_file(folder: &Path) -> PathBuf {
+    folder.join(".sim-faults.json")
+}
+
+/// Sets the faults of a running peer.
+pub fn set_faults(folder: &Path, faults: &Faults) -> std::io::Result<()> {
+    let text = serde_json::to_string(faults).map_err(std::io::Error::other)?;
+    write_atomically(folder, ".sim-faults.json", text.as_bytes())
+}
+
+/// Creates `req/`, `res/` and `face/` under `folder`.
+pub fn prepare(folder: &Path) -> std::io::Result<()> {
+    for dir in ["req", "res", "face"] {
+        std::fs::create_dir_all(folder.join(dir))?;
+    }
+    Ok(())
+}
+
+fn now_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + 9 * 3600;
+    let day =
+        Date::from_day_number(secs.div_euclid(86_400)).map(|d| d.compact()).unwrap_or_default();
+    let s = secs.rem_euclid(86_400);
+    format!("{day}{:02}{:02}{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// Drops a face-auth result for `person` (a sim id or a virtual-card person id).
+pub fn tap(folder: &Path, sim: &Sim, person: &str, visit: Date) -> Result<String, String> {
+    let answer = sim
+        .face_answer(person, visit, &now_stamp())
+        .ok_or_else(|| format!("no such person {person:?}"))?;
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("OQSsiquc01res_face_{}{n:04}_{}.xml", std::process::id(), now_stamp());
+    write_atomically(&folder.join("face"), &name, answer.to_xml().as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(name)
+}
+
+fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
+    let Ok(bytes) = std::fs::read(request_file) else { return };
+    let Ok(request) = oqs::parse_request(&bytes) else { return }; // half-written: the next event retries
+    let faults: Faults = std::fs::read_to_string(faults_file(folder))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    sim.set_faults(faults.clone());
+    // The real application consumes its requests.
+    let _ = std::fs::remove_file(request_file);
+    if faults.latency_ms > 0 {
+        std::thread::sleep(Duration::from_millis(faults.latency_ms));
+    }
+    let name = format!("OQSsiquc01res_{}.xml", request.arbitrary_file_identifier);
+    let body = match sim.answer_request(&request, &now_stamp()) {
+        Err(_) => return, // outage: no answer at all
+        Ok(answer)
+            if faults.malformed_rate > 0.0
+                && request.arbitrary_file_identifier.bytes().map(u64::from).sum::<u64>() % 100
+                    < (faults.malformed_rate * 100.0) as u64 =>
+        {
+            let xml = answer.to_xml();
+            xml[..xml.len() / 2].to_string()
+        }
+        Ok(answer) => answer.to_xml(),
+    };
+    let _ = write_atomically(&folder.join("res"), &name, body.as_bytes());
+}
+
+/// Runs the peer until `stop` resolves. Each request is answered on its own thread so
+/// latency faults overlap like a real system's.
+pub async fn run(
+    folder: PathBuf,
+    sim: Arc<Sim>,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    prepare(&folder)?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
+    let watch_tx = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            for path in event.paths {
+                let _ = watch_tx.send(path);
+            }
+        }
+    })
+    .map_err(std::io::Error::other)?;
+    watcher
+        .watch(&folder.join("req"), RecursiveMode::NonRecursive)
+        .map_err(std::io::Error::other)?;
+    let scan = |tx: &mpsc::UnboundedSender<PathBuf>| {
+        if let Ok(entries) = std::fs::read_dir(folder.join("req")) {
+            for e in entries.flatten() {
+                let _ = tx.send(e.path());
+            }
+        }
+    };
+    scan(&tx);
+    let mut rescan = tokio::time::interval(Duration::from_millis(500));
+    let in_flight = Arc::new(std::sync::Mutex::new(std::collections::HashSet::<PathBuf>::new()));
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = rescan.tick() => scan(&tx),
+            Some(path) = rx.recv() => {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if !(name.starts_with("OQSsiquc01req_") && name.ends_with(".xml") && path.exists()) {
+                    continue;
+                }
+                if !in_flight.lock().map(|mut s| s.insert(path.clone())).unwrap_or(false) {
+                    continue;
+                }
+                let (folder, sim, in_flight) = (folder.clone(), sim.clone(), in_flight.clone());
+                tokio::task::spawn_blocking(move || {
+                    answer_one(&folder, &sim, &path);
+                    if let Ok(mut s) = in_flight.lock() {
+                        s.remove(&path);
+                    }
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! A faithful stand-in for オンライン資格確認: a deterministic synthetic population, number
+//! lookups and card confirmations answered with the same XML the real system produces,
+//! and faults on demand. For demos, training and every test; never for a real patient.
+
+use super::{Gateway, GatewayError, GatewayEvent, NumberQuery};
+use eligibility::{Date, InsurerNumber, Policy};
+use oqs::model::{
+    AnswerHeader, BodyFields, ElderlyRecipient, LimitCertificate, QualificationFields, SearchInfo,
+    SpecificDisease,
+};
+use oqs::{Answer, QualificationResult};
+use serde::{Deserialize, Serialize};
+use std::sync::RwLock;
+
+/// Faults to inject, changeable while running.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every answer.
+    pub latency_ms: u64,
+    /// Share of lookups answered with a system error (0.0–1.0).
+    pub error_rate: f64,
+    /// The national system is down: no answer at all.
+    pub outage: bool,
+    /// Share of answers written as broken XML (the folder peer only).
+    pub malformed_rate: f64,
+    /// Every lookup answers 資格無効.
+    pub invalid_storm: bool,
+}
+
+/// How a person's qualification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    Valid,
+    /// Lost on the given day, no new qualification known.
+    Lost(Date),
+    /// Lost, and a newer qualification exists.
+    LostWithNew(Date),
+}
+
+/// One insured person of the synthetic population.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimPerson {
+    pub id: String,
+    pub name: String,
+    pub kana: String,
+    pub birth: Date,
+    pub sex: &'static str,
+    pub insurer: String,
+    pub insurer_name: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: String,
+    pub standing: Standing,
+    pub partial_ratio: Option<String>,
+    pub elderly_ratio: Option<String>,
+    pub preschool: bool,
+    pub limit_flag: Option<String>,
+    pub specific_disease: Option<String>,
+    /// The virtual card person whose certificate maps to this record.
+    pub card_person: Option<&'static str>,
+}
+
+const SURNAMES: &[(&str, &str)] = &[
+    ("佐藤", "ｻﾄｳ"),
+    ("鈴木", "ｽｽﾞｷ"),
+    ("高橋", "ﾀｶﾊｼ"),
+    ("田中", "ﾀﾅｶ"),
+    ("伊藤", "ｲﾄｳ"),
+    ("渡辺", "ﾜﾀﾅﾍﾞ"),
+    ("山本", "ﾔﾏﾓﾄ"),
+    ("中村", "ﾅｶﾑﾗ"),
+    ("小林", "ｺﾊﾞﾔｼ"),
+    ("加藤", "ｶﾄｳ"),
+    ("吉田", "ﾖｼﾀﾞ"),
+    ("山田", "ﾔﾏﾀﾞ"),
+    ("佐々木", "ｻｻｷ"),
+    ("山口", "ﾔﾏｸﾞﾁ"),
+    ("松本", "ﾏﾂﾓﾄ"),
+    ("井上", "ｲﾉｳｴ"),
+    ("木村", "ｷﾑﾗ"),
+];
+const GIVEN: &[(&str, &str, &str)] = &[
+    ("翔", "ｼｮｳ", "1"),
+    ("陽菜", "ﾋﾅ", "2"),
+    ("蓮", "ﾚﾝ", "1"),
+    ("結衣", "ﾕｲ", "2"),
+    ("大翔", "ﾋﾛﾄ", "1"),
+    ("美咲", "ﾐｻｷ", "2"),
+    ("健一", "ｹﾝｲﾁ", "1"),
+    ("和子", "ｶｽﾞｺ", "2"),
+    ("茂", "ｼｹﾞﾙ", "1"),
+    ("幸子", "ｻﾁｺ", "2"),
+    ("誠", "ﾏｺﾄ", "1"),
+    ("恵子", "ｹｲｺ", "2"),
+    ("隆", "ﾀｶｼ", "1"),
+];
+
+/// A small deterministic generator (the population must be the same on every machine).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 =
+            self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn insurer(body: &str) -> String {
+    InsurerNumber::from_body(body).map(|n| n.to_string()).unwrap_or_default()
+}
+
+fn date(y: u32, m: u32, d: u32) -> Date {
+    Date::new(y, m, d)
+        .unwrap_or_else(|_| Date::from_day_number(0).unwrap_or_else(|| unreachable!()))
+}
+
+/// The population as of `today` (ages and ratios are set relative to it).
+pub fn population(today: Date) -> Vec<SimPerson> {
+    let mut rng = Lcg(0x6d61_646f_6775_6368);
+    let mut people = Vec::new();
+    for i in 0..360u32 {
+        let (surname, skana) = SURNAMES[rng.below(SURNAMES.len() as u64) as usize];
+        let (given, gkana, sex) = GIVEN[rng.below(GIVEN.len() as u64) as usize];
+        // Ages 0–99 relative to today, spread evenly.
+        let age = (i * 7 + rng.below(7) as u32) % 100;
+        let birth = date(
+            today.year().saturating_sub(age),
+            1 + rng.below(12) as u32,
+            1 + rng.below(28) as u32,
+        );
+        let pref = 1 + rng.below(47) as u32;
+        let late = age >= 76;
+        let (insurer_number, insurer_name, symbol) = if late {
+            (
+                insurer(&format!("39{pref:02}{:03}", rng.below(900) + 1)),
+                "後期高齢者医療広域連合".to_string(),
+                None,
+            )
+        } else {
+            match i % 5 {
+                0 => (
+                    insurer(&format!("01{pref:02}{:03}", rng.below(900))),
+                    "全国健康保険協会".to_string(),
+                    Some(format!("{:08}", rng.below(100_000_000))),
+                ),
+                1 => (
+                    insurer(&format!("06{pref:02}{:03}", rng.below(900))),
+                    "健康保険組合".to_string(),
+                    Some(format!("{}", rng.below(9999) + 1)),
+                ),
+                2 => (
+                    insurer(&format!("3{}{pref:02}{:03}", 1 + rng.below(4), rng.below(900))),
+                    "共済組合".to_string(),
+                    Some(format!("共済{}", rng.below(99))),
+                ),
+                3 => (
+                    insurer(&format!("{pref:02}{:03}", 100 + rng.below(199))),
+                    "国民健康保険".to_string(),
+                    Some(format!("{:04}", rng.below(10_000))),
+                ),
+                _ => (
+                    insurer(&format!("{pref:02}{:03}", 300 + rng.below(99))),
+                    "国民健康保険組合".to_string(),
+                    Some(format!("国{}", rng.below(999))),
+                ),
+            }
+        };
+        let partial_ratio = late.then(|| ["010", "020", "030"][(i % 3) as usize].to_string());
+        let elderly = (70..76).contains(&age) && !late;
+        let elderly_ratio = elderly.then(|| if i % 4 == 0 { "030" } else { "020" }.to_string());
+        people.push(SimPerson {
+            id: format!("p{i:03}"),
+            name: format!("{surname}　{given}"),
+            kana: format!("{skana} {gkana}"),
+            birth,
+            sex,
+            insurer: insurer_number,
+            insurer_name,
+            symbol,
+            number: format!("{:06}", 100_000 + i),
+            branch: "00".into(),
+            standing: Standing::Valid,
+            partial_ratio,
+            elderly_ratio,
+            preschool: age < 6,
+            limit_flag: (i % 11 == 0)
+                .then(|| ["A01", "A02", "A03", "A04", "A05"][(i % 5) as usize].to_string()),
+            specific_disease: (i % 37 == 0).then(|| "1".to_string()),
+            card_person: None,
+        });
+    }
+    // The cases clinics meet, at fixed ids.
+    let special = |id: &str, name: &str, birth: Date, insurer: String, number: &str| SimPerson {
+        id: id.into(),
+        name: name.into(),
+        kana: "ﾃｽﾄ".into(),
+        birth,
+        sex: "1",
+        insurer,
+        insurer_name: "全国健康保険協会東京支部".into(),
+        symbol: Some("1234".into()),
+        number: number.into(),
+        branch: "00".into(),
+        standing: Standing::Valid,
+        partial_ratio: None,
+        elderly_ratio: None,
+        preschool: false,
+        limit_flag: None,
+        specific_disease: None,
+        card_person: None,
+    };
+    let kyokai = insurer("0113001");
+    let lost_on = Date::from_day_number(today.day_number() - 56).unwrap_or(today);
+    let mut lost_new =
+        special("lost-new", "転職　太郎", date(1985, 6, 1), kyokai.clone(), "900001");
+    lost_new.standing = Standing::LostWithNew(lost_on);
+    let mut new_job =
+        special("lost-new-current", "転職　太郎", date(1985, 6, 1), insurer("0613001"), "000777");
+    new_job.insurer_name = "健康保険組合（新）".into();
+    let mut lost = special("lost", "喪失　次郎", date(1975, 2, 2), kyokai.clone(), "900002");
+    lost.standing = Standing::Lost(lost_on);
+    let twin_a = special("multiple-a", "重複　花子", date(1990, 9, 9), kyokai.clone(), "900003");
+    let mut twin_b =
+        special("multiple-b", "重複　花子", date(1990, 9, 9), kyokai.clone(), "900003");
+    twin_b.branch = "01".into();
+    let mut no_ratio =
+        special("no-ratio", "熊本　ハナ", date(1945, 5, 5), insurer("3943100"), "10000001");
+    no_ratio.symbol = None;
+    no_ratio.insurer_name = "熊本県後期高齢者医療広域連合".into();
+    let stand_in = special("stand-in", "髙●　一郎", date(1960, 12, 12), kyokai.clone(), "900004");
+    people.extend([lost_new, new_job, lost, twin_a, twin_b, no_ratio, stand_in]);
+    // The virtual cardholders, so card confirmations map to a record.
+    for (k, p) in card::virtual_card::TEST_PERSONS.iter().enumerate() {
+        let birth = p.birth_date().unwrap_or(today);
+        let mut s = special(
+            &format!("card-{}", p.id),
+            p.name,
+            birth,
+            kyokai.clone(),
+            &format!("8000{k:02}"),
+        );
+        s.kana = p.kana.into();
+        s.card_person = Some(p.id);
+        let band = eligibility::AgeBand::on(birth, today);
+        if band == Some(eligibility::AgeBand::LateElderly) {
+            s.insurer = insurer("3913100");
+            s.symbol = None;
+            s.partial_ratio = Some("010".into());
+        } else if band == Some(eligibility::AgeBand::Age70To74) {
+            s.elderly_ratio = Some("020".into());
+        }
+        people.push(s);
+    }
+    people
+}
+
+/// The simulator.
+#[derive(Debug)]
+pub struct Sim {
+    people: Vec<SimPerson>,
+    faults: RwLock<Faults>,
+    calls: std::sync::atomic::AtomicU64,
+    pub medical_institution_code: String,
+}
+
+/// What a lookup found.
+enum Found<'a> {
+    None,
+    One(&'a SimPerson),
+    Many(Vec<&'a SimPerson>),
+}
+
+impl Sim {
+    pub fn new(today: Date) -> Sim {
+        Sim {
+            people: population(today),
+            faults: RwLock::new(Faults::default()),
+            calls: std::sync::atomic::AtomicU64::new(0),
+            medical_institution_code: "1312345678".into(),
+        }
+    }
+
+    pub fn people(&self) -> &[SimPerson] {
+        &self.people
+    }
+
+    pub fn person(&self, id: &str) -> Option<&SimPerson> {
+        self.people.iter().find(|p| p.id == id)
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.read().map(|f| f.clone()).unwrap_or_default()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        if let Ok(mut f) = self.faults.write() {
+            *f = faults;
+        }
+    }
+
+    /// Whether this call draws a fault at `rate` (deterministic sequence).
+    fn draw(&self, rate: f64) -> bool {
+        if rate <= 0.0 {
+            return false;
+        }
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut rng = Lcg(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        (rng.below(10_000) as f64) < rate * 10_000.0
+    }
+
+    fn find(&self, q: &oqs::Request) -> Found<'_> {
+        let norm = |s: &str| eligibility::text::fold(s).replace(' ', "");
+        let matches: Vec<&SimPerson> = self
+            .people
+            .iter()
+            .filter(|p| norm(&p.insurer) == norm(&q.insurer_number))
+            .filter(|p| norm(&p.number) == norm(&q.insured_identification_number))
+            .filter(|p| p.birth.compact() == q.birthdate)
+            .filter(|p| {
+                q.insured_card_symbol
+                    .as_deref()
+                    .is_none_or(|s| p.symbol.as_deref().map(norm) == Some(norm(s)))
+            })
+            .filter(|p| q.insured_branch_number.as_deref().is_none_or(|b| p.branch == b))
+            .collect();
+        match matches.len() {
+            0 => Found::None,
+            1 => Found::One(matches[0]),
+            _ => Found::Many(matches),
+        }
+    }
+
+    fn result(&self, p: &SimPerson) -> QualificationResult {
+        let lost_on = match p.standing {
+            Standing::Valid => None,
+            Standing::Lost(d) | Standing::LostWithNew(d) => Some(d),
+        };
+        QualificationResult {
+            fields: QualificationFields {
+                insured_card_classification: Some("01".into()),
+                insurer_number: Some(p.insurer.clone()),
+                insured_card_symbol: p.symbol.clone(),
+                insured_identification_number: Some(p.number.clone()),
+                insured_branch_number: Some(p.branch.clone()),
+                personal_family_classification: Some(
+                    if p.branch == "00" { "1" } else { "2" }.into(),
+                ),
+                name: Some(p.name.clone()),
+                name_kana: Some(p.kana.clone()),
+                sex1: Some(p.sex.into()),
+                birthdate: Some(p.birth.compact()),
+                insurer_name: Some(p.insurer_name.clone()),
+                qualification_date: Some("20200401".into()),
+                disqualification_date: lost_on.map(|d| d.compact()),
+                reason_of_loss: lost_on.map(|_| "03".into()),
+                insured_partial_contribution_ratio: p.partial_ratio.clone(),
+                preschool_classification: p.preschool.then(|| "1".into()),
+                limit_application_certificate_related_cons_flg: Some(
+                    if p.limit_flag.is_some() { "1" } else { "0" }.into(),
+                ),
+                ..Default::default()
+            },
+            elderly_recipient: p.elderly_ratio.as_ref().map(|r| ElderlyRecipient {
+                contribution_ratio: Some(r.clone()),
+                ..Default::default()
+            }),
+            limit_certificate: p.limit_flag.as_ref().map(|f| LimitCertificate {
+                classification: Some("01".into()),
+                classification_flag: Some(f.clone()),
+                ..Default::default()
+            }),
+            specific_diseases: p
+                .specific_disease
+                .iter()
+                .map(|c| SpecificDisease {
+                    disease_category: Some(c.clone()),
+                    self_pay: Some("10000".into()),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    fn answer(&self, reference: &str, date: &str, file_id: Option<&str>, now: &str) -> Answer {
+        Answer {
+            header: AnswerHeader {
+                process_execution_time: Some(now.into()),
+                qualification_confirmation_date: Some(date.into()),
+                medical_institution_code: Some(self.medical_institution_code.clone()),
+                arbitrary_file_identifier: file_id.map(String::from),
+                reference_classification: Some(reference.into()),
+                segment_of_result: Some("1".into()),
+                character_code_identifier: Some("0".into()),
+                ..Default::default()
+            },
+            body: BodyFields { processing_result_status: Some("1".into()), ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    /// Answers a request file as the system would (`now`: YYYYMMDDhhmmss). Honours the
+    /// outage, error and storm faults; latency and malformed output are the caller's.
+    pub fn answer_request(&self, q: &oqs::Request, now: &str) -> Result<Answer, GatewayError> {
+        let faults = self.faults();
+        if faults.outage {
+            return Err(GatewayError::Unavailable);
+        }
+        let mut a = self.answer(
+            "2",
+            &q.qualification_confirmation_date,
+            Some(&q.arbitrary_file_identifier),
+            now,
+        );
+        a.search_info = Some(SearchInfo {
+            insurer_number: Some(q.insurer_number.clone()),
+            insured_card_symbol: q.insured_card_symbol.clone(),
+            insured_identification_number: Some(q.insured_identification_number.clone()),
+            insured_branch_number: q.insured_branch_number.clone(),
+            birthdate: Some(q.birthdate.clone()),
+            limit_application_certificate_related_cons_flg: Some(
+                if q.limit_application_certificate_related_cons_flg { "1" } else { "0" }.into(),
+            ),
+            ..Default::default()
+        });
+        if self.draw(faults.error_rate) {
+            a.header.segment_of_result = Some("9".into());
+            a.header.error_code = Some("EO9999".into());
+            a.header.error_message =
+                Some("システムエラーが発生しました。時間をおいて再度実行してください。".into());
+            return Ok(a);
+        }
+        let validity = match (faults.invalid_storm, self.find(q)) {
+            (true, Found::One(p)) => {
+                a.results.push(self.result(p));
+                "2"
+            }
+            (_, Found::None) => {
+                a.body.processing_result_message = Some("該当する資格がありません。".into());
+                "4"
+            }
+            (_, Found::Many(ps)) => {
+                a.results.extend(ps.into_iter().map(|p| self.result(p)));
+                "5"
+            }
+            (_, Found::One(p)) => {
+                a.results.push(self.result(p));
+                match p.standing {
+                    Standing::Valid => "1",
+                    Standing::Lost(_) => "2",
+                    Standing::LostWithNew(_) => {
+                        a.body.processing_result_message = Some("新しい資格が存在します。".into());
+                        "3"
+                    }
+                }
+            }
+        };
+        a.body.qualification_validity = Some(validity.into());
+        Ok(a)
+    }
+
+    /// The face-auth reader's result for a cardholder who tapped their card.
+    pub fn face_answer(&self, person_id: &str, visit: Date, now: &str) -> Option<Answer> {
+        let p =
+            self.people.iter().find(|p| p.id == person_id || p.card_person == Some(person_id))?;
+        let mut a = self.answer("1", &visit.compact(), None, now);
+        a.results.push(self.result(p));
+        a.body.qualification_validity =
+            Some(if p.standing == Standing::Valid { "1" } else { "2" }.into());
+        a.body.prescription_issue_select = Some("1".into());
+        Some(a)
+    }
+
+    /// A card confirmation from the bridge's own reader: the signature over `challenge`
+    /// must verify with the certificate, the certificate must chain to the test JPKI CA
+    /// and be within its validity (or the card's grace), and map to a person.
+    #[allow(clippy::too_many_arguments)]
+    pub fn confirm_card(
+        &self,
+        policy: &Policy,
+        holder: card::Holder,
+        certificate: &[u8],
+        signature: &[u8],
+        challenge: &[u8],
+        visit: Date,
+        now: &str,
+    ) -> Result<Answer, GatewayError> {
+        use rsa::pkcs8::DecodePublicKey;
+        use sha2::{Digest, Sha256};
+        use x509_cert::der::{Decode, Encode};
+        if self.faults().outage {
+            return Err(GatewayError::Unavailable);
+        }
+        let reject = |why: &str| GatewayError::CardRejected(why.to_string());
+        let leaf = x509_cert::Certificate::from_der(certificate)
+            .map_err(|_| reject("certificate is not DER X.509"))?;
+        let pki = card::virtual_card::TestPki::new(visit).map_err(|e| reject(&e.to_string()))?;
+        let ca = x509_cert::Certificate::from_der(pki.ca_certificate_der())
+            .map_err(|_| reject("test CA"))?;
+        let key_of = |c: &x509_cert::Certificate| -> Result<rsa::RsaPublicKey, GatewayError> {
+            let der = c
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|_| reject("public key"))?;
+            rsa::RsaPublicKey::from_public_key_der(&der)
+                .map_err(|_| reject("public key is not RSA"))
+        };
+        let tbs = leaf.tbs_certificate.to_der().map_err(|_| reject("certificate"))?;
+        let ca_signature =
+            leaf.signature.as_bytes().ok_or_else(|| reject("certificate signature"))?;
+        key_of(&ca)?
+            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&tbs), ca_signature)
+            .map_err(|_| reject("not issued by the JPKI CA"))?;
+        key_of(&leaf)?
+            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(challenge), signature)
+            .map_err(|_| reject("the signature over the challenge does not verify"))?;
+        let summary = card::certificate::CertificateSummary::from_der(certificate)
+            .map_err(|e| reject(&e.to_string()))?;
+        if let card::certificate::CertificateState::Expired { .. }
+        | card::certificate::CertificateState::NotYetValid = summary.state(policy, holder, visit)
+        {
+            return Err(reject("the certificate is outside its validity and grace"));
+        }
+        let person_id = summary
+            .subject
+            .split(',')
+            .find_map(|rdn| rdn.strip_prefix("CN=JPKI TEST "))
+            .ok_or_else(|| reject("unknown subject"))?;
+        self.face_answer(person_id, visit, now)
+            .ok_or_else(|| reject("no record for this certificate"))
+    }
+}
+
+/// The simulator as the bridge's embedded gateway backend.
+#[derive(Debug)]
+pub struct SimGateway {
+    pub sim: std::sync::Arc<Sim>,
+    events: tokio::sync::broadcast::Sender<GatewayEvent>,
+}
+
+impl SimGateway {
+    pub fn new(sim: std::sync::Arc<Sim>) -> SimGateway {
+        SimGateway { sim, events: tokio::sync::broadcast::channel(1024).0 }
+    }
+
+    /// A simulated patient taps their card at the face-auth reader.
+    pub fn tap(&self, person: &str, visit: Date, now: &str) -> bool {
+        match self.sim.face_answer(person, visit, now) {
+            Some(answer) => self
+                .events
+                .send(GatewayEvent::Face {
+                    file: format!("sim:{person}"),
+                    answer: Box::new(answer),
+                })
+                .is_ok(),
+            None => false,
+        }
+    }
+}
+
+impl Gateway for SimGateway {
+    async fn lookup(&self, query: &NumberQuery) -> Result<Answer, GatewayError> {
+        let latency = self.sim.faults().latency_ms;
+        if latency > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+        }
+        let request = query.to_request(&self.sim.medical_institution_code, "sim");
+        self.sim.answer_request(&request, &format!("{}000000", query.visit.compact()))
+    }
+
+    fn events(&self) -> tokio::sync::broadcast::Receiver<GatewayEvent> {
+        self.events.subscribe()
+    }
+}

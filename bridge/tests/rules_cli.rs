@@ -208,3 +208,61 @@ fn policy_override_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn oqs_commands_end_to_end_through_a_folder() {
+    let dir = std::env::temp_dir().join(format!("madoguchi-oqs-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let folder = dir.to_str().unwrap().to_string();
+    let mut peer = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["oqs", "sim", "--folder", &folder])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let query = [
+        "oqs",
+        "query",
+        "--folder",
+        &folder,
+        "--insurer",
+        "01130012",
+        "--symbol",
+        "1234",
+        "--number",
+        "800000",
+        "--birth",
+        "19800401",
+        "--visit",
+        "20261125",
+        "--timeout-secs",
+        "10",
+    ];
+    let result = std::panic::catch_unwind(|| {
+        check(&query, "", 0, &["\"status\": \"confirmed\"", "山田太郎"], &[]);
+        check(
+            &["oqs", "tap", "--folder", &folder, "--person", "sato", "--visit", "20261125"],
+            "",
+            0,
+            &["OQSsiquc01res_face_"],
+            &[],
+        );
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/oqs/tests/fixtures/full.xml");
+        check(
+            &["oqs", "parse", fixture, "--visit", "20261125"],
+            "",
+            0,
+            &["\"percent\": 20", "W0001"],
+            &[],
+        );
+        let bad = dir.join("bad.xml");
+        std::fs::write(&bad, "<!DOCTYPE x><XmlMsg/>").unwrap();
+        check(&["oqs", "parse", bad.to_str().unwrap()], "", 2, &[], &["DTD"]);
+    });
+    let _ = peer.kill();
+    let _ = peer.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

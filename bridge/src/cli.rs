@@ -27,6 +27,54 @@ pub enum Command {
     Card(CardArgs),
     /// The national-system gateway: parse files, query, run the folder peer, tap a card.
     Oqs(OqsArgs),
+    /// Run the bridge for terminals (HTTP + WebSocket on loopback).
+    Serve(ServeArgs),
+    /// Print a one-time pairing code for a new terminal.
+    Pair {
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+    /// Paired terminals.
+    Devices {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ServeArgs {
+    #[arg(long, default_value_t = 8443)]
+    pub port: u16,
+    /// Where the store lives (default: MADOGUCHI_DATA, else the platform's data directory).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The built frontend to serve (Trunk's dist/).
+    #[arg(long)]
+    pub frontend: Option<std::path::PathBuf>,
+    /// A LAN name or address tablets use (listens on all interfaces when given).
+    #[arg(long)]
+    pub lan_name: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevicesCommand {
+    List,
+    Revoke { device_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain; exit 1 at the first altered row.
+    Verify,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -10,3 +10,5 @@ pub mod card;
 pub mod cli;
 pub mod gateway;
 pub mod rules;
+pub mod server;
+pub mod store;

@@ -15,6 +15,14 @@ fn main() -> ExitCode {
         Command::Rules(rules) => bridge::rules::run(&rules, &mut stdin.lock(), &mut out),
         Command::Card(card) => bridge::card::cli::run(&card, &mut out),
         Command::Oqs(oqs) => bridge::gateway::cli::run(&oqs, &mut out),
+        Command::Serve(serve) => bridge::server::cli::serve(&serve, &mut out),
+        Command::Pair { data_dir } => bridge::server::cli::pair(&data_dir, &mut out),
+        Command::Devices { data_dir, command } => {
+            bridge::server::cli::devices(&data_dir, &command, &mut out)
+        }
+        Command::Audit { data_dir, command } => {
+            bridge::server::cli::audit(&data_dir, &command, &mut out)
+        }
     };
     let _ = out.flush();
     match result {

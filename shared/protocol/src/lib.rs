@@ -1,5 +1,234 @@
-//! Versioned wire types exchanged between the frontend and the bridge (HTTP and
-//! WebSocket bodies). Holds no business logic.
+//! Versioned wire types between a terminal (the frontend) and the bridge: HTTP bodies for
+//! pairing and sync, and WebSocket messages. No business logic: the rules live in the
+//! other shared crates, whose types travel here as JSON values where they are large.
 //!
-//! Not built yet: see "Known gaps" in `ARCHITECTURE.md` (issues: bridge, frontend).
+//! Every WebSocket message is an envelope `{"v": 1, "id": …, "kind": …, …}`; an unknown
+//! kind gets an `error` reply, never a dropped connection.
 #![forbid(unsafe_code)]
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// The protocol version this build speaks.
+pub const VERSION: u32 = 1;
+
+/// The largest WebSocket message accepted; larger ones close the socket with a reason.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The largest push batch.
+pub const MAX_PUSH_OPS: usize = 500;
+
+/// A PIN in transit: deserialisable (it arrives from the page) but never printed or
+/// serialised back, and wiped when dropped. The bridge turns it into `card::pin::Pin`.
+pub struct SecretPin(zeroize::Zeroizing<String>);
+
+impl SecretPin {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretPin(****)")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretPin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SecretPin, D::Error> {
+        Ok(SecretPin(zeroize::Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+/// `POST /api/pair`: trade a one-time code for a device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    pub code: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairResponse {
+    pub device_id: String,
+    /// Sent back in `Authorization: Bearer …` or the WebSocket `hello`; kept in IndexedDB.
+    pub token: String,
+}
+
+/// One change a terminal made, as it sends it. `op_id` never changes across retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    /// UUIDv7 of this change.
+    pub op_id: String,
+    /// UUIDv7 of the record (a reception) it belongs to.
+    pub record_id: String,
+    /// `reception`, `follow_up_request`, `note`, …
+    pub kind: String,
+    /// The terminal's clock when the change was made (RFC 3339); informational.
+    pub device_time: String,
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub ops: Vec<Op>,
+}
+
+/// The bridge's answer for one op. A terminal deletes its outbox row only on `created`
+/// or `duplicate`; `conflict` and `rejected` go to "needs attention".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum OpResult {
+    Created {
+        op_id: String,
+        seq: u64,
+    },
+    /// Already stored with the same body: the original result.
+    Duplicate {
+        op_id: String,
+        seq: u64,
+    },
+    /// Already stored with a different body.
+    Conflict {
+        op_id: String,
+        seq: u64,
+    },
+    Rejected {
+        op_id: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+}
+
+/// A stored event, as pulled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub op_id: String,
+    pub record_id: String,
+    pub device_id: String,
+    pub kind: String,
+    pub device_time: String,
+    pub received_time: String,
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub events: Vec<StoredEvent>,
+    /// Pull again after this seq; equal to the request's when nothing was new.
+    pub next: u64,
+    pub more: bool,
+}
+
+/// Terminal → bridge over the WebSocket.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ClientMessage {
+    /// The first frame: the device token.
+    Hello {
+        token: String,
+    },
+    Ping,
+    /// The bridge's clock (terminals show "server time" beside their own).
+    Time,
+    Push {
+        ops: Vec<Op>,
+    },
+    Pull {
+        after: u64,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    /// `check` on a reader: holder, certificate, tries left; spends no PIN try.
+    CheckCard {
+        reader: Option<String>,
+    },
+    /// `confirm`: the auth PIN goes to the card only.
+    ConfirmCard {
+        reader: Option<String>,
+        pin: SecretPin,
+        #[serde(default)]
+        staff_confirmed_last_try: bool,
+    },
+}
+
+/// The envelope of a client message.
+#[derive(Debug, Deserialize)]
+pub struct ClientEnvelope {
+    pub v: u32,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(flatten)]
+    pub message: ClientMessage,
+}
+
+/// Bridge → terminal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ServerMessage {
+    Welcome {
+        device_id: String,
+        server_time: String,
+        version: u32,
+    },
+    Pong,
+    Time {
+        server_time: String,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+    PushResult {
+        results: Vec<OpResult>,
+    },
+    PullResult(PullResponse),
+    /// Something happened that every terminal should see (a new event, a face result,
+    /// a reader change), as JSON.
+    Event {
+        topic: String,
+        body: serde_json::Value,
+    },
+    /// A card operation's result or error, as JSON.
+    CardResult {
+        body: serde_json::Value,
+    },
+}
+
+/// The envelope of a server message; `in_reply_to` echoes the client's `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerEnvelope {
+    pub v: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub in_reply_to: Option<String>,
+    #[serde(flatten)]
+    pub message: ServerMessage,
+}
+
+impl ServerEnvelope {
+    pub fn reply(in_reply_to: Option<String>, message: ServerMessage) -> ServerEnvelope {
+        ServerEnvelope { v: VERSION, in_reply_to, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_never_print() {
+        let m: ClientEnvelope = serde_json::from_str(
+            r#"{"v":1,"id":"a","kind":"confirm_card","reader":null,"pin":"1234"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{m:?}");
+        assert!(!shown.contains("1234") && shown.contains("****"), "{shown}");
+    }
+}

@@ -1,0 +1,128 @@
+//! `bridge serve`, `bridge pair`, `bridge devices …`, `bridge audit verify`.
+
+use super::{routes, Allowed, AppState};
+use crate::cli::{AuditCommand, DevicesCommand, Outcome, ServeArgs};
+use crate::gateway::sim::{Sim, SimGateway};
+use crate::store::Store;
+use anyhow::{Context as _, Result};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The data directory: `--data-dir`, else `MADOGUCHI_DATA`, else the platform's.
+pub fn data_dir(arg: &Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = arg {
+        return dir.clone();
+    }
+    if let Some(dir) = std::env::var_os("MADOGUCHI_DATA") {
+        return PathBuf::from(dir);
+    }
+    if let Some(appdata) = std::env::var_os("APPDATA") {
+        return PathBuf::from(appdata).join("madoguchi");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".local/share"))
+        .join("madoguchi")
+}
+
+pub fn open_store(dir: &Path) -> Result<Store> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "データディレクトリ {} を作れません / cannot create the data directory",
+            dir.display()
+        )
+    })?;
+    Ok(Store::open(&dir.join("madoguchi.sqlite3"))?)
+}
+
+pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let dir = data_dir(&args.data_dir);
+    let store = open_store(&dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let gateway = Arc::new(SimGateway::new(Arc::new(Sim::new(crate::card::cli::today_jst()))));
+        let mut state = AppState::new(store, gateway, Allowed::for_port(args.port, &args.lan_name));
+        state.frontend_dir = args.frontend.clone();
+        let ip = if args.lan_name.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
+        let addr = SocketAddr::from((ip, args.port));
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("ポート {} を使えません / cannot listen on {addr}", args.port)
+        })?;
+        writeln!(
+            out,
+            "madoguchi bridge: http://localhost:{} (data: {})",
+            args.port,
+            dir.display()
+        )?;
+        out.flush()?;
+        tracing::info!(%addr, "serving");
+        warp::serve(routes(state))
+            .incoming(listener)
+            .graceful(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .run()
+            .await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Outcome::Done)
+}
+
+pub fn pair(data: &Option<PathBuf>, out: &mut dyn Write) -> Result<Outcome> {
+    let store = open_store(&data_dir(data))?;
+    let code = store.new_pairing_code(300)?;
+    writeln!(
+        out,
+        "ペアリングコード / pairing code: {code}  (5分間・1回限り / valid 5 minutes, once)"
+    )?;
+    Ok(Outcome::Done)
+}
+
+pub fn devices(
+    data: &Option<PathBuf>,
+    command: &DevicesCommand,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let store = open_store(&data_dir(data))?;
+    match command {
+        DevicesCommand::List => {
+            for d in store.devices()? {
+                let state = if d.revoked_time.is_some() { "revoked" } else { "active" };
+                writeln!(out, "{}\t{}\t{}\t{state}", d.device_id, d.name, d.created_time)?;
+            }
+            Ok(Outcome::Done)
+        }
+        DevicesCommand::Revoke { device_id } => {
+            if store.revoke(device_id)? {
+                writeln!(out, "revoked {device_id}")?;
+                Ok(Outcome::Done)
+            } else {
+                writeln!(out, "no active device {device_id}")?;
+                Ok(Outcome::RuleSaysNo)
+            }
+        }
+    }
+}
+
+pub fn audit(
+    data: &Option<PathBuf>,
+    command: &AuditCommand,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let store = open_store(&data_dir(data))?;
+    match command {
+        AuditCommand::Verify => match store.verify_audit() {
+            Ok(n) => {
+                writeln!(out, "監査ログ OK / audit log intact: {n} rows")?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => {
+                writeln!(out, "{e}")?;
+                Ok(Outcome::RuleSaysNo)
+            }
+        },
+    }
+}

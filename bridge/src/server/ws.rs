@@ -1,0 +1,200 @@
+//! One terminal's WebSocket: `hello` with the device token first, then requests and
+//! pushed events. Unknown kinds get an `error` reply; the connection stays.
+
+use super::AppState;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ClientEnvelope, ClientMessage, ServerEnvelope, ServerMessage, VERSION};
+use warp::ws::{Message, WebSocket};
+
+fn text(envelope: &ServerEnvelope) -> Message {
+    Message::text(serde_json::to_string(envelope).unwrap_or_default())
+}
+
+fn error(id: Option<String>, code: &str, message: &str) -> Message {
+    text(&ServerEnvelope::reply(
+        id,
+        ServerMessage::Error { code: code.into(), message: message.into() },
+    ))
+}
+
+pub(crate) async fn session(socket: WebSocket, state: AppState) {
+    let (mut tx, mut rx) = socket.split();
+    // The first frame must authenticate.
+    let device_id = match rx.next().await {
+        Some(Ok(m)) if m.is_text() => {
+            let hello = serde_json::from_str::<ClientEnvelope>(m.to_str().unwrap_or(""));
+            match hello {
+                Ok(ClientEnvelope { message: ClientMessage::Hello { token }, id, .. }) => {
+                    let store = state.store.clone();
+                    match tokio::task::spawn_blocking(move || store.device_for_token(&token)).await
+                    {
+                        Ok(Ok(Some(device))) => {
+                            let welcome = ServerMessage::Welcome {
+                                device_id: device.clone(),
+                                server_time: crate::store::now_rfc3339(),
+                                version: VERSION,
+                            };
+                            let _ = tx.send(text(&ServerEnvelope::reply(id, welcome))).await;
+                            device
+                        }
+                        _ => {
+                            let _ = tx
+                                .send(error(
+                                    id,
+                                    "bad_token",
+                                    "この端末の登録は無効です / unknown or revoked token",
+                                ))
+                                .await;
+                            let _ = tx.send(Message::close_with(4001u16, "unauthorized")).await;
+                            return;
+                        }
+                    }
+                }
+                _ => {
+                    let _ = tx
+                        .send(error(
+                            None,
+                            "hello_first",
+                            "最初に hello を送ってください / send hello first",
+                        ))
+                        .await;
+                    let _ = tx.send(Message::close_with(4001u16, "hello first")).await;
+                    return;
+                }
+            }
+        }
+        _ => return,
+    };
+    let mut events = state.broadcast.subscribe();
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                if let Ok((topic, body)) = event {
+                    if tx.send(text(&ServerEnvelope::reply(None, ServerMessage::Event { topic, body }))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            incoming = rx.next() => {
+                let Some(Ok(message)) = incoming else { return };
+                if message.is_close() {
+                    return;
+                }
+                if !message.is_text() {
+                    continue;
+                }
+                let reply = handle(&state, &device_id, message.to_str().unwrap_or("")).await;
+                if tx.send(reply).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
+    let envelope: ClientEnvelope = match serde_json::from_str(text_in) {
+        Ok(e) => e,
+        Err(e) => {
+            let id = serde_json::from_str::<serde_json::Value>(text_in)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));
+            return error(
+                id,
+                "bad_message",
+                &format!("不明なメッセージです / unknown or malformed message: {e}"),
+            );
+        }
+    };
+    let id = envelope.id.clone();
+    if envelope.v != VERSION {
+        return error(
+            id,
+            "version",
+            "プロトコルのバージョンが違います / unsupported protocol version",
+        );
+    }
+    let reply = match envelope.message {
+        ClientMessage::Hello { .. } => {
+            ServerMessage::Error { code: "already".into(), message: "already authenticated".into() }
+        }
+        ClientMessage::Ping => ServerMessage::Pong,
+        ClientMessage::Time => ServerMessage::Time { server_time: crate::store::now_rfc3339() },
+        ClientMessage::Push { ops } => {
+            let (store, device) = (state.store.clone(), device_id.to_string());
+            match tokio::task::spawn_blocking(move || store.push(&device, &ops)).await {
+                Ok(Ok(results)) => {
+                    if results.iter().any(|r| matches!(r, protocol::OpResult::Created { .. })) {
+                        let _ = state
+                            .broadcast
+                            .send(("events".into(), serde_json::json!({ "from": device_id })));
+                    }
+                    ServerMessage::PushResult { results }
+                }
+                _ => ServerMessage::Error {
+                    code: "store".into(),
+                    message: "保存できませんでした / could not store".into(),
+                },
+            }
+        }
+        ClientMessage::Pull { after, limit } => {
+            let store = state.store.clone();
+            match tokio::task::spawn_blocking(move || store.pull(after, limit.unwrap_or(200))).await
+            {
+                Ok(Ok(page)) => ServerMessage::PullResult(page),
+                _ => ServerMessage::Error {
+                    code: "store".into(),
+                    message: "読めませんでした / could not read".into(),
+                },
+            }
+        }
+        ClientMessage::CheckCard { reader } => {
+            let readers = state.readers.clone();
+            let today = crate::card::cli::today_jst();
+            let result = tokio::task::spawn_blocking(move || {
+                let policy = eligibility::Policy::embedded().map_err(|e| e.to_string())?;
+                readers.check(reader.as_deref(), &policy, today).map_err(|e| e.to_string())
+            })
+            .await;
+            match result {
+                Ok(Ok(report)) => ServerMessage::CardResult {
+                    body: serde_json::to_value(report).unwrap_or_default(),
+                },
+                Ok(Err(message)) => ServerMessage::Error { code: "card".into(), message },
+                Err(_) => ServerMessage::Error {
+                    code: "internal".into(),
+                    message: "internal error".into(),
+                },
+            }
+        }
+        ClientMessage::ConfirmCard { reader, pin: secret, staff_confirmed_last_try } => {
+            let readers = state.readers.clone();
+            let pin = card::pin::Pin::new(secret.expose());
+            drop(secret); // wiped (Zeroizing) as it goes
+            let staff = if staff_confirmed_last_try {
+                card::pin::StaffConfirmation::LastTryConfirmed
+            } else {
+                card::pin::StaffConfirmation::NotGiven
+            };
+            let challenge = uuid::Uuid::new_v4().as_bytes().to_vec();
+            let result = tokio::task::spawn_blocking(move || {
+                let pin = pin.map_err(|e| e.to_string())?;
+                readers
+                    .confirm(reader.as_deref(), pin, staff, &challenge)
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+            match result {
+                Ok(Ok(c)) => ServerMessage::CardResult {
+                    body: serde_json::json!({ "holder": c.holder, "certificate_bytes": c.certificate.len() }),
+                },
+                Ok(Err(message)) => ServerMessage::Error { code: "card".into(), message },
+                Err(_) => ServerMessage::Error {
+                    code: "internal".into(),
+                    message: "internal error".into(),
+                },
+            }
+        }
+    };
+    text(&ServerEnvelope::reply(id, reply))
+}

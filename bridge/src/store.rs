@@ -1,0 +1,351 @@
+//! The clinic's durable store: SQLite in WAL mode with `synchronous=FULL`, so that an op
+//! the bridge acknowledged survives a crash.
+//!
+//! - `events`: append-only reception events; `op_id` is unique, so a retried push finds
+//!   the original row (same body hash → duplicate, different → conflict) in the same
+//!   transaction as the insert; `seq` orders pulls.
+//! - `devices` (paired terminals, token hashes only), `pairing_codes` (hashes, expiry,
+//!   single use), `follow_ups` (事後確認 tasks) and `audit`, an append-only log whose rows
+//!   are hash-chained so that `bridge audit verify` finds any edit.
+
+use protocol::{Op, OpResult, PullResponse, StoredEvent, MAX_PUSH_OPS};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("データベースのエラー: {0} / database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("データベースが使用中です / the database lock is poisoned")]
+    Poisoned,
+    #[error("監査ログの {0} 行目が改ざんされています / the audit log was altered at row {0}")]
+    AuditBroken(u64),
+}
+
+/// The store; cheap to clone (one connection behind a mutex: SQLite has one writer).
+#[derive(Debug, Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT NOT NULL UNIQUE,
+    record_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    device_time TEXT NOT NULL,
+    received_time TEXT NOT NULL,
+    body TEXT NOT NULL,
+    body_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_record ON events(record_id);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_time TEXT NOT NULL,
+    revoked_time TEXT
+);
+CREATE TABLE IF NOT EXISTS pairing_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_unix INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS follow_ups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id TEXT NOT NULL,
+    created_seq INTEGER NOT NULL UNIQUE,
+    query TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    updated_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// Now, RFC 3339 in UTC (the store's own timestamps).
+pub fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let date = eligibility::Date::from_day_number(secs.div_euclid(86_400))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let s = secs.rem_euclid(86_400);
+    format!("{date}T{:02}:{:02}:{:02}.{:03}Z", s / 3600, s % 3600 / 60, s % 60, d.subsec_millis())
+}
+
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A paired device.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Device {
+    pub device_id: String,
+    pub name: String,
+    pub created_time: String,
+    pub revoked_time: Option<String>,
+}
+
+fn reject(op: &Op, reason: &str) -> OpResult {
+    OpResult::Rejected { op_id: op.op_id.clone(), reason: reason.to_string() }
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut conn)
+    }
+
+    /// Stores a batch in one transaction: one result per op, in order.
+    pub fn push(&self, device_id: &str, ops: &[Op]) -> Result<Vec<OpResult>, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let received = now_rfc3339();
+            let mut results = Vec::with_capacity(ops.len());
+            for (i, op) in ops.iter().enumerate() {
+                if i >= MAX_PUSH_OPS {
+                    results.push(reject(op, "batch too large"));
+                    continue;
+                }
+                if op.op_id.is_empty() || op.op_id.len() > 64 || op.record_id.is_empty() || op.record_id.len() > 64 {
+                    results.push(reject(op, "op_id and record_id must be 1–64 characters"));
+                    continue;
+                }
+                if op.kind.is_empty() || op.kind.len() > 40 {
+                    results.push(reject(op, "kind must be 1–40 characters"));
+                    continue;
+                }
+                let body = op.body.to_string();
+                if body.len() > 64 * 1024 {
+                    results.push(reject(op, "body over 64 KiB"));
+                    continue;
+                }
+                let hash = sha256_hex(format!("{}\n{}\n{}", op.record_id, op.kind, body).as_bytes());
+                let existing: Option<(u64, String)> = tx
+                    .query_row("SELECT seq, body_hash FROM events WHERE op_id = ?1", [&op.op_id], |r| {
+                        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+                    })
+                    .optional()?;
+                results.push(match existing {
+                    Some((seq, h)) if h == hash => OpResult::Duplicate { op_id: op.op_id.clone(), seq },
+                    Some((seq, _)) => OpResult::Conflict { op_id: op.op_id.clone(), seq },
+                    None => {
+                        tx.execute(
+                            "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash],
+                        )?;
+                        OpResult::Created { op_id: op.op_id.clone(), seq: tx.last_insert_rowid() as u64 }
+                    }
+                });
+            }
+            tx.commit()?;
+            Ok(results)
+        })
+    }
+
+    /// Events after `after`, in order, at most `limit` (capped at 500).
+    pub fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, StoreError> {
+        let limit = limit.clamp(1, 500);
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT seq, op_id, record_id, device_id, kind, device_time, received_time, body
+                 FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut events: Vec<StoredEvent> = stmt
+                .query_map(params![after as i64, i64::from(limit) + 1], |r| {
+                    let body: String = r.get(7)?;
+                    Ok(StoredEvent {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        op_id: r.get(1)?,
+                        record_id: r.get(2)?,
+                        device_id: r.get(3)?,
+                        kind: r.get(4)?,
+                        device_time: r.get(5)?,
+                        received_time: r.get(6)?,
+                        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let more = events.len() > limit as usize;
+            events.truncate(limit as usize);
+            let next = events.last().map_or(after, |e| e.seq);
+            Ok(PullResponse { events, next, more })
+        })
+    }
+
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    /// A new one-time pairing code (8 digits), valid for `ttl_secs`.
+    pub fn new_pairing_code(&self, ttl_secs: i64) -> Result<String, StoreError> {
+        let random = uuid::Uuid::new_v4();
+        let n =
+            u64::from_le_bytes(random.as_bytes()[..8].try_into().unwrap_or([0; 8])) % 100_000_000;
+        let code = format!("{n:08}");
+        self.with(|c| {
+            c.execute("DELETE FROM pairing_codes WHERE expires_unix < ?1 OR used = 1", [now_unix()])?;
+            c.execute(
+                "INSERT OR REPLACE INTO pairing_codes (code_hash, expires_unix, used) VALUES (?1, ?2, 0)",
+                params![sha256_hex(code.as_bytes()), now_unix() + ttl_secs],
+            )?;
+            Ok(())
+        })?;
+        self.audit("operator", "pairing_code_issued", "-")?;
+        Ok(code)
+    }
+
+    /// Trades a code for a device token; `None` when the code is unknown, used or expired.
+    pub fn pair(
+        &self,
+        code: &str,
+        device_name: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let device_id = uuid::Uuid::now_v7().to_string();
+        let paired = self.with(|c| {
+            let tx = c.transaction()?;
+            let changed = tx.execute(
+                "UPDATE pairing_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_unix >= ?2",
+                params![sha256_hex(code.trim().as_bytes()), now_unix()],
+            )?;
+            if changed != 1 {
+                return Ok(false);
+            }
+            let name: String = device_name.chars().filter(|c| !c.is_control()).take(60).collect();
+            tx.execute(
+                "INSERT INTO devices (device_id, name, token_hash, created_time) VALUES (?1, ?2, ?3, ?4)",
+                params![device_id, name, sha256_hex(token.as_bytes()), now_rfc3339()],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })?;
+        if !paired {
+            return Ok(None);
+        }
+        self.audit("operator", "device_paired", &device_id)?;
+        Ok(Some((device_id, token)))
+    }
+
+    /// The device a token belongs to, unless revoked.
+    pub fn device_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_time IS NULL",
+                [sha256_hex(token.as_bytes())],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn devices(&self) -> Result<Vec<Device>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT device_id, name, created_time, revoked_time FROM devices ORDER BY created_time")?;
+            let rows = stmt
+                .query_map([], |r| Ok(Device { device_id: r.get(0)?, name: r.get(1)?, created_time: r.get(2)?, revoked_time: r.get(3)? }))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Revokes a device; `false` when there is no such active device.
+    pub fn revoke(&self, device_id: &str) -> Result<bool, StoreError> {
+        let changed = self.with(|c| {
+            Ok(c.execute("UPDATE devices SET revoked_time = ?1 WHERE device_id = ?2 AND revoked_time IS NULL", params![now_rfc3339(), device_id])?)
+        })?;
+        if changed == 1 {
+            self.audit("operator", "device_revoked", device_id)?;
+        }
+        Ok(changed == 1)
+    }
+
+    /// Appends to the hash-chained audit log (who, what, which record; never patient data).
+    pub fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let prev: String = tx.query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?.unwrap_or_default();
+            let time = now_rfc3339();
+            let hash = sha256_hex(format!("{prev}\n{time}\n{actor}\n{action}\n{subject}").as_bytes());
+            tx.execute(
+                "INSERT INTO audit (time, actor, action, subject, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![time, actor, action, subject, prev, hash],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Recomputes the chain; returns the number of rows, or the first broken row.
+    pub fn verify_audit(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, time, actor, action, subject, prev_hash, hash FROM audit ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut prev = String::new();
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                let (time, actor, action, subject): (String, String, String, String) =
+                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                let (stored_prev, stored_hash): (String, String) = (r.get(5)?, r.get(6)?);
+                let hash =
+                    sha256_hex(format!("{prev}\n{time}\n{actor}\n{action}\n{subject}").as_bytes());
+                if stored_prev != prev || stored_hash != hash {
+                    return Err(StoreError::AuditBroken(seq as u64));
+                }
+                prev = stored_hash;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    /// For tests of the audit check: run raw SQL.
+    #[doc(hidden)]
+    pub fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.execute_batch(sql)?))
+    }
+}

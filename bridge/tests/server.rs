@@ -1,0 +1,278 @@
+//! The router without a socket (`warp::test`): Host/Origin/token checks, pairing, sync,
+//! the WebSocket; and the store under concurrency.
+
+use bridge::gateway::sim::{Sim, SimGateway};
+use bridge::server::{routes, Allowed, AppState};
+use bridge::store::Store;
+use eligibility::Date;
+use protocol::{Op, OpResult, PairResponse, PullResponse, PushResponse};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const HOST: &str = "localhost:8443";
+const ORIGIN: &str = "https://localhost:8443";
+
+fn temp_store(name: &str) -> (Store, PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "madoguchi-store-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    (Store::open(&dir.join("s.sqlite3")).unwrap(), dir)
+}
+
+fn state(store: Store) -> AppState {
+    let sim = Arc::new(Sim::new(Date::parse("2026-11-25").unwrap()));
+    AppState::new(store, Arc::new(SimGateway::new(sim)), Allowed::for_port(8443, &[]))
+}
+
+fn op(n: u32, body: &str) -> Op {
+    Op {
+        op_id: format!("op-{n}"),
+        record_id: format!("rec-{n}"),
+        kind: "reception".into(),
+        device_time: "2026-11-25T09:00:00+09:00".into(),
+        body: serde_json::json!({ "note": body }),
+    }
+}
+
+async fn pair(s: &AppState) -> String {
+    let code = s.store.new_pairing_code(300).unwrap();
+    let res = warp::test::request()
+        .method("POST")
+        .path("/api/pair")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .json(&serde_json::json!({ "code": code, "device_name": "受付1" }))
+        .reply(&routes(s.clone()))
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    serde_json::from_slice::<PairResponse>(res.body()).unwrap().token
+}
+
+#[tokio::test]
+async fn host_and_origin_are_checked_exactly() {
+    let (store, _dir) = temp_store("origin");
+    let s = state(store);
+    let api = routes(s.clone());
+    let health =
+        |host: &'static str| warp::test::request().path("/health").header("host", host).reply(&api);
+    assert_eq!(health(HOST).await.status(), 200);
+    assert_eq!(health("evil.example:8443").await.status(), 421, "DNS rebinding");
+    assert_eq!(health("localhost:8443.evil").await.status(), 421);
+    let code = s.store.new_pairing_code(300).unwrap();
+    for (origin, status) in [
+        (Some("https://evil.example"), 403),
+        (Some("https://localhost.evil"), 403),
+        (Some("https://localhost:8443.evil.example"), 403),
+        (Some("null"), 403),
+        (None, 403),
+    ] {
+        let mut req = warp::test::request()
+            .method("POST")
+            .path("/api/pair")
+            .header("host", HOST)
+            .json(&serde_json::json!({ "code": code, "device_name": "x" }));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        assert_eq!(req.reply(&api).await.status(), status, "origin {origin:?}");
+    }
+    // The code was not spent by the refused attempts.
+    let ok = warp::test::request()
+        .method("POST")
+        .path("/api/pair")
+        .header("host", HOST)
+        .header("origin", "http://localhost:8443")
+        .json(&serde_json::json!({ "code": code, "device_name": "kiosk" }))
+        .reply(&api)
+        .await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn pairing_codes_are_single_use_expire_and_are_rate_limited() {
+    let (store, _dir) = temp_store("pair");
+    let s = state(store);
+    let api = routes(s.clone());
+    let attempt = |code: String| {
+        warp::test::request()
+            .method("POST")
+            .path("/api/pair")
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .json(&serde_json::json!({ "code": code, "device_name": "t" }))
+            .reply(&api)
+    };
+    let code = s.store.new_pairing_code(300).unwrap();
+    assert_eq!(attempt(code.clone()).await.status(), 200);
+    assert_eq!(attempt(code).await.status(), 403, "single use");
+    let expired = s.store.new_pairing_code(-1).unwrap();
+    assert_eq!(attempt(expired).await.status(), 403, "expired");
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(attempt("00000000".into()).await.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "rate limited: {statuses:?}");
+}
+
+#[tokio::test]
+async fn sync_push_pull_dedupe_and_revocation() {
+    let (store, _dir) = temp_store("sync");
+    let s = state(store);
+    let api = routes(s.clone());
+    let token = pair(&s).await;
+    let push = |token: String, ops: Vec<Op>| {
+        warp::test::request()
+            .method("POST")
+            .path("/api/sync/push")
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {token}"))
+            .json(&serde_json::json!({ "ops": ops }))
+            .reply(&api)
+    };
+    let res = push(token.clone(), vec![op(1, "a"), op(2, "b")]).await;
+    assert_eq!(res.status(), 200);
+    let results = serde_json::from_slice::<PushResponse>(res.body()).unwrap().results;
+    assert!(matches!(results[0], OpResult::Created { seq: 1, .. }));
+    // The same op again: one row; a changed body: conflict; a bad op: rejected.
+    let mut bad = op(3, "c");
+    bad.op_id.clear();
+    let res = push(token.clone(), vec![op(1, "a"), op(2, "changed"), bad]).await;
+    let results = serde_json::from_slice::<PushResponse>(res.body()).unwrap().results;
+    assert!(matches!(results[0], OpResult::Duplicate { seq: 1, .. }), "{results:?}");
+    assert!(matches!(results[1], OpResult::Conflict { seq: 2, .. }), "{results:?}");
+    assert!(matches!(results[2], OpResult::Rejected { .. }), "{results:?}");
+    assert_eq!(s.store.event_count().unwrap(), 2);
+    let pull = warp::test::request()
+        .path("/api/sync/pull?after=1&limit=10")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&api)
+        .await;
+    let page: PullResponse = serde_json::from_slice(pull.body()).unwrap();
+    assert_eq!((page.events.len(), page.next, page.more), (1, 2, false));
+    assert_eq!(page.events[0].op_id, "op-2");
+    // No token, a wrong one, a revoked one.
+    assert_eq!(push(String::new(), vec![op(9, "x")]).await.status(), 401);
+    assert_eq!(push("nope".into(), vec![op(9, "x")]).await.status(), 401);
+    let device = s.store.devices().unwrap()[0].device_id.clone();
+    assert!(s.store.revoke(&device).unwrap());
+    assert_eq!(push(token, vec![op(9, "x")]).await.status(), 401, "revoked");
+    assert_eq!(s.store.verify_audit().unwrap(), 3, "code issued, paired, revoked");
+}
+
+#[tokio::test]
+async fn websocket_hello_requests_and_unknown_kinds() {
+    let (store, _dir) = temp_store("ws");
+    let s = state(store);
+    let token = pair(&s).await;
+    let api = routes(s.clone());
+    let mut ws = warp::test::ws()
+        .path("/ws")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .handshake(api.clone())
+        .await
+        .unwrap();
+    ws.send_text(
+        serde_json::json!({ "v": 1, "id": "1", "kind": "hello", "token": token }).to_string(),
+    )
+    .await;
+    let welcome: serde_json::Value =
+        serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+    assert_eq!(
+        (welcome["kind"].as_str(), welcome["in_reply_to"].as_str()),
+        (Some("welcome"), Some("1"))
+    );
+    ws.send_text(r#"{"v":1,"id":"2","kind":"teleport"}"#).await;
+    let err: serde_json::Value =
+        serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+    assert_eq!((err["kind"].as_str(), err["in_reply_to"].as_str()), (Some("error"), Some("2")));
+    ws.send_text(r#"{"v":1,"id":"3","kind":"ping"}"#).await;
+    let pong: serde_json::Value =
+        serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+    assert_eq!(pong["kind"], "pong", "the connection survived the unknown kind");
+    let push = serde_json::json!({ "v": 1, "id": "4", "kind": "push", "ops": [op(7, "ws")] });
+    ws.send_text(push.to_string()).await;
+    let mut got_result = false;
+    for _ in 0..3 {
+        let m: serde_json::Value =
+            serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+        if m["kind"] == "push_result" {
+            assert_eq!(m["results"][0]["status"], "created");
+            got_result = true;
+            break;
+        }
+    }
+    assert!(got_result);
+    // A foreign origin cannot even upgrade; a bad token is closed.
+    assert!(warp::test::ws()
+        .path("/ws")
+        .header("host", HOST)
+        .header("origin", "https://evil.example")
+        .handshake(api.clone())
+        .await
+        .is_err());
+    let mut bad = warp::test::ws()
+        .path("/ws")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .handshake(api)
+        .await
+        .unwrap();
+    bad.send_text(r#"{"v":1,"kind":"hello","token":"wrong"}"#).await;
+    let m: serde_json::Value =
+        serde_json::from_str(bad.recv().await.unwrap().to_str().unwrap()).unwrap();
+    assert_eq!(m["error"].as_str().or(m["code"].as_str()), Some("bad_token"));
+}
+
+#[test]
+fn eight_devices_push_concurrently() {
+    let (store, _dir) = temp_store("concurrent");
+    let threads: Vec<_> = (0..8)
+        .map(|d| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for batch in 0..10 {
+                    let ops: Vec<Op> =
+                        (0..100).map(|i| op(d * 10_000 + batch * 100 + i, "x")).collect();
+                    let results = store.push(&format!("device-{d}"), &ops).unwrap();
+                    assert!(results.iter().all(|r| matches!(r, OpResult::Created { .. })));
+                    // A retry of the same batch creates nothing.
+                    let again = store.push(&format!("device-{d}"), &ops).unwrap();
+                    assert!(again.iter().all(|r| matches!(r, OpResult::Duplicate { .. })));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(store.event_count().unwrap(), 8 * 10 * 100);
+    let mut after = 0;
+    let mut seen = 0;
+    loop {
+        let page = store.pull(after, 500).unwrap();
+        seen += page.events.len();
+        after = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen, 8000, "pull pages through everything in order");
+}
+
+#[test]
+fn an_altered_audit_log_is_detected() {
+    let (store, _dir) = temp_store("audit");
+    for i in 0..5 {
+        store.audit("staff", "record_shown", &format!("rec-{i}")).unwrap();
+    }
+    assert_eq!(store.verify_audit().unwrap(), 5);
+    store.execute_raw("UPDATE audit SET subject = 'rec-x' WHERE seq = 3").unwrap();
+    assert!(matches!(store.verify_audit(), Err(bridge::store::StoreError::AuditBroken(3))));
+}

@@ -41,6 +41,13 @@ pub enum Command {
         #[command(subcommand)]
         command: DevicesCommand,
     },
+    /// The bridge's TLS certificates.
+    Tls {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
     /// The hash-chained audit log.
     Audit {
         #[arg(long, global = true)]
@@ -69,6 +76,12 @@ pub struct ServeArgs {
 pub enum DevicesCommand {
     List,
     Revoke { device_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Print the CA certificate (PEM) to install on tablets.
+    ExportCa,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         Command::Devices { data_dir, command } => {
             bridge::server::cli::devices(&data_dir, &command, &mut out)
         }
+        Command::Tls { data_dir, command: cli::TlsCommand::ExportCa } => {
+            bridge::server::cli::export_ca(&data_dir, &mut out)
+        }
         Command::Audit { data_dir, command } => {
             bridge::server::cli::audit(&data_dir, &command, &mut out)
         }

@@ -51,21 +51,23 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("ポート {} を使えません / cannot listen on {addr}", args.port)
         })?;
+        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+        names.extend(args.lan_name.iter().cloned());
+        let certs = super::tls::ensure(&dir.join("tls"), &names)?;
+        let acceptor = super::tls::acceptor(&certs)?;
         writeln!(
             out,
-            "madoguchi bridge: http://localhost:{} (data: {})",
+            "madoguchi bridge: https://localhost:{} (kiosk: http://localhost:{}; data: {})",
+            args.port,
             args.port,
             dir.display()
         )?;
         out.flush()?;
         tracing::info!(%addr, "serving");
-        warp::serve(routes(state))
-            .incoming(listener)
-            .graceful(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .run()
-            .await;
+        super::tls::serve(listener, acceptor, routes(state), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(Outcome::Done)
@@ -125,4 +127,15 @@ pub fn audit(
             }
         },
     }
+}
+
+/// `bridge tls export-ca`: the CA certificate for tablets to install (never the key).
+pub fn export_ca(data: &Option<PathBuf>, out: &mut dyn Write) -> Result<Outcome> {
+    let dir = data_dir(data);
+    let certs = super::tls::ensure(
+        &dir.join("tls"),
+        &["localhost".into(), "127.0.0.1".into(), "::1".into()],
+    )?;
+    write!(out, "{}", certs.ca_pem)?;
+    Ok(Outcome::Done)
 }

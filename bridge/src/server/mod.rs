@@ -9,6 +9,7 @@
 
 pub mod cli;
 mod security;
+pub mod tls;
 mod ws;
 
 pub use security::{Allowed, PairLimiter};

@@ -1,0 +1,183 @@
+//! `kill -9` of a real `bridge serve` in the middle of pushes: every acknowledged op is
+//! there after the restart, and pushing everything again creates no duplicates.
+
+use protocol::{Op, OpResult, PullResponse, PushResponse};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One HTTP/1.1 request on loopback; returns (status, body). Errors when the server dies.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    let status = response
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    // Chunked bodies: take the JSON between the first '{' and the last '}'.
+    let json = match (body.find('{'), body.rfind('}')) {
+        (Some(a), Some(b)) => body[a..=b].to_string(),
+        _ => body,
+    };
+    Ok((status, json))
+}
+
+fn serve(port: u16, data: &std::path::Path) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["serve", "--port", &port.to_string(), "--data-dir", data.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if http(port, "GET", "/health", None, "").is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("bridge serve did not start");
+}
+
+fn op(n: u32) -> Op {
+    Op {
+        op_id: format!("crash-op-{n:06}"),
+        record_id: format!("rec-{n}"),
+        kind: "reception".into(),
+        device_time: "2026-11-25T09:00:00+09:00".into(),
+        body: serde_json::json!({ "n": n }),
+    }
+}
+
+#[test]
+fn kill_9_during_pushes_loses_nothing_acknowledged() {
+    let port = free_port();
+    let data = std::env::temp_dir().join(format!("madoguchi-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut server = serve(port, &data);
+    let code_out = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["pair", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let code: String = String::from_utf8_lossy(&code_out.stdout)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/pair",
+        None,
+        &serde_json::json!({ "code": code, "device_name": "crash" }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let token: String = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Push batches from a thread; kill -9 the bridge while it runs.
+    let pusher = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            let mut acknowledged = Vec::new();
+            for batch in 0..400u32 {
+                let ops: Vec<Op> = (0..50).map(|i| op(batch * 50 + i)).collect();
+                let body = serde_json::json!({ "ops": ops }).to_string();
+                match http(port, "POST", "/api/sync/push", Some(&token), &body) {
+                    Ok((200, body)) => {
+                        let results = serde_json::from_str::<PushResponse>(&body).unwrap().results;
+                        for r in results {
+                            if let OpResult::Created { op_id, .. }
+                            | OpResult::Duplicate { op_id, .. } = r
+                            {
+                                acknowledged.push(op_id);
+                            }
+                        }
+                    }
+                    _ => return (acknowledged, batch),
+                }
+            }
+            (acknowledged, 400)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    let (acknowledged, stopped_at) = pusher.join().unwrap();
+    assert!(
+        !acknowledged.is_empty() && stopped_at < 400,
+        "the kill landed mid-stream ({} acknowledged)",
+        acknowledged.len()
+    );
+
+    let mut server = serve(port, &data);
+    let pull_all = || {
+        let mut after = 0;
+        let mut ids = Vec::new();
+        loop {
+            let (status, body) = http(
+                port,
+                "GET",
+                &format!("/api/sync/pull?after={after}&limit=500"),
+                Some(&token),
+                "",
+            )
+            .unwrap();
+            assert_eq!(status, 200);
+            let page: PullResponse = serde_json::from_str(&body).unwrap();
+            ids.extend(page.events.iter().map(|e| e.op_id.clone()));
+            after = page.next;
+            if !page.more {
+                return ids;
+            }
+        }
+    };
+    let stored: std::collections::BTreeSet<String> = pull_all().into_iter().collect();
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged {id} lost");
+    }
+    // The terminal re-pushes everything it had (acknowledged or not): no duplicates.
+    for batch in 0..=stopped_at {
+        let ops: Vec<Op> = (0..50).map(|i| op(batch * 50 + i)).collect();
+        let (status, _) = http(
+            port,
+            "POST",
+            "/api/sync/push",
+            Some(&token),
+            &serde_json::json!({ "ops": ops }).to_string(),
+        )
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+    let all = pull_all();
+    let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+    assert_eq!(all.len(), distinct.len(), "no duplicates");
+    assert_eq!(all.len() as u32, (stopped_at + 1) * 50);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -15,6 +15,7 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   test   install what is missing, then fmt, tidy, clippy, wasm32 build of the shared crates, all tests
   bench  criterion benchmarks (decisions/s, parses/s) and card operations over pcscd + vpcd
   demo   builds the bridge and walks reception scenarios through `bridge rules decide`
+  dist   release builds of the bridge for Linux and Windows into target/dist/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
 fn main() -> std::process::ExitCode {
@@ -24,6 +25,7 @@ fn main() -> std::process::ExitCode {
         Some("bench") => bench(),
         Some("demo") => demo(),
         Some("gen-test-keys") => gen_test_keys(),
+        Some("dist") => dist(),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -98,6 +100,9 @@ fn test() -> Result<()> {
             args.extend(["-p", krate]);
         }
         run("cargo", &args)
+    })?;
+    step("Windows build of the bridge (x86_64-pc-windows-gnu)", || {
+        run("cargo", &["build", "--locked", "--target", "x86_64-pc-windows-gnu", "-p", "bridge"])
     })?;
     step("native tests", || run("cargo", &["test", "--workspace", "--locked"]))?;
     eprintln!("\nall checks passed in {:.0}s", start.elapsed().as_secs_f64());
@@ -249,5 +254,36 @@ fn gen_test_keys() -> Result<()> {
             ],
         )?;
     }
+    Ok(())
+}
+
+/// Release builds of the bridge: native and `bridge.exe` for the 資格確認端末 (Windows).
+fn dist() -> Result<()> {
+    step("setup", setup::ensure)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let out = target.join("dist");
+    std::fs::create_dir_all(&out)?;
+    step("bridge (native, release)", || {
+        run("cargo", &["build", "--locked", "--release", "-p", "bridge"])
+    })?;
+    std::fs::copy(target.join("release/bridge"), out.join("bridge"))?;
+    step("bridge.exe (x86_64-pc-windows-gnu, release)", || {
+        run(
+            "cargo",
+            &[
+                "build",
+                "--locked",
+                "--release",
+                "--target",
+                "x86_64-pc-windows-gnu",
+                "-p",
+                "bridge",
+            ],
+        )
+    })?;
+    std::fs::copy(target.join("x86_64-pc-windows-gnu/release/bridge.exe"), out.join("bridge.exe"))?;
+    println!("{}", out.display());
     Ok(())
 }

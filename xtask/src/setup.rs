@@ -5,12 +5,14 @@ use crate::{output, run};
 use anyhow::Result;
 
 /// rustup targets every tier needs.
-const TARGETS: &[&str] = &["wasm32-unknown-unknown"];
+/// wasm32 for the browser; the Windows target because the 資格確認端末 is a Windows PC.
+const TARGETS: &[&str] = &["wasm32-unknown-unknown", "x86_64-pc-windows-gnu"];
 /// rustup components the checks need.
 const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
-/// Debian packages: the PC/SC library to link against, and the real PC/SC stack with the
-/// vsmartcard virtual reader for the card tests.
-const DEBIAN: &[&str] = &["pkg-config", "libpcsclite-dev", "pcscd", "vsmartcard-vpcd"];
+/// Debian packages: the PC/SC library to link against, the real PC/SC stack with the
+/// vsmartcard virtual reader for the card tests, and MinGW for the Windows bridge.
+const DEBIAN: &[&str] =
+    &["pkg-config", "libpcsclite-dev", "pcscd", "vsmartcard-vpcd", "gcc-mingw-w64-x86-64"];
 
 pub fn ensure() -> Result<()> {
     let installed_targets = output("rustup", &["target", "list", "--installed"])?;

@@ -3,8 +3,8 @@
 use bridge::gateway::folder::{write_atomically, FolderConfig, FolderGateway};
 use bridge::gateway::sim::{Faults, Sim};
 use bridge::gateway::{peer, Gateway, GatewayError, GatewayEvent, NumberQuery};
-use eligibility::identifiers::{InsuredNumber, InsuredSymbol};
-use eligibility::{Date, InsurerNumber};
+use eligibility::identifiers::InsuredNumber;
+use eligibility::Date;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,16 +46,7 @@ fn start_peer(dir: &Path, sim: Arc<Sim>) -> tokio::sync::oneshot::Sender<()> {
 }
 
 fn query_for(sim: &Sim, id: &str) -> NumberQuery {
-    let p = sim.person(id).unwrap();
-    NumberQuery {
-        insurer: InsurerNumber::parse(&p.insurer).unwrap(),
-        symbol: p.symbol.as_deref().map(|s| InsuredSymbol::parse(s).unwrap()),
-        number: InsuredNumber::parse(&p.number).unwrap(),
-        branch: None,
-        birth: p.birth,
-        visit: today(),
-        limit_consent: true,
-    }
+    sim.person(id).unwrap().query(today()).unwrap()
 }
 
 async fn next_face(events: &mut broadcast::Receiver<GatewayEvent>) -> GatewayEvent {

@@ -2,10 +2,9 @@
 //! for real, and faults apply.
 
 use bridge::gateway::sim::{Faults, Sim, SimGateway, Standing};
-use bridge::gateway::{Gateway, GatewayError, NumberQuery};
+use bridge::gateway::{Gateway, GatewayError};
 use card::pin::{Pin, StaffConfirmation};
 use card::virtual_card::{TestPerson, TestPki, VirtualCard};
-use eligibility::identifiers::{InsuredNumber, InsuredSymbol};
 use eligibility::{AgeBand, Date, InsurerNumber, Policy};
 use std::sync::Arc;
 
@@ -34,9 +33,9 @@ fn population_covers_the_field() {
     for ratio in ["010", "020", "030"] {
         assert!(count(&|p| p.partial_ratio.as_deref() == Some(ratio)) > 3, "後期 {ratio}");
     }
-    // Every insurer kind, every number valid.
+    // Every insurer kind, every number valid: each person can be looked up.
     for p in people {
-        assert!(InsurerNumber::parse(&p.insurer).is_ok(), "{}: {}", p.id, p.insurer);
+        assert!(p.query(today()).is_some(), "{}: {} {:?} {}", p.id, p.insurer, p.symbol, p.number);
     }
     let kinds: std::collections::BTreeSet<String> = people
         .iter()
@@ -106,16 +105,7 @@ fn card_confirmations_verify_for_real() {
 async fn faults_apply_to_the_embedded_gateway() {
     let sim = Arc::new(Sim::new(today()));
     let gateway = SimGateway::new(sim.clone());
-    let p = sim.person("p010").unwrap().clone();
-    let query = NumberQuery {
-        insurer: InsurerNumber::parse(&p.insurer).unwrap(),
-        symbol: p.symbol.as_deref().map(|s| InsuredSymbol::parse(s).unwrap()),
-        number: InsuredNumber::parse(&p.number).unwrap(),
-        branch: None,
-        birth: p.birth,
-        visit: today(),
-        limit_consent: false,
-    };
+    let query = sim.person("p010").unwrap().query(today()).unwrap();
     let policy = Policy::embedded().unwrap();
     let status = |a: &oqs::Answer| oqs::interpret(a, &policy, today()).status;
     assert_eq!(status(&gateway.lookup(&query).await.unwrap()), oqs::Status::Confirmed);

@@ -62,6 +62,26 @@ pub struct SimPerson {
     pub card_person: Option<&'static str>,
 }
 
+impl SimPerson {
+    /// The lookup a clinic makes with this person's document (`None` only if the
+    /// synthetic numbers were invalid, which a test rules out).
+    pub fn query(&self, visit: Date) -> Option<NumberQuery> {
+        use eligibility::identifiers::{InsuredNumber, InsuredSymbol};
+        Some(NumberQuery {
+            insurer: InsurerNumber::parse(&self.insurer).ok()?,
+            symbol: match &self.symbol {
+                Some(s) => Some(InsuredSymbol::parse(s).ok()?),
+                None => None,
+            },
+            number: InsuredNumber::parse(&self.number).ok()?,
+            branch: None,
+            birth: self.birth,
+            visit,
+            limit_consent: true,
+        })
+    }
+}
+
 const SURNAMES: &[(&str, &str)] = &[
     ("佐藤", "ｻﾄｳ"),
     ("鈴木", "ｽｽﾞｷ"),

@@ -276,3 +276,38 @@ fn an_altered_audit_log_is_detected() {
     store.execute_raw("UPDATE audit SET subject = 'rec-x' WHERE seq = 3").unwrap();
     assert!(matches!(store.verify_audit(), Err(bridge::store::StoreError::AuditBroken(3))));
 }
+
+#[tokio::test]
+async fn face_results_reach_every_socket() {
+    let (store, _dir) = temp_store("face");
+    let s = state(store);
+    bridge::server::forward_events(&s);
+    let token = pair(&s).await;
+    let api = routes(s.clone());
+    let mut ws = warp::test::ws()
+        .path("/ws")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .handshake(api)
+        .await
+        .unwrap();
+    ws.send_text(serde_json::json!({ "v": 1, "kind": "hello", "token": token }).to_string()).await;
+    let _welcome = ws.recv().await.unwrap();
+    assert!(s.gateway.tap("yamada", Date::parse("2026-11-25").unwrap(), "20261125100000"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no face event on the socket");
+        let m: serde_json::Value =
+            serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+        if m["kind"] == "event" && m["topic"] == "gateway" {
+            assert_eq!(m["body"]["event"], "face");
+            assert_eq!(
+                m["body"]["answer"]["results"][0]["Name"]
+                    .as_str()
+                    .or(m["body"]["answer"]["results"][0]["name"].as_str()),
+                Some("山田太郎")
+            );
+            break;
+        }
+    }
+}

@@ -46,6 +46,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let gateway = Arc::new(SimGateway::new(Arc::new(Sim::new(crate::card::cli::today_jst()))));
         let mut state = AppState::new(store, gateway, Allowed::for_port(args.port, &args.lan_name));
         state.frontend_dir = args.frontend.clone();
+        super::forward_events(&state);
         let ip = if args.lan_name.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
         let addr = SocketAddr::from((ip, args.port));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {

@@ -56,6 +56,43 @@ impl AppState {
     }
 }
 
+/// Forwards what terminals must see on their own to every socket: face-auth results and
+/// quarantined files from the gateway, and reader/card events from PC/SC. Call once, inside
+/// the runtime.
+pub fn forward_events(state: &AppState) {
+    use crate::gateway::Gateway;
+    let mut gateway = state.gateway.events();
+    let out = state.broadcast.clone();
+    tokio::spawn(async move {
+        loop {
+            match gateway.recv().await {
+                Ok(event) => {
+                    let _ = out
+                        .send(("gateway".into(), serde_json::to_value(&event).unwrap_or_default()));
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "gateway events lagged")
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    let mut readers = state.readers.subscribe();
+    let out = state.broadcast.clone();
+    tokio::spawn(async move {
+        loop {
+            match readers.recv().await {
+                Ok(event) => {
+                    let _ = out
+                        .send(("reader".into(), serde_json::to_value(&event).unwrap_or_default()));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 /// A JSON error body with a status.
 pub(crate) fn error_reply(status: StatusCode, code: &str, message: &str) -> warp::reply::Response {
     warp::reply::with_status(

@@ -41,6 +41,16 @@ pub enum Command {
         #[command(subcommand)]
         command: DevicesCommand,
     },
+    /// The day's reception events as CSV for the receipt computer.
+    Export {
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// YYYY-MM-DD (the day in Japan the bridge received them).
+        #[arg(long)]
+        date: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
     /// The bridge's TLS certificates.
     Tls {
         #[arg(long, global = true)]
@@ -76,6 +86,11 @@ pub struct ServeArgs {
 pub enum DevicesCommand {
     List,
     Revoke { device_id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

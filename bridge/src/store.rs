@@ -95,6 +95,13 @@ pub fn now_rfc3339() -> String {
     format!("{date}T{:02}:{:02}:{:02}.{:03}Z", s / 3600, s % 3600 / 60, s % 60, d.subsec_millis())
 }
 
+/// The Japanese calendar day of a UTC RFC 3339 timestamp written by [`now_rfc3339`].
+pub fn jst_day(utc: &str) -> Option<eligibility::Date> {
+    let date = eligibility::Date::parse(utc.get(0..10)?).ok()?;
+    let hour: i64 = utc.get(11..13)?.parse().ok()?;
+    eligibility::Date::from_day_number(date.day_number() + (hour + 9) / 24)
+}
+
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -210,6 +217,23 @@ impl Store {
             let next = events.last().map_or(after, |e| e.seq);
             Ok(PullResponse { events, next, more })
         })
+    }
+
+    /// Every event received on `day` in Japan (UTC+9), in order.
+    pub fn events_received_on(
+        &self,
+        day: eligibility::Date,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.pull(after, 500)?;
+            out.extend(page.events.into_iter().filter(|e| jst_day(&e.received_time) == Some(day)));
+            after = page.next;
+            if !page.more {
+                return Ok(out);
+            }
+        }
     }
 
     pub fn event_count(&self) -> Result<u64, StoreError> {

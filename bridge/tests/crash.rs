@@ -179,5 +179,24 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
     assert_eq!(all.len() as u32, (stopped_at + 1) * 50);
     server.kill().unwrap();
     server.wait().unwrap();
+    // The day's export for the receipt computer has every stored op once.
+    let today = bridge::store::jst_day(&bridge::store::now_rfc3339()).unwrap().to_string();
+    let export = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["export", "--data-dir", data.to_str().unwrap(), "--date", &today])
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let csv = String::from_utf8(export.stdout).unwrap();
+    assert!(csv.starts_with("seq,received_time,device_id,record_id,kind,op_id,device_time,body\n"));
+    assert_eq!(csv.lines().count() as u32, 1 + (stopped_at + 1) * 50);
+    assert!(
+        csv.contains("crash-op-000000") && csv.contains("\"{\"\"n\"\":0}\""),
+        "bodies are quoted CSV"
+    );
+    let other = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["export", "--data-dir", data.to_str().unwrap(), "--date", "2000-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(other.stdout).unwrap().lines().count(), 1, "header only");
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -4,10 +4,12 @@
 //! - [`cli`]: the command line (clap) and exit codes.
 //! - [`rules`]: `bridge rules …` over `eligibility` and `fallback`.
 //! - [`card`]: PC/SC readers (pcscd / WinSCard) and the virtual-card emulator for vpcd.
+//! - [`clock`]: the one place that reads the system clock.
 //! - [`gateway`]: the national system — the 端末's folders, or the simulator.
 
 pub mod card;
 pub mod cli;
+pub mod clock;
 pub mod gateway;
 pub mod rules;
 pub mod server;

@@ -8,6 +8,7 @@
 //!   single use), `follow_ups` (事後確認 tasks) and `audit`, an append-only log whose rows
 //!   are hash-chained so that `bridge audit verify` finds any edit.
 
+use crate::clock::{jst_day, now_rfc3339, now_unix};
 use protocol::{Op, OpResult, PullResponse, StoredEvent, MAX_PUSH_OPS};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
@@ -82,31 +83,6 @@ fn hex(bytes: &[u8]) -> String {
 
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
-}
-
-/// Now, RFC 3339 in UTC (the store's own timestamps).
-pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let date = eligibility::Date::from_day_number(secs.div_euclid(86_400))
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    let s = secs.rem_euclid(86_400);
-    format!("{date}T{:02}:{:02}:{:02}.{:03}Z", s / 3600, s % 3600 / 60, s % 60, d.subsec_millis())
-}
-
-/// The Japanese calendar day of a UTC RFC 3339 timestamp written by [`now_rfc3339`].
-pub fn jst_day(utc: &str) -> Option<eligibility::Date> {
-    let date = eligibility::Date::parse(utc.get(0..10)?).ok()?;
-    let hour: i64 = utc.get(11..13)?.parse().ok()?;
-    eligibility::Date::from_day_number(date.day_number() + (hour + 9) / 24)
-}
-
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// A paired device.

@@ -180,7 +180,7 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
     server.kill().unwrap();
     server.wait().unwrap();
     // The day's export for the receipt computer has every stored op once.
-    let today = bridge::store::jst_day(&bridge::store::now_rfc3339()).unwrap().to_string();
+    let today = bridge::clock::today_jst().to_string();
     let export = Command::new(env!("CARGO_BIN_EXE_bridge"))
         .args(["export", "--data-dir", data.to_str().unwrap(), "--date", &today])
         .output()

@@ -37,6 +37,16 @@ fn op(n: u32, body: &str) -> Op {
     }
 }
 
+/// Opens the WebSocket with a Host of the bridge and `origin`.
+async fn socket(s: &AppState, origin: &str) -> Result<warp::test::WsClient, warp::test::WsError> {
+    warp::test::ws()
+        .path("/ws")
+        .header("host", HOST)
+        .header("origin", origin)
+        .handshake(routes(s.clone()))
+        .await
+}
+
 async fn pair(s: &AppState) -> String {
     let code = s.store.new_pairing_code(300).unwrap();
     let res = warp::test::request()
@@ -170,14 +180,7 @@ async fn websocket_hello_requests_and_unknown_kinds() {
     let (store, _dir) = temp_store("ws");
     let s = state(store);
     let token = pair(&s).await;
-    let api = routes(s.clone());
-    let mut ws = warp::test::ws()
-        .path("/ws")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .handshake(api.clone())
-        .await
-        .unwrap();
+    let mut ws = socket(&s, ORIGIN).await.unwrap();
     ws.send_text(
         serde_json::json!({ "v": 1, "id": "1", "kind": "hello", "token": token }).to_string(),
     )
@@ -210,20 +213,8 @@ async fn websocket_hello_requests_and_unknown_kinds() {
     }
     assert!(got_result);
     // A foreign origin cannot even upgrade; a bad token is closed.
-    assert!(warp::test::ws()
-        .path("/ws")
-        .header("host", HOST)
-        .header("origin", "https://evil.example")
-        .handshake(api.clone())
-        .await
-        .is_err());
-    let mut bad = warp::test::ws()
-        .path("/ws")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .handshake(api)
-        .await
-        .unwrap();
+    assert!(socket(&s, "https://evil.example").await.is_err());
+    let mut bad = socket(&s, ORIGIN).await.unwrap();
     bad.send_text(r#"{"v":1,"kind":"hello","token":"wrong"}"#).await;
     let m: serde_json::Value =
         serde_json::from_str(bad.recv().await.unwrap().to_str().unwrap()).unwrap();
@@ -283,14 +274,7 @@ async fn face_results_reach_every_socket() {
     let s = state(store);
     bridge::server::forward_events(&s);
     let token = pair(&s).await;
-    let api = routes(s.clone());
-    let mut ws = warp::test::ws()
-        .path("/ws")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .handshake(api)
-        .await
-        .unwrap();
+    let mut ws = socket(&s, ORIGIN).await.unwrap();
     ws.send_text(serde_json::json!({ "v": 1, "kind": "hello", "token": token }).to_string()).await;
     let _welcome = ws.recv().await.unwrap();
     assert!(s.gateway.tap("yamada", Date::parse("2026-11-25").unwrap(), "20261125100000"));

@@ -4,24 +4,13 @@
 use super::emulator::{Control, Emulator};
 use super::service::ReaderService;
 use crate::cli::{CardArgs, CardCommand, Format, Outcome, PhoneKind};
+use crate::clock::today_jst;
 use anyhow::{anyhow, Context as _, Result};
 use card::pin::{Pin, StaffConfirmation};
 use card::virtual_card::{TestPerson, TestPki, VirtualCard};
 use card::Holder;
 use eligibility::{Date, Policy};
 use std::io::{BufRead, Write};
-
-/// Today in Japan (UTC+9), from the system clock: the bridge is where the clock is read.
-pub fn today_jst() -> Date {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    Date::from_day_number((seconds + 9 * 3600).div_euclid(86_400)).unwrap_or_else(|| {
-        // Only a clock outside 1800–9999 gets here.
-        Date::parse("2026-01-01").unwrap_or_else(|_| unreachable!())
-    })
-}
 
 fn date_arg(arg: &Option<String>) -> Result<Date> {
     match arg {

@@ -4,8 +4,8 @@
 use super::folder::{FolderConfig, FolderGateway};
 use super::sim::{Faults, Sim};
 use super::{peer, Gateway, NumberQuery};
-use crate::card::cli::today_jst;
 use crate::cli::{OqsArgs, OqsCommand, Outcome};
+use crate::clock::today_jst;
 use anyhow::{anyhow, Context as _, Result};
 use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol};
 use eligibility::{Date, InsurerNumber, Policy};

@@ -83,7 +83,7 @@ pub fn write_atomically(dir: &Path, name: &str, content: &[u8]) -> std::io::Resu
 
 /// YYYYMMDD of the local (Japan) day, for archive folders.
 fn today_folder() -> String {
-    crate::card::cli::today_jst().compact()
+    crate::clock::today_jst().compact()
 }
 
 struct Worker {
@@ -268,10 +268,7 @@ impl FolderGateway {
 
     /// A file id unique across restarts: milliseconds since the epoch, process id, counter.
     fn next_id(&self) -> String {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let ms = crate::clock::now_millis();
         format!(
             "{ms:013}{:05}{:04}",
             std::process::id() % 100_000,

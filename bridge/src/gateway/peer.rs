@@ -32,26 +32,18 @@ pub fn prepare(folder: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn now_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-        + 9 * 3600;
-    let day =
-        Date::from_day_number(secs.div_euclid(86_400)).map(|d| d.compact()).unwrap_or_default();
-    let s = secs.rem_euclid(86_400);
-    format!("{day}{:02}{:02}{:02}", s / 3600, s % 3600 / 60, s % 60)
-}
-
 /// Drops a face-auth result for `person` (a sim id or a virtual-card person id).
 pub fn tap(folder: &Path, sim: &Sim, person: &str, visit: Date) -> Result<String, String> {
     let answer = sim
-        .face_answer(person, visit, &now_stamp())
+        .face_answer(person, visit, &crate::clock::jst_stamp())
         .ok_or_else(|| format!("no such person {person:?}"))?;
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("OQSsiquc01res_face_{}{n:04}_{}.xml", std::process::id(), now_stamp());
+    let name = format!(
+        "OQSsiquc01res_face_{}{n:04}_{}.xml",
+        std::process::id(),
+        crate::clock::jst_stamp()
+    );
     write_atomically(&folder.join("face"), &name, answer.to_xml().as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(name)
@@ -71,7 +63,7 @@ fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
         std::thread::sleep(Duration::from_millis(faults.latency_ms));
     }
     let name = format!("OQSsiquc01res_{}.xml", request.arbitrary_file_identifier);
-    let body = match sim.answer_request(&request, &now_stamp()) {
+    let body = match sim.answer_request(&request, &crate::clock::jst_stamp()) {
         Err(_) => return, // outage: no answer at all
         Ok(answer)
             if faults.malformed_rate > 0.0

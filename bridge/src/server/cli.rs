@@ -43,7 +43,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let store = open_store(&dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let gateway = Arc::new(SimGateway::new(Arc::new(Sim::new(crate::card::cli::today_jst()))));
+        let gateway = Arc::new(SimGateway::new(Arc::new(Sim::new(crate::clock::today_jst()))));
         let mut state = AppState::new(store, gateway, Allowed::for_port(args.port, &args.lan_name));
         state.frontend_dir = args.frontend.clone();
         super::forward_events(&state);
@@ -52,7 +52,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("ポート {} を使えません / cannot listen on {addr}", args.port)
         })?;
-        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+        let mut names = super::tls::loopback_names();
         names.extend(args.lan_name.iter().cloned());
         let certs = super::tls::ensure(&dir.join("tls"), &names)?;
         let acceptor = super::tls::acceptor(&certs)?;
@@ -133,11 +133,8 @@ pub fn audit(
 /// `bridge tls export-ca`: the CA certificate for tablets to install (never the key).
 pub fn export_ca(data: &Option<PathBuf>, out: &mut dyn Write) -> Result<Outcome> {
     let dir = data_dir(data);
-    let certs = super::tls::ensure(
-        &dir.join("tls"),
-        &["localhost".into(), "127.0.0.1".into(), "::1".into()],
-    )?;
-    write!(out, "{}", certs.ca_pem)?;
+    // Only the CA: exporting must not re-issue the leaf a running `serve` uses.
+    write!(out, "{}", super::tls::ensure_ca(&dir.join("tls"))?)?;
     Ok(Outcome::Done)
 }
 

@@ -42,6 +42,34 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Stores a push (off the async threads: SQLite with synchronous=FULL waits on fsync)
+    /// and tells every socket when something new arrived. HTTP and WebSocket both use it.
+    pub async fn push(
+        &self,
+        device_id: String,
+        ops: Vec<protocol::Op>,
+    ) -> Option<Vec<protocol::OpResult>> {
+        let store = self.store.clone();
+        let device = device_id.clone();
+        let results =
+            tokio::task::spawn_blocking(move || store.push(&device, &ops)).await.ok()?.ok()?;
+        let created =
+            results.iter().filter(|r| matches!(r, protocol::OpResult::Created { .. })).count();
+        if created > 0 {
+            let _ = self.broadcast.send((
+                "events".into(),
+                serde_json::json!({ "created": created, "from": device_id }),
+            ));
+        }
+        Some(results)
+    }
+
+    /// A page of events after `after`.
+    pub async fn pull(&self, after: u64, limit: u32) -> Option<protocol::PullResponse> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.pull(after, limit)).await.ok()?.ok()
+    }
+
     pub fn new(store: Store, gateway: Arc<SimGateway>, allowed: Allowed) -> AppState {
         AppState {
             store,
@@ -61,32 +89,26 @@ impl AppState {
 /// the runtime.
 pub fn forward_events(state: &AppState) {
     use crate::gateway::Gateway;
-    let mut gateway = state.gateway.events();
-    let out = state.broadcast.clone();
+    forward(state.gateway.events(), "gateway", state.broadcast.clone());
+    forward(state.readers.subscribe(), "reader", state.broadcast.clone());
+}
+
+/// Re-publishes every event of `events` to the sockets under `topic`.
+fn forward<E: serde::Serialize + Clone + Send + 'static>(
+    mut events: broadcast::Receiver<E>,
+    topic: &'static str,
+    out: broadcast::Sender<(String, serde_json::Value)>,
+) {
     tokio::spawn(async move {
         loop {
-            match gateway.recv().await {
+            match events.recv().await {
                 Ok(event) => {
-                    let _ = out
-                        .send(("gateway".into(), serde_json::to_value(&event).unwrap_or_default()));
+                    let _ =
+                        out.send((topic.into(), serde_json::to_value(&event).unwrap_or_default()));
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "gateway events lagged")
+                    tracing::warn!(topic, missed = n, "events lagged")
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    });
-    let mut readers = state.readers.subscribe();
-    let out = state.broadcast.clone();
-    tokio::spawn(async move {
-        loop {
-            match readers.recv().await {
-                Ok(event) => {
-                    let _ = out
-                        .send(("reader".into(), serde_json::to_value(&event).unwrap_or_default()));
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -186,22 +208,13 @@ pub fn routes(
         .and(warp::body::json())
         .and(with_state.clone())
         .and_then(|device_id: String, req: PushRequest, s: AppState| async move {
-            let store = s.store.clone();
-            let result = blocking(move || store.push(&device_id, &req.ops)).await?;
-            Ok::<_, Rejection>(match result {
-                Ok(results) => {
-                    let created = results
-                        .iter()
-                        .filter(|r| matches!(r, protocol::OpResult::Created { .. }))
-                        .count();
-                    if created > 0 {
-                        let _ = s
-                            .broadcast
-                            .send(("events".into(), serde_json::json!({ "created": created })));
-                    }
-                    warp::reply::json(&PushResponse { results }).into_response()
-                }
-                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            Ok::<_, Rejection>(match s.push(device_id, req.ops).await {
+                Some(results) => warp::reply::json(&PushResponse { results }).into_response(),
+                None => error_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store",
+                    "保存できませんでした / could not store",
+                ),
             })
         });
 
@@ -213,11 +226,13 @@ pub fn routes(
         .and(warp::query::<PullQuery>())
         .and(with_state.clone())
         .and_then(|_device: String, q: PullQuery, s: AppState| async move {
-            let store = s.store.clone();
-            let result = blocking(move || store.pull(q.after, q.limit)).await?;
-            Ok::<_, Rejection>(match result {
-                Ok(page) => warp::reply::json(&page).into_response(),
-                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            Ok::<_, Rejection>(match s.pull(q.after, q.limit).await {
+                Some(page) => warp::reply::json(&page).into_response(),
+                None => error_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store",
+                    "読めませんでした / could not read",
+                ),
             })
         });
 

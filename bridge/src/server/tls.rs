@@ -39,8 +39,13 @@ fn ca_params() -> Result<CertificateParams> {
     Ok(params)
 }
 
-/// Loads or creates the CA and a leaf for `names` (DNS names or IP addresses).
-pub fn ensure(dir: &Path, names: &[String]) -> Result<Certificates> {
+/// The names every leaf certificate carries: the bridge on this machine.
+pub fn loopback_names() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+}
+
+/// Loads or creates the CA; returns its certificate (PEM). The leaf is left as it is.
+pub fn ensure_ca(dir: &Path) -> Result<String> {
     std::fs::create_dir_all(dir)?;
     let (ca_cert, ca_key) = (dir.join("ca.pem"), dir.join("ca.key.pem"));
     if !ca_cert.exists() || !ca_key.exists() {
@@ -49,7 +54,13 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<Certificates> {
         write_private(&ca_key, &key.serialize_pem())?;
         std::fs::write(&ca_cert, cert.pem())?;
     }
-    let ca_pem = std::fs::read_to_string(&ca_cert)?;
+    Ok(std::fs::read_to_string(&ca_cert)?)
+}
+
+/// Loads or creates the CA and a leaf for `names` (DNS names or IP addresses).
+pub fn ensure(dir: &Path, names: &[String]) -> Result<Certificates> {
+    let ca_pem = ensure_ca(dir)?;
+    let ca_key = dir.join("ca.key.pem");
     let (leaf_cert, leaf_key, leaf_names) =
         (dir.join("leaf.pem"), dir.join("leaf.key.pem"), dir.join("leaf.names"));
     let wanted = names.join("\n");

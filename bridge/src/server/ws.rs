@@ -31,7 +31,7 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                         Ok(Ok(Some(device))) => {
                             let welcome = ServerMessage::Welcome {
                                 device_id: device.clone(),
-                                server_time: crate::store::now_rfc3339(),
+                                server_time: crate::clock::now_rfc3339(),
                                 version: VERSION,
                             };
                             let _ = tx.send(text(&ServerEnvelope::reply(id, welcome))).await;
@@ -119,38 +119,25 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
             ServerMessage::Error { code: "already".into(), message: "already authenticated".into() }
         }
         ClientMessage::Ping => ServerMessage::Pong,
-        ClientMessage::Time => ServerMessage::Time { server_time: crate::store::now_rfc3339() },
-        ClientMessage::Push { ops } => {
-            let (store, device) = (state.store.clone(), device_id.to_string());
-            match tokio::task::spawn_blocking(move || store.push(&device, &ops)).await {
-                Ok(Ok(results)) => {
-                    if results.iter().any(|r| matches!(r, protocol::OpResult::Created { .. })) {
-                        let _ = state
-                            .broadcast
-                            .send(("events".into(), serde_json::json!({ "from": device_id })));
-                    }
-                    ServerMessage::PushResult { results }
-                }
-                _ => ServerMessage::Error {
-                    code: "store".into(),
-                    message: "保存できませんでした / could not store".into(),
-                },
-            }
-        }
-        ClientMessage::Pull { after, limit } => {
-            let store = state.store.clone();
-            match tokio::task::spawn_blocking(move || store.pull(after, limit.unwrap_or(200))).await
-            {
-                Ok(Ok(page)) => ServerMessage::PullResult(page),
-                _ => ServerMessage::Error {
-                    code: "store".into(),
-                    message: "読めませんでした / could not read".into(),
-                },
-            }
-        }
+        ClientMessage::Time => ServerMessage::Time { server_time: crate::clock::now_rfc3339() },
+        ClientMessage::Push { ops } => match state.push(device_id.to_string(), ops).await {
+            Some(results) => ServerMessage::PushResult { results },
+            None => ServerMessage::Error {
+                code: "store".into(),
+                message: "保存できませんでした / could not store".into(),
+            },
+        },
+        ClientMessage::Pull { after, limit } => match state.pull(after, limit.unwrap_or(200)).await
+        {
+            Some(page) => ServerMessage::PullResult(page),
+            None => ServerMessage::Error {
+                code: "store".into(),
+                message: "読めませんでした / could not read".into(),
+            },
+        },
         ClientMessage::CheckCard { reader } => {
             let readers = state.readers.clone();
-            let today = crate::card::cli::today_jst();
+            let today = crate::clock::today_jst();
             let result = tokio::task::spawn_blocking(move || {
                 let policy = eligibility::Policy::embedded().map_err(|e| e.to_string())?;
                 readers.check(reader.as_deref(), &policy, today).map_err(|e| e.to_string())

@@ -2,61 +2,24 @@
 //! `bridge serve` (plain HTTP on loopback, as the kiosk uses it). Run with `cargo xtask bench`.
 
 use futures_util::{SinkExt, StreamExt};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 const RUNS: usize = 2000;
 
-fn http(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
-    let mut r = String::new();
-    s.read_to_string(&mut r).ok()?;
-    let (a, b) = (r.find('{')?, r.rfind('}')?);
-    Some(r[a..=b].to_string())
-}
-
 fn main() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = e2e::bridge::free_port();
     let data = std::env::temp_dir().join(format!("madoguchi-ws-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_bridge"))
-        .args(["serve", "--port", &port.to_string(), "--data-dir", data.to_str().expect("utf-8")])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("bridge serve");
-    let started = Instant::now();
-    while http(port, "GET", "/health", "").is_none() {
-        assert!(started.elapsed() < Duration::from_secs(20), "bridge serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let code_out = Command::new(env!("CARGO_BIN_EXE_bridge"))
-        .args(["pair", "--data-dir", data.to_str().expect("utf-8")])
-        .output()
-        .expect("pair");
-    let code: String = String::from_utf8_lossy(&code_out.stdout)
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(8)
-        .collect();
-    let paired = http(
+    let server = e2e::bridge::Serve::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_bridge")),
         port,
-        "POST",
-        "/api/pair",
-        &serde_json::json!({ "code": code, "device_name": "bench" }).to_string(),
+        &data,
+        &[],
     )
-    .expect("paired");
-    let token = serde_json::from_str::<serde_json::Value>(&paired).expect("json")["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    .expect("bridge serve");
+    let token = server.pair("bench").expect("paired");
 
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -97,7 +60,6 @@ fn main() {
         us(times[RUNS / 2]),
         us(times[(RUNS - 1) * 99 / 100])
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -67,19 +67,53 @@ pub enum Command {
     },
 }
 
+/// Flags of `bridge serve`; each overrides the config file and the environment
+/// (`crate::config`).
 #[derive(Debug, ClapArgs)]
 pub struct ServeArgs {
-    #[arg(long, default_value_t = 8443)]
-    pub port: u16,
+    /// Settings file (default: bridge.toml in the data directory, when present).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// Port for HTTPS and, from loopback, plain HTTP (default 8443).
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Where the store lives (default: MADOGUCHI_DATA, else the platform's data directory).
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
-    /// The built frontend to serve (Trunk's dist/).
+    /// The built frontend to serve (Trunk's dist/) instead of the embedded one.
     #[arg(long)]
     pub frontend: Option<std::path::PathBuf>,
     /// A LAN name or address tablets use (listens on all interfaces when given).
     #[arg(long)]
     pub lan_name: Vec<String>,
+    /// The national-system backend.
+    #[arg(long, value_enum)]
+    pub gateway: Option<crate::config::GatewayKind>,
+    /// The 資格確認端末's folder holding req/ res/ face/ (with --gateway folder).
+    #[arg(long)]
+    pub folder: Option<std::path::PathBuf>,
+}
+
+impl ServeArgs {
+    /// The flag layer over `config`.
+    pub fn apply(&self, mut config: crate::config::Config) -> crate::config::Config {
+        if let Some(port) = self.port {
+            config.port = port;
+        }
+        if !self.lan_name.is_empty() {
+            config.lan_names = self.lan_name.clone();
+        }
+        if self.frontend.is_some() {
+            config.frontend = self.frontend.clone();
+        }
+        if let Some(gateway) = self.gateway {
+            config.gateway = gateway;
+        }
+        if self.folder.is_some() {
+            config.folder = self.folder.clone();
+        }
+        config
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,10 +6,15 @@
 //! - [`card`]: PC/SC readers (pcscd / WinSCard) and the virtual-card emulator for vpcd.
 //! - [`clock`]: the one place that reads the system clock.
 //! - [`gateway`]: the national system — the 端末's folders, or the simulator.
+//! - [`config`]: `serve`'s settings (defaults → TOML file → environment → flags).
+//! - [`follow_up`]: re-runs pending 事後確認 lookups when the national system answers.
+//! - [`store`]: the clinic's ledger (SQLite); [`server`]: HTTP + WebSocket for terminals.
 
 pub mod card;
 pub mod cli;
 pub mod clock;
+pub mod config;
+pub mod follow_up;
 pub mod gateway;
 pub mod rules;
 pub mod server;

@@ -94,6 +94,22 @@ pub struct Device {
     pub revoked_time: Option<String>,
 }
 
+/// A 事後確認 task: the numbers of a reception that could not be confirmed at the counter.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FollowUp {
+    pub id: u64,
+    pub record_id: String,
+    /// A `protocol::LookupQuery` as the terminal sent it.
+    pub query: serde_json::Value,
+    /// `pending`, `done` or `failed` (要対応).
+    pub state: String,
+    pub attempts: u32,
+    pub result: Option<serde_json::Value>,
+    /// When the reception reached the bridge.
+    pub created_time: String,
+    pub updated_time: String,
+}
+
 fn reject(op: &Op, reason: &str) -> OpResult {
     OpResult::Rejected { op_id: op.op_id.clone(), reason: reason.to_string() }
 }
@@ -156,7 +172,17 @@ impl Store {
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                             params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash],
                         )?;
-                        OpResult::Created { op_id: op.op_id.clone(), seq: tx.last_insert_rowid() as u64 }
+                        let seq = tx.last_insert_rowid() as u64;
+                        // A reception that could not be confirmed carries the numbers to
+                        // re-run: its 事後確認 task is born in the same transaction.
+                        if let Some(query) = op.body.get("follow_up").filter(|q| q.is_object()) {
+                            tx.execute(
+                                "INSERT INTO follow_ups (record_id, created_seq, query, state, updated_time)
+                                 VALUES (?1, ?2, ?3, 'pending', ?4)",
+                                params![op.record_id, seq as i64, query.to_string(), received],
+                            )?;
+                        }
+                        OpResult::Created { op_id: op.op_id.clone(), seq }
                     }
                 });
             }
@@ -215,6 +241,140 @@ impl Store {
     pub fn event_count(&self) -> Result<u64, StoreError> {
         self.with(|c| {
             Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    /// Pending 事後確認 tasks, oldest first.
+    pub fn pending_follow_ups(&self, limit: u32) -> Result<Vec<FollowUp>, StoreError> {
+        self.follow_ups_where("f.state = 'pending'", "f.id", limit)
+    }
+
+    /// Every follow-up, newest first (for `GET /api/follow-ups`).
+    pub fn follow_ups(&self, limit: u32) -> Result<Vec<FollowUp>, StoreError> {
+        self.follow_ups_where("1 = 1", "f.id DESC", limit)
+    }
+
+    fn follow_ups_where(
+        &self,
+        filter: &str,
+        order: &str,
+        limit: u32,
+    ) -> Result<Vec<FollowUp>, StoreError> {
+        let sql = format!(
+            "SELECT f.id, f.record_id, f.query, f.state, f.attempts, f.result, e.received_time, f.updated_time
+             FROM follow_ups f JOIN events e ON e.seq = f.created_seq WHERE {filter} ORDER BY {order} LIMIT ?1"
+        );
+        self.with(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map([i64::from(limit)], |r| {
+                    let query: String = r.get(2)?;
+                    let result: Option<String> = r.get(5)?;
+                    Ok(FollowUp {
+                        id: r.get::<_, i64>(0)? as u64,
+                        record_id: r.get(1)?,
+                        query: serde_json::from_str(&query).unwrap_or(serde_json::Value::Null),
+                        state: r.get(3)?,
+                        attempts: r.get::<_, i64>(4)? as u32,
+                        result: result.and_then(|r| serde_json::from_str(&r).ok()),
+                        created_time: r.get(6)?,
+                        updated_time: r.get(7)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// One more failed attempt (the national system is still down); the task stays pending.
+    pub fn follow_up_attempted(&self, id: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE follow_ups SET attempts = attempts + 1, updated_time = ?1 WHERE id = ?2",
+                params![now_rfc3339(), id as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Ends a task (`done`, or `failed` = 要対応) and records its result as an event of
+    /// the reception's record, in one transaction. Returns the event's seq, or `None` when
+    /// the task was already finished (a second worker cannot record it twice).
+    pub fn finish_follow_up(
+        &self,
+        id: u64,
+        state: &str,
+        result: &serde_json::Value,
+    ) -> Result<Option<u64>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let now = now_rfc3339();
+            let changed = tx.execute(
+                "UPDATE follow_ups SET state = ?1, result = ?2, attempts = attempts + 1, updated_time = ?3
+                 WHERE id = ?4 AND state = 'pending'",
+                params![state, result.to_string(), now, id as i64],
+            )?;
+            if changed != 1 {
+                return Ok(None);
+            }
+            let record_id: String = tx.query_row(
+                "SELECT record_id FROM follow_ups WHERE id = ?1",
+                [id as i64],
+                |r| r.get(0),
+            )?;
+            let body = serde_json::json!({ "follow_up_id": id, "state": state, "result": result })
+                .to_string();
+            let kind = "follow_up_result";
+            let hash = sha256_hex(format!("{record_id}\n{kind}\n{body}").as_bytes());
+            tx.execute(
+                "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
+                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6)",
+                params![format!("follow-up:{id}"), record_id, kind, now, body, hash],
+            )?;
+            let seq = tx.last_insert_rowid() as u64;
+            tx.commit()?;
+            Ok(Some(seq))
+        })
+    }
+
+    /// When the oldest pending follow-up's reception arrived (for `/health`).
+    pub fn oldest_pending_follow_up(&self) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT MIN(e.received_time) FROM follow_ups f JOIN events e ON e.seq = f.created_seq
+                 WHERE f.state = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Records an event the bridge itself produced (a face-auth result), keyed by `op_id`
+    /// so that processing the same file again stores nothing new.
+    pub fn record_bridge_event(
+        &self,
+        op_id: &str,
+        record_id: &str,
+        kind: &str,
+        body: &serde_json::Value,
+    ) -> Result<OpResult, StoreError> {
+        let op = Op {
+            op_id: op_id.to_string(),
+            record_id: record_id.to_string(),
+            kind: kind.to_string(),
+            device_time: now_rfc3339(),
+            body: body.clone(),
+        };
+        let mut results = self.push("bridge", std::slice::from_ref(&op))?;
+        Ok(results.pop().unwrap_or_else(|| reject(&op, "empty")))
+    }
+
+    /// The database file's size in bytes (main file + WAL).
+    pub fn size_bytes(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            Ok((pages * size) as u64)
         })
     }
 

@@ -1,63 +1,14 @@
 //! `kill -9` of a real `bridge serve` in the middle of pushes: every acknowledged op is
 //! there after the restart, and pushing everything again creates no duplicates.
 
+use e2e::bridge::{free_port, http, Serve};
 use protocol::{Op, OpResult, PullResponse, PushResponse};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP/1.1 request on loopback; returns (status, body). Errors when the server dies.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    s.read_to_string(&mut response)?;
-    let status = response
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    // Chunked bodies: take the JSON between the first '{' and the last '}'.
-    let json = match (body.find('{'), body.rfind('}')) {
-        (Some(a), Some(b)) => body[a..=b].to_string(),
-        _ => body,
-    };
-    Ok((status, json))
-}
-
-fn serve(port: u16, data: &std::path::Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bridge"))
-        .args(["serve", "--port", &port.to_string(), "--data-dir", data.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if http(port, "GET", "/health", None, "").is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("bridge serve did not start");
+fn serve(port: u16, data: &std::path::Path) -> Serve {
+    Serve::start(std::path::Path::new(env!("CARGO_BIN_EXE_bridge")), port, data, &[])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn op(n: u32) -> Op {
@@ -76,28 +27,7 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
     let data = std::env::temp_dir().join(format!("madoguchi-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let mut server = serve(port, &data);
-    let code_out = Command::new(env!("CARGO_BIN_EXE_bridge"))
-        .args(["pair", "--data-dir", data.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let code: String = String::from_utf8_lossy(&code_out.stdout)
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(8)
-        .collect();
-    let (status, body) = http(
-        port,
-        "POST",
-        "/api/pair",
-        None,
-        &serde_json::json!({ "code": code, "device_name": "crash" }).to_string(),
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{body}");
-    let token: String = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = server.pair("crash").unwrap_or_else(|e| panic!("{e}"));
 
     // Push batches from a thread; kill -9 the bridge while it runs.
     let pusher = {
@@ -125,8 +55,7 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.kill(); // SIGKILL
     let (acknowledged, stopped_at) = pusher.join().unwrap();
     assert!(
         !acknowledged.is_empty() && stopped_at < 400,
@@ -177,8 +106,7 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
     let distinct: std::collections::BTreeSet<_> = all.iter().collect();
     assert_eq!(all.len(), distinct.len(), "no duplicates");
     assert_eq!(all.len() as u32, (stopped_at + 1) * 50);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     // The day's export for the receipt computer has every stored op once.
     let today = bridge::clock::today_jst().to_string();
     let export = Command::new(env!("CARGO_BIN_EXE_bridge"))

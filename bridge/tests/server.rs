@@ -24,7 +24,7 @@ fn temp_store(name: &str) -> (Store, PathBuf) {
 
 fn state(store: Store) -> AppState {
     let sim = Arc::new(Sim::new(Date::parse("2026-11-25").unwrap()));
-    AppState::new(store, Arc::new(SimGateway::new(sim)), Allowed::for_port(8443, &[]))
+    AppState::new(store, Arc::new(SimGateway::new(sim).into()), Allowed::for_port(8443, &[]))
 }
 
 fn op(n: u32, body: &str) -> Op {
@@ -277,7 +277,11 @@ async fn face_results_reach_every_socket() {
     let mut ws = socket(&s, ORIGIN).await.unwrap();
     ws.send_text(serde_json::json!({ "v": 1, "kind": "hello", "token": token }).to_string()).await;
     let _welcome = ws.recv().await.unwrap();
-    assert!(s.gateway.tap("yamada", Date::parse("2026-11-25").unwrap(), "20261125100000"));
+    assert!(s.gateway.sim().unwrap().tap(
+        "yamada",
+        Date::parse("2026-11-25").unwrap(),
+        "20261125100000"
+    ));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         assert!(std::time::Instant::now() < deadline, "no face event on the socket");

@@ -7,8 +7,7 @@ use super::{peer, Gateway, NumberQuery};
 use crate::cli::{OqsArgs, OqsCommand, Outcome};
 use crate::clock::today_jst;
 use anyhow::{anyhow, Context as _, Result};
-use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol};
-use eligibility::{Date, InsurerNumber, Policy};
+use eligibility::Date;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +23,7 @@ pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
             let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
             let answer =
                 oqs::parse_answer(&bytes).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            let interpretation = oqs::interpret(&answer, &Policy::embedded()?, visit_arg(visit)?);
-            let value = serde_json::json!({ "answer": answer, "interpretation": interpretation });
+            let value = super::reading(&answer, visit_arg(visit)?);
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             Ok(Outcome::Done)
         }
@@ -39,23 +37,16 @@ pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
             folder,
             timeout_secs,
         } => {
-            let query = NumberQuery {
-                insurer: InsurerNumber::parse(insurer)?,
-                symbol: symbol
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(InsuredSymbol::parse)
-                    .transpose()?,
-                number: InsuredNumber::parse(number)?,
-                branch: branch
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(BranchNumber::parse)
-                    .transpose()?,
-                birth: Date::parse(birth).context("--birth")?,
-                visit: visit_arg(visit)?,
+            let wire = protocol::LookupQuery {
+                insurer: insurer.clone(),
+                symbol: symbol.clone(),
+                number: number.clone(),
+                branch: branch.clone(),
+                birth: birth.clone(),
+                visit: None,
                 limit_consent: false,
             };
+            let query = NumberQuery::from_wire(&wire, visit_arg(visit)?)?;
             let answer = runtime.block_on(async {
                 match folder {
                     Some(folder) => {
@@ -70,8 +61,7 @@ pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
                     }
                 }
             })?;
-            let interpretation = oqs::interpret(&answer, &Policy::embedded()?, query.visit);
-            let value = serde_json::json!({ "answer": answer, "interpretation": interpretation });
+            let value = super::reading(&answer, query.visit);
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             Ok(Outcome::Done)
         }

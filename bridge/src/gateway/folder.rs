@@ -283,6 +283,13 @@ impl Drop for FolderGateway {
     }
 }
 
+impl FolderGateway {
+    /// The share is there (a network share can vanish while the bridge runs).
+    pub fn reachable(&self) -> bool {
+        self.config.root.join("req").is_dir() && self.config.root.join("res").is_dir()
+    }
+}
+
 impl Gateway for FolderGateway {
     async fn lookup(&self, query: &NumberQuery) -> Result<Answer, GatewayError> {
         let id = self.next_id();

@@ -88,3 +88,152 @@ pub trait Gateway: Send + Sync {
     /// A subscription to unasked confirmation results and file problems.
     fn events(&self) -> tokio::sync::broadcast::Receiver<GatewayEvent>;
 }
+
+/// Why typed numbers cannot become a [`NumberQuery`]; the message says which field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct QueryError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl NumberQuery {
+    /// The query as a terminal would send it.
+    pub fn to_wire(&self) -> protocol::LookupQuery {
+        protocol::LookupQuery {
+            insurer: self.insurer.as_str().to_string(),
+            symbol: self.symbol.as_ref().map(|s| s.as_str().to_string()),
+            number: self.number.as_str().to_string(),
+            branch: self.branch.as_ref().map(|b| b.as_str().to_string()),
+            birth: self.birth.to_string(),
+            visit: Some(self.visit.to_string()),
+            limit_consent: self.limit_consent,
+        }
+    }
+
+    /// Parses what a terminal typed (or stored in a reception's `follow_up`); the visit
+    /// defaults to `today`.
+    pub fn from_wire(q: &protocol::LookupQuery, today: Date) -> Result<NumberQuery, QueryError> {
+        fn field<T, E: std::fmt::Display>(
+            field: &'static str,
+            r: Result<T, E>,
+        ) -> Result<T, QueryError> {
+            r.map_err(|e| QueryError { field, message: e.to_string() })
+        }
+        let present = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+        Ok(NumberQuery {
+            insurer: field("insurer", InsurerNumber::parse(&q.insurer))?,
+            symbol: present(&q.symbol)
+                .map(|s| field("symbol", InsuredSymbol::parse(&s)))
+                .transpose()?,
+            number: field("number", InsuredNumber::parse(&q.number))?,
+            branch: present(&q.branch)
+                .map(|s| field("branch", BranchNumber::parse(&s)))
+                .transpose()?,
+            birth: field("birth", Date::parse(&q.birth))?,
+            visit: match &q.visit {
+                Some(v) => field("visit", Date::parse(v))?,
+                None => today,
+            },
+            limit_consent: q.limit_consent,
+        })
+    }
+}
+
+/// An answer and its reading on `visit`, as terminals receive it.
+pub fn reading(answer: &Answer, visit: Date) -> serde_json::Value {
+    match eligibility::Policy::embedded() {
+        Ok(policy) => serde_json::json!({
+            "answer": answer,
+            "interpretation": oqs::interpret(answer, &policy, visit),
+        }),
+        Err(e) => serde_json::json!({ "answer": answer, "policy_error": e.to_string() }),
+    }
+}
+
+/// The backend `bridge serve` runs (the trait is static, so one enum dispatches).
+#[derive(Debug)]
+pub enum Backend {
+    Sim(sim::SimGateway),
+    Folder(folder::FolderGateway),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sim(_) => "sim",
+            Backend::Folder(_) => "folder",
+        }
+    }
+
+    /// `up`, `outage` (sim fault) or `unreachable` (the folder share is gone).
+    pub fn state(&self) -> &'static str {
+        if let Backend::Sim(g) = self {
+            g.refresh_faults();
+        }
+        match self {
+            Backend::Sim(g) if g.sim.faults().outage => "outage",
+            Backend::Sim(_) => "up",
+            Backend::Folder(g) if g.reachable() => "up",
+            Backend::Folder(_) => "unreachable",
+        }
+    }
+
+    pub fn sim(&self) -> Option<&sim::SimGateway> {
+        match self {
+            Backend::Sim(g) => Some(g),
+            Backend::Folder(_) => None,
+        }
+    }
+
+    /// A card confirmation from the bridge's own reader. Only the simulator can check it:
+    /// the file interface has no such request (the face-auth reader does it).
+    pub fn confirm_card(
+        &self,
+        holder: card::Holder,
+        certificate: &[u8],
+        signature: &[u8],
+        challenge: &[u8],
+        visit: Date,
+    ) -> Result<Answer, GatewayError> {
+        match self {
+            Backend::Sim(g) => {
+                g.refresh_faults();
+                let policy = eligibility::Policy::embedded()
+                    .map_err(|e| GatewayError::CardRejected(e.to_string()))?;
+                g.sim.confirm_card(
+                    &policy,
+                    holder,
+                    certificate,
+                    signature,
+                    challenge,
+                    visit,
+                    &crate::clock::jst_stamp(),
+                )
+            }
+            Backend::Folder(_) => Err(GatewayError::CardNotSupported),
+        }
+    }
+}
+
+impl From<sim::SimGateway> for Backend {
+    fn from(g: sim::SimGateway) -> Backend {
+        Backend::Sim(g)
+    }
+}
+
+impl Gateway for Backend {
+    async fn lookup(&self, query: &NumberQuery) -> Result<Answer, GatewayError> {
+        match self {
+            Backend::Sim(g) => g.lookup(query).await,
+            Backend::Folder(g) => g.lookup(query).await,
+        }
+    }
+
+    fn events(&self) -> tokio::sync::broadcast::Receiver<GatewayEvent> {
+        match self {
+            Backend::Sim(g) => g.events(),
+            Backend::Folder(g) => g.events(),
+        }
+    }
+}

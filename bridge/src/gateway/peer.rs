@@ -24,6 +24,14 @@ pub fn set_faults(folder: &Path, faults: &Faults) -> std::io::Result<()> {
     write_atomically(folder, ".sim-faults.json", text.as_bytes())
 }
 
+/// The faults set for `folder` (none when the file is absent or unreadable).
+pub fn read_faults(folder: &Path) -> Faults {
+    std::fs::read_to_string(faults_file(folder))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
 /// Creates `req/`, `res/` and `face/` under `folder`.
 pub fn prepare(folder: &Path) -> std::io::Result<()> {
     for dir in ["req", "res", "face"] {
@@ -52,10 +60,7 @@ pub fn tap(folder: &Path, sim: &Sim, person: &str, visit: Date) -> Result<String
 fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
     let Ok(bytes) = std::fs::read(request_file) else { return };
     let Ok(request) = oqs::parse_request(&bytes) else { return }; // half-written: the next event retries
-    let faults: Faults = std::fs::read_to_string(faults_file(folder))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+    let faults = read_faults(folder);
     sim.set_faults(faults.clone());
     // The real application consumes its requests.
     let _ = std::fs::remove_file(request_file);

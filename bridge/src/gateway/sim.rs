@@ -309,8 +309,9 @@ impl Sim {
         &self.people
     }
 
+    /// A person by sim id, or by the virtual-card person whose record it is (`yamada`).
     pub fn person(&self, id: &str) -> Option<&SimPerson> {
-        self.people.iter().find(|p| p.id == id)
+        self.people.iter().find(|p| p.id == id || p.card_person == Some(id))
     }
 
     pub fn faults(&self) -> Faults {
@@ -485,8 +486,7 @@ impl Sim {
 
     /// The face-auth reader's result for a cardholder who tapped their card.
     pub fn face_answer(&self, person_id: &str, visit: Date, now: &str) -> Option<Answer> {
-        let p =
-            self.people.iter().find(|p| p.id == person_id || p.card_person == Some(person_id))?;
+        let p = self.person(person_id)?;
         let mut a = self.answer("1", &visit.compact(), None, now);
         a.results.push(self.result(p));
         a.body.qualification_validity =
@@ -561,20 +561,38 @@ impl Sim {
 pub struct SimGateway {
     pub sim: std::sync::Arc<Sim>,
     events: tokio::sync::broadcast::Sender<GatewayEvent>,
+    /// Where `.sim-faults.json` is read before each request (`bridge serve`'s data
+    /// directory), so tests and trainers can take the "national system" down from outside.
+    faults_dir: Option<std::path::PathBuf>,
 }
 
 impl SimGateway {
     pub fn new(sim: std::sync::Arc<Sim>) -> SimGateway {
-        SimGateway { sim, events: tokio::sync::broadcast::channel(1024).0 }
+        SimGateway { sim, events: tokio::sync::broadcast::channel(1024).0, faults_dir: None }
+    }
+
+    /// Reads faults from `dir/.sim-faults.json` before each request.
+    pub fn with_faults_dir(mut self, dir: std::path::PathBuf) -> SimGateway {
+        self.faults_dir = Some(dir);
+        self
+    }
+
+    /// Re-reads the faults file, when there is one.
+    pub fn refresh_faults(&self) {
+        if let Some(dir) = &self.faults_dir {
+            self.sim.set_faults(super::peer::read_faults(dir));
+        }
     }
 
     /// A simulated patient taps their card at the face-auth reader.
     pub fn tap(&self, person: &str, visit: Date, now: &str) -> bool {
+        static TAPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = TAPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.sim.face_answer(person, visit, now) {
             Some(answer) => self
                 .events
                 .send(GatewayEvent::Face {
-                    file: format!("sim:{person}"),
+                    file: format!("sim:{person}:{now}:{n}"),
                     answer: Box::new(answer),
                 })
                 .is_ok(),
@@ -585,6 +603,7 @@ impl SimGateway {
 
 impl Gateway for SimGateway {
     async fn lookup(&self, query: &NumberQuery) -> Result<Answer, GatewayError> {
+        self.refresh_faults();
         let latency = self.sim.faults().latency_ms;
         if latency > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(latency)).await;

@@ -1,8 +1,11 @@
 //! `bridge serve`, `bridge pair`, `bridge devices …`, `bridge audit verify`.
 
-use super::{routes, Allowed, AppState};
+use super::{routes, Allowed, AppState, Assets};
 use crate::cli::{AuditCommand, DevicesCommand, Outcome, ServeArgs};
+use crate::config::{Config, GatewayKind};
+use crate::gateway::folder::{FolderConfig, FolderGateway};
 use crate::gateway::sim::{Sim, SimGateway};
+use crate::gateway::Backend;
 use crate::store::Store;
 use anyhow::{Context as _, Result};
 use std::io::Write;
@@ -38,33 +41,68 @@ pub fn open_store(dir: &Path) -> Result<Store> {
     Ok(Store::open(&dir.join("madoguchi.sqlite3"))?)
 }
 
+/// The settings `serve` runs with: defaults → file → environment → flags.
+pub fn serve_config(args: &ServeArgs, dir: &Path) -> Result<Config> {
+    let config =
+        Config::load(args.config.as_deref(), dir)?.apply_env(|name| std::env::var(name).ok())?;
+    Ok(args.apply(config).validated()?)
+}
+
+/// The gateway backend the settings name (inside the runtime: the folder watcher spawns).
+pub fn backend(config: &Config, dir: &Path) -> Result<Backend> {
+    Ok(match config.gateway {
+        GatewayKind::Sim => Backend::Sim(
+            SimGateway::new(Arc::new(Sim::new(crate::clock::today_jst())))
+                .with_faults_dir(dir.to_path_buf()),
+        ),
+        GatewayKind::Folder => {
+            let root = config.folder.clone().ok_or(crate::config::ConfigError::FolderMissing)?;
+            let mut folder = FolderConfig::new(root);
+            folder.medical_institution_code = config.medical_institution_code.clone();
+            folder.timeout = config.lookup_timeout();
+            Backend::Folder(FolderGateway::start(folder)?)
+        }
+    })
+}
+
 pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let dir = data_dir(&args.data_dir);
     let store = open_store(&dir)?;
+    let config = serve_config(args, &dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let gateway = Arc::new(SimGateway::new(Arc::new(Sim::new(crate::clock::today_jst()))));
-        let mut state = AppState::new(store, gateway, Allowed::for_port(args.port, &args.lan_name));
-        state.frontend_dir = args.frontend.clone();
+        let gateway = Arc::new(backend(&config, &dir)?);
+        let mut state =
+            AppState::new(store, gateway, Allowed::for_port(config.port, &config.lan_names));
+        if let Some(frontend) = &config.frontend {
+            state.assets = Arc::new(Assets::from_dir(frontend).with_context(|| {
+                format!("フロントエンド {} を読めません / cannot read the frontend", frontend.display())
+            })?);
+        }
         super::forward_events(&state);
-        let ip = if args.lan_name.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
-        let addr = SocketAddr::from((ip, args.port));
+        crate::follow_up::spawn(
+            state.clone(),
+            config.follow_up_interval(),
+            state.follow_up_nudge.clone(),
+        );
+        let ip = if config.lan_names.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
+        let addr = SocketAddr::from((ip, config.port));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("ポート {} を使えません / cannot listen on {addr}", args.port)
+            format!("ポート {} を使えません / cannot listen on {addr}", config.port)
         })?;
         let mut names = super::tls::loopback_names();
-        names.extend(args.lan_name.iter().cloned());
+        names.extend(config.lan_names.iter().cloned());
         let certs = super::tls::ensure(&dir.join("tls"), &names)?;
         let acceptor = super::tls::acceptor(&certs)?;
         writeln!(
             out,
-            "madoguchi bridge: https://localhost:{} (kiosk: http://localhost:{}; data: {})",
-            args.port,
-            args.port,
-            dir.display()
+            "madoguchi bridge: https://localhost:{port} (kiosk: http://localhost:{port}; gateway: {}; data: {})",
+            state.gateway.name(),
+            dir.display(),
+            port = config.port,
         )?;
         out.flush()?;
-        tracing::info!(%addr, "serving");
+        tracing::info!(%addr, gateway = state.gateway.name(), "serving");
         super::tls::serve(listener, acceptor, routes(state), async {
             let _ = tokio::signal::ctrl_c().await;
         })

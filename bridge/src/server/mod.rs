@@ -7,20 +7,21 @@
 //! which sends none) and a device token (`Authorization: Bearer`, or the WebSocket's
 //! first frame) — never a cookie or a query string.
 
+pub mod assets;
 pub mod cli;
 mod security;
 pub mod tls;
 mod ws;
 
+pub use assets::Assets;
 pub use security::{Allowed, PairLimiter};
 
 use crate::card::ReaderService;
-use crate::gateway::sim::SimGateway;
+use crate::gateway::{Backend, Gateway, GatewayError, GatewayEvent, NumberQuery};
 use crate::store::Store;
 use protocol::{PairRequest, PairResponse, PushRequest, PushResponse};
 use serde::Deserialize;
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::broadcast;
@@ -32,11 +33,13 @@ use warp::{Filter, Rejection, Reply};
 pub struct AppState {
     pub store: Store,
     pub readers: ReaderService,
-    pub gateway: Arc<SimGateway>,
+    pub gateway: Arc<Backend>,
     pub allowed: Arc<Allowed>,
     pub limiter: Arc<PairLimiter>,
     pub started: Instant,
-    pub frontend_dir: Option<PathBuf>,
+    pub assets: Arc<Assets>,
+    /// Wakes the follow-up worker when a push brought new 事後確認 tasks.
+    pub follow_up_nudge: Arc<tokio::sync::Notify>,
     /// Topic + JSON body for every connected terminal (new events, face results, readers).
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
 }
@@ -56,6 +59,7 @@ impl AppState {
         let created =
             results.iter().filter(|r| matches!(r, protocol::OpResult::Created { .. })).count();
         if created > 0 {
+            self.follow_up_nudge.notify_one();
             let _ = self.broadcast.send((
                 "events".into(),
                 serde_json::json!({ "created": created, "from": device_id }),
@@ -70,7 +74,84 @@ impl AppState {
         tokio::task::spawn_blocking(move || store.pull(after, limit)).await.ok()?.ok()
     }
 
-    pub fn new(store: Store, gateway: Arc<SimGateway>, allowed: Allowed) -> AppState {
+    /// 資格確認 by numbers: the answer and its reading, or a typed error code + message
+    /// (`bad_input` names the field; `gateway_unavailable` means use the outage path).
+    pub async fn lookup(
+        &self,
+        device_id: &str,
+        query: &protocol::LookupQuery,
+    ) -> Result<serde_json::Value, (String, String)> {
+        let query = NumberQuery::from_wire(query, crate::clock::today_jst())
+            .map_err(|e| ("bad_input".to_string(), e.to_string()))?;
+        let answer = self.gateway.lookup(&query).await.map_err(gateway_error)?;
+        self.audit(
+            device_id,
+            "lookup",
+            &format!("insurer {}", query.insurer.eight_char_form().trim()),
+        );
+        Ok(crate::gateway::reading(&answer, query.visit))
+    }
+
+    /// PIN through the card's guard, then the confirmation by the gateway: holder,
+    /// answer and reading. The PIN is wiped inside the card module.
+    pub async fn confirm_card(
+        &self,
+        device_id: &str,
+        reader: Option<String>,
+        pin: protocol::SecretPin,
+        staff_confirmed_last_try: bool,
+    ) -> Result<serde_json::Value, (String, String)> {
+        let readers = self.readers.clone();
+        let pin = card::pin::Pin::new(pin.expose());
+        let staff = if staff_confirmed_last_try {
+            card::pin::StaffConfirmation::LastTryConfirmed
+        } else {
+            card::pin::StaffConfirmation::NotGiven
+        };
+        let challenge = uuid::Uuid::new_v4().as_bytes().to_vec();
+        let card_challenge = challenge.clone();
+        let confirmation = tokio::task::spawn_blocking(move || {
+            let pin = pin.map_err(|e| e.to_string())?;
+            readers
+                .confirm(reader.as_deref(), pin, staff, &card_challenge)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
+        .map_err(|message| ("card".to_string(), message))?;
+        let visit = crate::clock::today_jst();
+        let gateway = self.gateway.clone();
+        let holder = confirmation.holder;
+        let answer = tokio::task::spawn_blocking(move || {
+            gateway.confirm_card(
+                holder,
+                &confirmation.certificate,
+                &confirmation.signature,
+                &challenge,
+                visit,
+            )
+        })
+        .await
+        .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
+        .map_err(gateway_error)?;
+        self.audit(device_id, "card_confirmed", "own reader");
+        let mut body = crate::gateway::reading(&answer, visit);
+        body["holder"] = serde_json::to_value(holder).unwrap_or_default();
+        Ok(body)
+    }
+
+    /// Appends to the audit log off the async threads; a failure is logged, not fatal.
+    fn audit(&self, actor: &str, action: &'static str, subject: &str) {
+        let store = self.store.clone();
+        let (actor, subject) = (actor.to_string(), subject.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.audit(&actor, action, &subject) {
+                tracing::warn!(%e, "audit append failed");
+            }
+        });
+    }
+
+    pub fn new(store: Store, gateway: Arc<Backend>, allowed: Allowed) -> AppState {
         AppState {
             store,
             readers: ReaderService::new(),
@@ -78,19 +159,66 @@ impl AppState {
             allowed: Arc::new(allowed),
             limiter: Arc::new(PairLimiter::new(10, std::time::Duration::from_secs(60))),
             started: Instant::now(),
-            frontend_dir: None,
+            assets: Arc::new(Assets::embedded().unwrap_or_default()),
+            follow_up_nudge: Arc::new(tokio::sync::Notify::new()),
             broadcast: broadcast::channel(1024).0,
         }
     }
 }
 
-/// Forwards what terminals must see on their own to every socket: face-auth results and
-/// quarantined files from the gateway, and reader/card events from PC/SC. Call once, inside
-/// the runtime.
+/// A gateway error as a wire code and message: `gateway_unavailable` (timeout or
+/// outage: take the outage path and schedule a follow-up) or `gateway`.
+fn gateway_error(e: GatewayError) -> (String, String) {
+    let code = match e {
+        GatewayError::Unavailable | GatewayError::Timeout(_) => "gateway_unavailable",
+        _ => "gateway",
+    };
+    (code.to_string(), e.to_string())
+}
+
+/// Forwards what terminals must see on their own to every socket: face-auth results (read
+/// and stored in the ledger first) and quarantined files from the gateway, and reader/card
+/// events from PC/SC. Call once, inside the runtime.
 pub fn forward_events(state: &AppState) {
-    use crate::gateway::Gateway;
-    forward(state.gateway.events(), "gateway", state.broadcast.clone());
     forward(state.readers.subscribe(), "reader", state.broadcast.clone());
+    let mut events = state.gateway.events();
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "gateway events lagged");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let body = match &event {
+                GatewayEvent::Face { file, answer } => {
+                    let visit = crate::clock::today_jst();
+                    let mut body = crate::gateway::reading(answer, visit);
+                    body["event"] = "face".into();
+                    body["file"] = file.clone().into();
+                    // The ledger keeps it (one row per file, however often it is seen).
+                    let store = state.store.clone();
+                    let (op_id, stored) = (format!("face:{file}"), body.clone());
+                    let record = uuid::Uuid::now_v7().to_string();
+                    let seq = tokio::task::spawn_blocking(move || {
+                        store.record_bridge_event(&op_id, &record, "face_result", &stored)
+                    })
+                    .await;
+                    match seq {
+                        Ok(Ok(protocol::OpResult::Created { seq, .. })) => body["seq"] = seq.into(),
+                        Ok(Ok(_)) => continue, // seen before: already announced
+                        _ => tracing::warn!("a face result could not be stored"),
+                    }
+                    body
+                }
+                other => serde_json::to_value(other).unwrap_or_default(),
+            };
+            let _ = state.broadcast.send(("gateway".into(), body));
+        }
+    });
 }
 
 /// Re-publishes every event of `events` to the sockets under `topic`.
@@ -161,23 +289,67 @@ pub fn routes(
             move || r.list().map(|l| serde_json::to_value(l).unwrap_or_default()).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
         })
         .await?;
-        let events = blocking({
+        let store = blocking({
             let st = s.store.clone();
-            move || st.event_count().unwrap_or(0)
+            move || {
+                serde_json::json!({
+                    "events": st.event_count().unwrap_or(0),
+                    "bytes": st.size_bytes().unwrap_or(0),
+                    "oldest_pending_follow_up": st.oldest_pending_follow_up().unwrap_or(None),
+                    "pending_follow_ups": st.pending_follow_ups(10_000).map(|p| p.len()).unwrap_or(0),
+                })
+            }
         })
         .await?;
-        let faults = s.gateway.sim.faults();
         Ok::<_, Rejection>(
             warp::reply::json(&serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"),
+                "protocol": protocol::VERSION,
                 "uptime_s": s.started.elapsed().as_secs(),
+                "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
-                "gateway": { "backend": "sim", "state": if faults.outage { "outage" } else { "up" } },
-                "store": { "events": events },
+                "gateway": { "backend": s.gateway.name(), "state": s.gateway.state() },
+                "store": store,
             }))
             .into_response(),
         )
     });
+
+    let follow_ups = warp::path!("api" / "follow-ups")
+        .and(warp::get())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(with_state.clone())
+        .and_then(|_device: String, s: AppState| async move {
+            let store = s.store.clone();
+            Ok::<_, Rejection>(match blocking(move || store.follow_ups(500)).await? {
+                Ok(list) => warp::reply::json(&list).into_response(),
+                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            })
+        });
+
+    let lookup = warp::path!("api" / "lookup")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(warp::body::content_length_limit(4096))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(|device: String, q: protocol::LookupQuery, s: AppState| async move {
+            Ok::<_, Rejection>(match s.lookup(&device, &q).await {
+                Ok(body) => warp::reply::json(&body).into_response(),
+                Err((code, message)) => {
+                    let status = match code.as_str() {
+                        "bad_input" => StatusCode::UNPROCESSABLE_ENTITY,
+                        "gateway_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+                        _ => StatusCode::BAD_GATEWAY,
+                    };
+                    error_reply(status, &code, &message)
+                }
+            })
+        });
 
     let pair = warp::path!("api" / "pair")
         .and(warp::post())
@@ -248,14 +420,37 @@ pub fn routes(
                 .into_response()
         });
 
-    let files = warp::get().and(host).and(with_state).and(warp::path::tail()).and_then(
-        |s: AppState, tail: warp::path::Tail| async move {
-            static_file(s.frontend_dir.as_deref(), tail.as_str()).await
-        },
-    );
+    let files =
+        warp::get()
+            .and(host)
+            .and(with_state)
+            .and(warp::path::tail())
+            .and(warp::header::optional::<String>("accept-encoding"))
+            .and(warp::header::optional::<String>("if-none-match"))
+            .and_then(
+                |s: AppState,
+                 tail: warp::path::Tail,
+                 accept: Option<String>,
+                 etag: Option<String>| async move {
+                    if s.assets.is_empty() {
+                        return Ok(error_reply(
+                            StatusCode::NOT_FOUND,
+                            "no_frontend",
+                            "フロントエンドが設定されていません / no frontend is configured",
+                        ));
+                    }
+                    s.assets
+                        .reply(tail.as_str(), accept.as_deref().unwrap_or(""), etag.as_deref())
+                        .ok_or_else(warp::reject::not_found)
+                },
+            );
 
     health
         .or(pair)
+        .unify()
+        .or(follow_ups)
+        .unify()
+        .or(lookup)
         .unify()
         .or(push)
         .unify()
@@ -267,52 +462,4 @@ pub fn routes(
         .unify()
         .recover(security::recover)
         .unify()
-}
-
-/// Serves the built frontend with strict headers. Precompressed `.br`/`.gz` siblings
-/// come with the frontend issue.
-async fn static_file(
-    dir: Option<&std::path::Path>,
-    tail: &str,
-) -> Result<warp::reply::Response, Rejection> {
-    let Some(dir) = dir else {
-        return Ok(error_reply(
-            StatusCode::NOT_FOUND,
-            "no_frontend",
-            "フロントエンドが設定されていません / no frontend is configured",
-        ));
-    };
-    let rel = if tail.is_empty() { "index.html" } else { tail };
-    if rel.split('/').any(|p| p == ".." || p.starts_with('.')) {
-        return Err(warp::reject::not_found());
-    }
-    let path = dir.join(rel);
-    let bytes = tokio::fs::read(&path).await.map_err(|_| warp::reject::not_found())?;
-    let mime = match path.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("json") => "application/json",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        _ => "application/octet-stream",
-    };
-    let mut response = warp::reply::Response::new(bytes.into());
-    let headers = response.headers_mut();
-    let set = |h: &mut warp::http::HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(k, warp::http::HeaderValue::from_static(v));
-    };
-    set(headers, "content-type", mime);
-    set(
-        headers,
-        "cache-control",
-        if rel == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" },
-    );
-    set(headers, "content-security-policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
-    set(headers, "cross-origin-opener-policy", "same-origin");
-    set(headers, "cross-origin-embedder-policy", "require-corp");
-    set(headers, "x-content-type-options", "nosniff");
-    set(headers, "referrer-policy", "no-referrer");
-    Ok(response)
 }

@@ -154,34 +154,16 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 },
             }
         }
-        ClientMessage::ConfirmCard { reader, pin: secret, staff_confirmed_last_try } => {
-            let readers = state.readers.clone();
-            let pin = card::pin::Pin::new(secret.expose());
-            drop(secret); // wiped (Zeroizing) as it goes
-            let staff = if staff_confirmed_last_try {
-                card::pin::StaffConfirmation::LastTryConfirmed
-            } else {
-                card::pin::StaffConfirmation::NotGiven
-            };
-            let challenge = uuid::Uuid::new_v4().as_bytes().to_vec();
-            let result = tokio::task::spawn_blocking(move || {
-                let pin = pin.map_err(|e| e.to_string())?;
-                readers
-                    .confirm(reader.as_deref(), pin, staff, &challenge)
-                    .map_err(|e| e.to_string())
-            })
-            .await;
-            match result {
-                Ok(Ok(c)) => ServerMessage::CardResult {
-                    body: serde_json::json!({ "holder": c.holder, "certificate_bytes": c.certificate.len() }),
-                },
-                Ok(Err(message)) => ServerMessage::Error { code: "card".into(), message },
-                Err(_) => ServerMessage::Error {
-                    code: "internal".into(),
-                    message: "internal error".into(),
-                },
+        ClientMessage::ConfirmCard { reader, pin, staff_confirmed_last_try } => {
+            match state.confirm_card(device_id, reader, pin, staff_confirmed_last_try).await {
+                Ok(body) => ServerMessage::CardResult { body },
+                Err((code, message)) => ServerMessage::Error { code, message },
             }
         }
+        ClientMessage::Lookup { query } => match state.lookup(device_id, &query).await {
+            Ok(body) => ServerMessage::LookupResult { body },
+            Err((code, message)) => ServerMessage::Error { code, message },
+        },
     };
     text(&ServerEnvelope::reply(id, reply))
 }

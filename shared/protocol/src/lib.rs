@@ -127,6 +127,28 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// A lookup by the numbers on a 資格確認書, お知らせ or マイナポータル screen, as typed.
+/// Also the `follow_up` object of a reception event: the bridge re-runs it when the
+/// national system answers again (事後確認).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    /// 保険者番号 (6 or 8 digits).
+    pub insurer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// YYYY-MM-DD.
+    pub birth: String,
+    /// The visit day (YYYY-MM-DD); today in Japan when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<String>,
+    #[serde(default)]
+    pub limit_consent: bool,
+}
+
 /// Terminal → bridge over the WebSocket.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -156,6 +178,10 @@ pub enum ClientMessage {
         pin: SecretPin,
         #[serde(default)]
         staff_confirmed_last_try: bool,
+    },
+    /// 資格確認 by numbers through the bridge's gateway.
+    Lookup {
+        query: LookupQuery,
     },
 }
 
@@ -198,6 +224,10 @@ pub enum ServerMessage {
     },
     /// A card operation's result or error, as JSON.
     CardResult {
+        body: serde_json::Value,
+    },
+    /// A lookup's answer and its reading (`{"answer", "interpretation"}`), as JSON.
+    LookupResult {
         body: serde_json::Value,
     },
 }

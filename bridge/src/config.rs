@@ -1,0 +1,201 @@
+//! `bridge serve`'s settings: defaults that need nothing, then a TOML file, then
+//! `MADOGUCHI_*` environment variables, then flags — each later layer wins.
+//!
+//! The file is `--config FILE`, else `bridge.toml` in the data directory when it exists.
+//! `bridge serve` alone runs with the simulator, on loopback port 8443, with no frontend
+//! directory (the bridge then serves the frontend embedded at build time, if any).
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which national-system backend to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayKind {
+    /// The built-in simulator (demos, training, tests).
+    Sim,
+    /// The 資格確認端末's `req/`, `res/`, `face/` folders.
+    Folder,
+}
+
+/// Everything `serve` needs, after all layers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub port: u16,
+    /// LAN names or addresses tablets use; empty = loopback only.
+    pub lan_names: Vec<String>,
+    /// A built frontend directory (Trunk's `dist/`), served instead of the embedded one.
+    pub frontend: Option<PathBuf>,
+    pub gateway: GatewayKind,
+    /// The share holding `req/ res/ face/` (gateway = "folder").
+    pub folder: Option<PathBuf>,
+    /// 医療機関コード (10 digits) written into request files.
+    pub medical_institution_code: String,
+    /// How long a lookup waits for its answer file.
+    pub lookup_timeout_s: u64,
+    /// How often pending 事後確認 lookups are retried.
+    pub follow_up_interval_s: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            port: 8443,
+            lan_names: Vec::new(),
+            frontend: None,
+            gateway: GatewayKind::Sim,
+            folder: None,
+            medical_institution_code: "1312345678".into(),
+            lookup_timeout_s: 30,
+            follow_up_interval_s: 30,
+        }
+    }
+}
+
+/// A setting that cannot be used; the message names the source and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("設定ファイル {path} を読めません: {message} / cannot read the config file")]
+    Read { path: PathBuf, message: String },
+    #[error("設定ファイル {path} の書式が違います: {message} / the config file is not valid")]
+    Syntax { path: PathBuf, message: String },
+    #[error("環境変数 {name} の値が違います: {message} / bad environment variable")]
+    Env { name: &'static str, message: String },
+    #[error("gateway = \"folder\" には folder（req/ res/ face/ のある場所）が必要です / the folder gateway needs `folder`")]
+    FolderMissing,
+    #[error("医療機関コードは10桁の数字です / the medical institution code must be 10 digits")]
+    InstitutionCode,
+}
+
+impl Config {
+    /// The file layer: `explicit` must exist; `<data_dir>/bridge.toml` is optional.
+    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Config, ConfigError> {
+        let (path, required) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => (data_dir.join("bridge.toml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| ConfigError::Syntax { path, message: e.to_string() }),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Config::default())
+            }
+            Err(e) => Err(ConfigError::Read { path, message: e.to_string() }),
+        }
+    }
+
+    /// The environment layer, from `get` (the process environment in `serve`).
+    pub fn apply_env(
+        mut self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        fn number<T: std::str::FromStr>(name: &'static str, v: &str) -> Result<T, ConfigError> {
+            v.trim()
+                .parse()
+                .map_err(|_| ConfigError::Env { name, message: format!("{v:?} is not a number") })
+        }
+        if let Some(v) = get("MADOGUCHI_PORT") {
+            self.port = number("MADOGUCHI_PORT", &v)?;
+        }
+        if let Some(v) = get("MADOGUCHI_LAN_NAMES") {
+            self.lan_names =
+                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        }
+        if let Some(v) = get("MADOGUCHI_FRONTEND") {
+            self.frontend = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("MADOGUCHI_GATEWAY") {
+            self.gateway = match v.trim() {
+                "sim" => GatewayKind::Sim,
+                "folder" => GatewayKind::Folder,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "MADOGUCHI_GATEWAY",
+                        message: format!("{other:?}: use sim or folder"),
+                    })
+                }
+            };
+        }
+        if let Some(v) = get("MADOGUCHI_FOLDER") {
+            self.folder = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("MADOGUCHI_INSTITUTION_CODE") {
+            self.medical_institution_code = v.trim().to_string();
+        }
+        if let Some(v) = get("MADOGUCHI_FOLLOW_UP_INTERVAL_S") {
+            self.follow_up_interval_s = number("MADOGUCHI_FOLLOW_UP_INTERVAL_S", &v)?;
+        }
+        Ok(self)
+    }
+
+    /// Checks the combination; called after the last layer.
+    pub fn validated(self) -> Result<Config, ConfigError> {
+        if self.gateway == GatewayKind::Folder && self.folder.is_none() {
+            return Err(ConfigError::FolderMissing);
+        }
+        let code = &self.medical_institution_code;
+        if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::InstitutionCode);
+        }
+        Ok(self)
+    }
+
+    pub fn lookup_timeout(&self) -> Duration {
+        Duration::from_secs(self.lookup_timeout_s.max(1))
+    }
+
+    pub fn follow_up_interval(&self) -> Duration {
+        Duration::from_secs(self.follow_up_interval_s.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("bridge.toml"),
+            "port = 9000\ngateway = \"folder\"\nfolder = \"/srv/oqs\"\n",
+        )
+        .unwrap();
+        let c = Config::load(None, dir.path()).unwrap();
+        assert_eq!((c.port, c.gateway), (9000, GatewayKind::Folder));
+        let c =
+            c.apply_env(env(&[("MADOGUCHI_PORT", "9100"), ("MADOGUCHI_GATEWAY", "sim")])).unwrap();
+        assert_eq!((c.port, c.gateway), (9100, GatewayKind::Sim));
+        assert_eq!(c.folder.as_deref(), Some(Path::new("/srv/oqs")));
+    }
+
+    #[test]
+    fn no_file_means_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(None, dir.path()).unwrap(), Config::default());
+        assert!(Config::default().validated().is_ok());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        assert!(matches!(Config::load(Some(&missing), dir.path()), Err(ConfigError::Read { .. })));
+        std::fs::write(dir.path().join("bridge.toml"), "prot = 1\n").unwrap();
+        assert!(matches!(Config::load(None, dir.path()), Err(ConfigError::Syntax { .. })));
+        let e = Config::default().apply_env(env(&[("MADOGUCHI_PORT", "eighty")])).unwrap_err();
+        assert!(e.to_string().contains("MADOGUCHI_PORT"), "{e}");
+        let folder = Config { gateway: GatewayKind::Folder, ..Config::default() };
+        assert!(matches!(folder.validated(), Err(ConfigError::FolderMissing)));
+        let code = Config { medical_institution_code: "12345".into(), ..Config::default() };
+        assert!(matches!(code.validated(), Err(ConfigError::InstitutionCode)));
+    }
+}

@@ -1,0 +1,252 @@
+//! 事後確認, lookups by numbers, face results in the ledger, `/health` and the frontend's
+//! assets — through the router without a socket, with the simulator's outage switched by
+//! its faults file as an operator would.
+
+use bridge::follow_up::{run_once, Round};
+use bridge::gateway::peer::set_faults;
+use bridge::gateway::sim::{Faults, Sim, SimGateway};
+use bridge::server::{routes, Allowed, AppState, Assets};
+use bridge::store::Store;
+use protocol::{Op, OpResult, PullResponse};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const HOST: &str = "localhost:8443";
+const ORIGIN: &str = "https://localhost:8443";
+
+struct Clinic {
+    state: AppState,
+    dir: PathBuf,
+    token: String,
+}
+
+impl Drop for Clinic {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn clinic(name: &str) -> Clinic {
+    let dir = std::env::temp_dir().join(format!("madoguchi-fu-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&dir.join("s.sqlite3")).unwrap();
+    let today = bridge::clock::today_jst();
+    let gateway = SimGateway::new(Arc::new(Sim::new(today))).with_faults_dir(dir.clone());
+    let state = AppState::new(store, Arc::new(gateway.into()), Allowed::for_port(8443, &[]));
+    let code = state.store.new_pairing_code(60).unwrap();
+    let (_, token) = state.store.pair(&code, "受付1").unwrap().unwrap();
+    Clinic { state, dir, token }
+}
+
+impl Clinic {
+    fn outage(&self, on: bool) {
+        set_faults(&self.dir, &Faults { outage: on, ..Faults::default() }).unwrap();
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.request("GET", path, None).await
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut r = warp::test::request()
+            .method(method)
+            .path(path)
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {}", self.token));
+        if let Some(body) = body {
+            r = r.json(&body);
+        }
+        let res = r.reply(&routes(self.state.clone())).await;
+        (res.status().as_u16(), serde_json::from_slice(res.body()).unwrap_or_default())
+    }
+
+    async fn ledger(&self) -> Vec<protocol::StoredEvent> {
+        let (status, body) = self.get("/api/sync/pull?after=0&limit=500").await;
+        assert_eq!(status, 200);
+        serde_json::from_value::<PullResponse>(body).unwrap().events
+    }
+}
+
+/// A person of the simulated population with a plain valid record.
+fn numbers_of(state: &AppState, id: &str) -> protocol::LookupQuery {
+    let sim = &state.gateway.sim().unwrap().sim;
+    sim.person(id).unwrap().query(bridge::clock::today_jst()).unwrap().to_wire()
+}
+
+fn reception(n: u32, follow_up: serde_json::Value) -> Op {
+    Op {
+        op_id: format!("fu-op-{n}"),
+        record_id: format!("fu-rec-{n}"),
+        kind: "reception".into(),
+        device_time: "2026-11-26T09:00:00+09:00".into(),
+        body: serde_json::json!({ "status": "follow_up_pending", "follow_up": follow_up }),
+    }
+}
+
+fn first_valid_person(state: &AppState) -> String {
+    let sim = &state.gateway.sim().unwrap().sim;
+    let today = bridge::clock::today_jst();
+    sim.people()
+        .iter()
+        .find(|p| {
+            p.query(today).is_some_and(|q| {
+                let answer = sim.answer_request(&q.to_request("1312345678", "t"), "20261126090000");
+                answer.is_ok_and(|a| {
+                    oqs::interpret(&a, &eligibility::Policy::embedded().unwrap(), today).status
+                        == oqs::Status::Confirmed
+                })
+            })
+        })
+        .map(|p| p.id.clone())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn follow_ups_wait_out_an_outage_and_are_recorded_once() {
+    let c = clinic("outage").await;
+    let person = first_valid_person(&c.state);
+    c.outage(true);
+    let good = serde_json::to_value(numbers_of(&c.state, &person)).unwrap();
+    let bad = serde_json::json!({ "insurer": "06139998", "number": "1", "birth": "1970-01-01" });
+    let results =
+        c.state.push("dev".into(), vec![reception(1, good), reception(2, bad)]).await.unwrap();
+    assert!(results.iter().all(|r| matches!(r, OpResult::Created { .. })), "{results:?}");
+
+    // Down: the good one waits (the bad one is behind it in the queue and waits too).
+    assert_eq!(run_once(&c.state).await, Round { done: 0, failed: 0, waiting: 2 });
+    let (_, health) = c.get("/health").await;
+    assert_eq!(health["gateway"]["state"], "outage");
+    assert_eq!(health["store"]["pending_follow_ups"], 2);
+    assert!(health["store"]["oldest_pending_follow_up"].is_string(), "{health}");
+
+    // Back up: one done, one 要対応 with the reason; a second round records nothing more.
+    c.outage(false);
+    assert_eq!(run_once(&c.state).await, Round { done: 1, failed: 1, waiting: 0 });
+    assert_eq!(run_once(&c.state).await, Round::default());
+    let (_, health) = c.get("/health").await;
+    assert!(health["store"]["oldest_pending_follow_up"].is_null(), "{health}");
+
+    let results: Vec<_> =
+        c.ledger().await.into_iter().filter(|e| e.kind == "follow_up_result").collect();
+    assert_eq!(results.len(), 2);
+    let done = results.iter().find(|e| e.record_id == "fu-rec-1").unwrap();
+    assert_eq!(done.device_id, "bridge");
+    assert_eq!(done.body["state"], "done");
+    assert_eq!(
+        done.body["result"]["interpretation"]["status"]["status"], "confirmed",
+        "{}",
+        done.body
+    );
+    let failed = results.iter().find(|e| e.record_id == "fu-rec-2").unwrap();
+    assert_eq!(failed.body["state"], "failed");
+    assert!(
+        failed.body["result"]["message"].as_str().unwrap().contains("insurer"),
+        "{}",
+        failed.body
+    );
+
+    let (status, list) = c.get("/api/follow-ups").await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let attempts = |record: &str| {
+        list.as_array().unwrap().iter().find(|f| f["record_id"] == record).unwrap()["attempts"]
+            .as_u64()
+    };
+    // The first waited out the outage (one failed try, one answer); the second was never
+    // sent while the system was down.
+    assert_eq!((attempts("fu-rec-1"), attempts("fu-rec-2")), (Some(2), Some(1)), "{list}");
+}
+
+#[tokio::test]
+async fn lookup_by_numbers_answers_names_bad_fields_and_reports_outage() {
+    let c = clinic("lookup").await;
+    let person = first_valid_person(&c.state);
+    let query = serde_json::to_value(numbers_of(&c.state, &person)).unwrap();
+    let (status, body) = c.request("POST", "/api/lookup", Some(query.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["interpretation"]["status"]["status"], "confirmed", "{body}");
+    assert!(body["interpretation"]["copay"].is_object(), "{body}");
+
+    let mut wrong = query.clone();
+    wrong["insurer"] = "06139998".into();
+    let (status, body) = c.request("POST", "/api/lookup", Some(wrong)).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"], "bad_input");
+    assert!(body["message"].as_str().unwrap().starts_with("insurer"), "{body}");
+
+    c.outage(true);
+    let (status, body) = c.request("POST", "/api/lookup", Some(query)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"], "gateway_unavailable");
+}
+
+#[tokio::test]
+async fn a_face_result_is_in_the_ledger_once_with_its_reading() {
+    let c = clinic("face").await;
+    bridge::server::forward_events(&c.state);
+    let mut sockets = c.state.broadcast.subscribe();
+    let today = bridge::clock::today_jst();
+    assert!(c.state.gateway.sim().unwrap().tap("yamada", today, "20261126090000"));
+    let (topic, body) = tokio::time::timeout(std::time::Duration::from_secs(5), sockets.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(topic, "gateway");
+    assert_eq!(body["event"], "face");
+    assert!(body["seq"].as_u64().is_some(), "{body}");
+    assert_eq!(body["interpretation"]["status"]["status"], "confirmed", "{body}");
+    let faces: Vec<_> = c.ledger().await.into_iter().filter(|e| e.kind == "face_result").collect();
+    assert_eq!(faces.len(), 1);
+    assert_eq!(faces[0].seq, body["seq"].as_u64().unwrap());
+}
+
+#[tokio::test]
+async fn the_frontend_is_served_compressed_with_strict_headers() {
+    let mut c = clinic("assets").await;
+    let wasm: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 7) as u8).collect();
+    c.state.assets = Arc::new(Assets::from_files([
+        (
+            "index.html".to_string(),
+            "<!doctype html><html lang=ja><title>窓口</title></html>".as_bytes().to_vec(),
+        ),
+        ("frontend-abc123_bg.wasm".to_string(), wasm.clone()),
+    ]));
+    let res = warp::test::request()
+        .path("/frontend-abc123_bg.wasm")
+        .header("host", HOST)
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .reply(&routes(c.state.clone()))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    assert!(res.body().len() < wasm.len() / 10, "compressed: {} bytes", res.body().len());
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut &res.body()[..], &mut plain).unwrap();
+    assert_eq!(plain, wasm);
+    let res =
+        warp::test::request().path("/").header("host", HOST).reply(&routes(c.state.clone())).await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(h["cross-origin-embedder-policy"], "require-corp");
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self' 'wasm-unsafe-eval'"));
+    assert_eq!(h["cache-control"], "no-cache");
+    // A foreign Host is refused before any file is read.
+    let res = warp::test::request()
+        .path("/")
+        .header("host", "evil.example:8443")
+        .reply(&routes(c.state.clone()))
+        .await;
+    assert_eq!(res.status(), 421);
+}

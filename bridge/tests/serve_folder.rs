@@ -1,0 +1,105 @@
+//! The production path as processes: `bridge serve` configured by `bridge.toml` for the
+//! folder gateway, and `bridge oqs sim` playing the 連携アプリケーション on the same
+//! folder. A lookup goes through real `req/`/`res/` files; a reception recorded while the
+//! peer is down is followed up on its own once the peer runs.
+
+use e2e::bridge::{free_port, http, Serve};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bridge");
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peer(folder: &Path) -> Peer {
+    Peer(
+        Command::new(BIN)
+            .args(["oqs", "sim", "--folder", folder.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+#[test]
+fn folder_gateway_by_config_file_with_automatic_follow_up() {
+    let root = std::env::temp_dir().join(format!("madoguchi-serve-folder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, share) = (root.join("data"), root.join("share"));
+    for d in ["req", "res", "face"] {
+        std::fs::create_dir_all(share.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("bridge.toml"),
+        format!(
+            "gateway = \"folder\"\nfolder = {:?}\nlookup_timeout_s = 3\nfollow_up_interval_s = 1\n",
+            share.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let serve = Serve::start(Path::new(BIN), port, &data, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let (_, health) = http(port, "GET", "/health", None, "").unwrap();
+    assert_eq!(json(&health)["gateway"]["backend"], "folder", "{health}");
+    let token = serve.pair("受付1").unwrap();
+
+    // Numbers of a simulated person the peer will know.
+    let today = bridge::clock::today_jst();
+    let sim = bridge::gateway::sim::Sim::new(today);
+    let query = sim.person("yamada").and_then(|p| p.query(today)).expect("yamada has numbers");
+    let wire = serde_json::to_string(&query.to_wire()).unwrap();
+
+    // No peer yet: the lookup times out with the outage code; the terminal records the
+    // reception with its numbers for 事後確認.
+    let (status, body) = http(port, "POST", "/api/lookup", Some(&token), &wire).unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(json(&body)["error"], "gateway_unavailable");
+    let op = serde_json::json!({ "ops": [{
+        "op_id": "serve-folder-op-1", "record_id": "serve-folder-rec-1", "kind": "reception",
+        "device_time": "2026-11-26T09:00:00+09:00",
+        "body": { "status": "follow_up_pending", "follow_up": query.to_wire() }
+    }]});
+    let (status, body) =
+        http(port, "POST", "/api/sync/push", Some(&token), &op.to_string()).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    // The peer comes up: the lookup answers through the files, and the follow-up runs by
+    // itself within a few intervals.
+    let _peer = peer(&share);
+    let (status, body) = http(port, "POST", "/api/lookup", Some(&token), &wire).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["interpretation"]["status"]["status"], "confirmed", "{body}");
+    assert!(std::fs::read_dir(share.join("archive")).unwrap().count() >= 1, "answers archived");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) =
+            http(port, "GET", "/api/sync/pull?after=0&limit=500", Some(&token), "").unwrap();
+        let events = json(&body)["events"].as_array().cloned().unwrap_or_default();
+        if let Some(result) = events.iter().find(|e| e["kind"] == "follow_up_result") {
+            assert_eq!(result["record_id"], "serve-folder-rec-1");
+            assert_eq!(result["body"]["state"], "done", "{result}");
+            assert_eq!(result["body"]["result"]["interpretation"]["status"]["status"], "confirmed");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no follow-up result: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (_, health) = http(port, "GET", "/health", None, "").unwrap();
+    assert!(json(&health)["store"]["oldest_pending_follow_up"].is_null(), "{health}");
+    drop(serve);
+    let _ = std::fs::remove_dir_all(&root);
+}

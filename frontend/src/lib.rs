@@ -1,5 +1,28 @@
-//! The reception terminal: a Leptos (client-side rendered) app compiled to WebAssembly
-//! by Trunk and served by the bridge. It calls the shared crates for every rule.
+//! The reception terminal: a Leptos (client-side rendered) app compiled to WebAssembly by
+//! Trunk and served by the bridge. Every rule comes from the shared crates (identifiers,
+//! copay, the fallback tree); this crate holds the screens, the browser storage and the
+//! sync.
 //!
-//! Not built yet: see "Known gaps" in `ARCHITECTURE.md` (issue: frontend).
+//! - [`app`]: the shell and navigation; [`pages`]: the five screens; [`components`]: the
+//!   status bar, the result card, the PIN pad, bilingual text.
+//! - [`store`]: IndexedDB (schema, migrations, atomic reception + outbox writes).
+//! - [`sync`]: the outbox's delivery (one sender tab by Web Lock, BroadcastChannel) and
+//!   the ledger pull; [`net`]: HTTP to the bridge; [`ws`]: the WebSocket.
+//! - [`state`]: the signals the screens read and the background work that feeds them.
 #![forbid(unsafe_code)]
+
+pub mod app;
+pub mod components;
+pub mod ids;
+pub mod model;
+pub mod net;
+pub mod pages;
+pub mod state;
+pub mod store;
+pub mod sync;
+pub mod ws;
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    leptos::mount::mount_to_body(app::App);
+}

@@ -16,6 +16,9 @@ include!(concat!(env!("OUT_DIR"), "/embedded_frontend.rs"));
 
 #[derive(Debug, Clone)]
 struct Asset {
+    /// The Content-Security-Policy for this file (HTML pages allow their own inline
+    /// scripts by hash — Trunk's loader is one — and nothing else inline).
+    csp: String,
     identity: Bytes,
     brotli: Option<Bytes>,
     gzip: Option<Bytes>,
@@ -42,6 +45,47 @@ fn mime(path: &str) -> &'static str {
         Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{HASHES}; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The CSP for `bytes` of type `mime`: HTML gets `'sha256-…'` for each inline script.
+fn csp_for(mime: &str, bytes: &[u8]) -> String {
+    let mut hashes = String::new();
+    if mime.starts_with("text/html") {
+        let html = String::from_utf8_lossy(bytes);
+        let mut rest = html.as_ref();
+        while let Some(start) = rest.find("<script") {
+            let after = &rest[start..];
+            let Some(open_end) = after.find('>') else { break };
+            let tag = &after[..open_end];
+            let body = &after[open_end + 1..];
+            let Some(close) = body.find("</script>") else { break };
+            if !tag.contains("src=") {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(body[..close].as_bytes());
+                hashes.push_str(&format!(" 'sha256-{}'", base64(&digest)));
+            }
+            rest = &body[close..];
+        }
+    }
+    CSP.replace("{HASHES}", &hashes)
 }
 
 fn compressible(mime: &str) -> bool {
@@ -91,6 +135,7 @@ impl Assets {
                     packed.remove(&format!("{path}.gz")).or_else(|| worth.then(|| gzip(&bytes, 6)));
                 let etag = format!("\"{}\"", &crate::store::sha256_hex(&bytes)[..16]);
                 let asset = Asset {
+                    csp: csp_for(mime, &bytes),
                     identity: Bytes::from(bytes),
                     brotli: brotli.map(Bytes::from),
                     gzip: gzip.map(Bytes::from),
@@ -192,7 +237,9 @@ impl Assets {
             "cache-control",
             if immutable { "public, max-age=31536000, immutable" } else { "no-cache" },
         );
-        set(headers, "content-security-policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; manifest-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+        if let Ok(csp) = HeaderValue::from_str(&asset.csp) {
+            headers.insert("content-security-policy", csp);
+        }
         set(headers, "cross-origin-opener-policy", "same-origin");
         set(headers, "cross-origin-embedder-policy", "require-corp");
         set(headers, "cross-origin-resource-policy", "same-origin");
@@ -247,6 +294,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn inline_scripts_are_allowed_by_hash_only() {
+        // echo -n "init()" | openssl dgst -sha256 -binary | base64
+        let csp = csp_for(
+            "text/html; charset=utf-8",
+            b"<script type=\"module\">init()</script><script src=\"/a.js\"></script>",
+        );
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-w4ujnOpjBoH2vcasx+reJRUwYivG8Q3afx/XevGJod8=';"), "{csp}");
+        assert!(!csp_for("text/javascript", b"<script>x</script>").contains("sha256"));
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b"a"), "YQ==");
     }
 
     #[test]

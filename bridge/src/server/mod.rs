@@ -390,12 +390,18 @@ pub fn routes(
             })
         });
 
+    // GET for tools; POST for pages, because browsers send no Origin on a same-origin GET.
+    let pull_query = warp::get()
+        .and(warp::query::<PullQuery>())
+        .or(warp::post()
+            .and(warp::body::content_length_limit(1024))
+            .and(warp::body::json::<PullQuery>()))
+        .unify();
     let pull = warp::path!("api" / "sync" / "pull")
-        .and(warp::get())
         .and(host.clone())
         .and(origin.clone())
         .and(device.clone())
-        .and(warp::query::<PullQuery>())
+        .and(pull_query)
         .and(with_state.clone())
         .and_then(|_device: String, q: PullQuery, s: AppState| async move {
             Ok::<_, Rejection>(match s.pull(q.after, q.limit).await {

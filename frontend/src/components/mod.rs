@@ -1,0 +1,36 @@
+//! Pieces the screens share: bilingual text, the status bar, the result card, the PIN pad.
+
+mod pin_pad;
+mod result_card;
+mod status_bar;
+
+pub use pin_pad::PinPad;
+pub use result_card::{Reading, ResultCard};
+pub use status_bar::StatusBar;
+
+use crate::state::ctx;
+use leptos::prelude::*;
+
+/// Japanese first; English beside it unless the terminal is set to Japanese only.
+#[component]
+pub fn Bi(ja: &'static str, en: &'static str) -> impl IntoView {
+    let english = ctx().english;
+    view! {
+        <span lang="ja">{ja}</span>
+        <Show when=move || english.get()>
+            <span class="en" lang="en">{en}</span>
+        </Show>
+    }
+}
+
+/// The same for text made at run time (messages from the bridge are already bilingual).
+#[component]
+pub fn BiText(ja: String, en: String) -> impl IntoView {
+    let english = ctx().english;
+    view! {
+        <span lang="ja">{ja}</span>
+        <Show when=move || english.get()>
+            <span class="en" lang="en">{en.clone()}</span>
+        </Show>
+    }
+}

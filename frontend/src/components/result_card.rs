@@ -1,0 +1,143 @@
+//! The result of a confirmation or lookup, as staff need it at the counter: name (●
+//! flagged), kana, insurer, 記号・番号・枝番, copay with its basis, validity, 限度額 区分,
+//! notices — and one tap to record the visit.
+
+use crate::model::Patient;
+use leptos::prelude::*;
+
+/// What the result card shows, read from the bridge's `{answer, interpretation}` JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    /// `confirmed`, `invalid`, `not_found`, `multiple`, `error`, …
+    pub status: String,
+    pub message: Option<String>,
+    pub patient: Patient,
+    pub copay_percent: Option<u8>,
+    pub copay_basis: Option<String>,
+    pub valid_until: Option<String>,
+    pub limit_class: Option<String>,
+    pub needs_correction: Vec<String>,
+    pub ratio_missing: bool,
+    pub results: usize,
+}
+
+fn text(v: &serde_json::Value) -> Option<String> {
+    v.as_str().filter(|s| !s.trim().is_empty()).map(String::from)
+}
+
+/// `YYYYMMDD` → `YYYY-MM-DD` (anything else as is).
+pub fn iso_day(compact: &str) -> String {
+    if compact.len() == 8 && compact.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{}-{}-{}", &compact[..4], &compact[4..6], &compact[6..])
+    } else {
+        compact.to_string()
+    }
+}
+
+impl Reading {
+    pub fn from_json(v: &serde_json::Value) -> Reading {
+        let i = &v["interpretation"];
+        let results = v["answer"]["results"].as_array().map_or(0, Vec::len);
+        let r = &v["answer"]["results"][0];
+        Reading {
+            status: i["status"]["status"].as_str().unwrap_or("error").to_string(),
+            message: text(&i["message"]),
+            patient: Patient {
+                name: text(&r["name"]),
+                kana: text(&r["name_kana"]),
+                birth: text(&r["birthdate"]).map(|d| iso_day(&d)),
+                sex: text(&r["sex1"]),
+                address: text(&r["address"]),
+                insurer: text(&r["insurer_number"]),
+                insurer_name: text(&r["insurer_name"]),
+                symbol: text(&r["insured_card_symbol"]),
+                number: text(&r["insured_identification_number"]),
+                branch: text(&r["insured_branch_number"]),
+            },
+            copay_percent: i["copay"]["percent"].as_u64().map(|p| p as u8),
+            copay_basis: text(&i["copay"]["basis"]["kind"]),
+            valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
+            limit_class: text(&r["limit_certificate"]["classification"]),
+            needs_correction: i["names_need_correction"]
+                .as_array()
+                .map(|a| a.iter().filter_map(text).collect())
+                .unwrap_or_default(),
+            ratio_missing: i["copay_ratio_missing"].as_bool().unwrap_or(false),
+            results,
+        }
+    }
+
+    pub fn confirmed(&self) -> bool {
+        self.status == "confirmed"
+    }
+
+    /// The status in words, with what to do next.
+    pub fn headline(&self) -> (&'static str, &'static str) {
+        match self.status.as_str() {
+            "confirmed" => ("資格を確認しました", "qualification confirmed"),
+            "invalid" => (
+                "資格無効：保険者・番号を確認し、困ったときへ",
+                "no valid qualification: check with the patient, see 困ったとき",
+            ),
+            "invalid_new_qualification" => (
+                "資格無効（新しい資格あり）：新しい資格で受付",
+                "invalid, a new qualification exists: use the new one",
+            ),
+            "not_found" => (
+                "該当なし：番号を確認するか、困ったときへ",
+                "not found: check the numbers or see 困ったとき",
+            ),
+            "multiple" => (
+                "複数該当：患者さんと一緒に選んでください",
+                "several qualifications: choose with the patient",
+            ),
+            _ => ("確認できませんでした：困ったときへ", "could not confirm: see 困ったとき"),
+        }
+    }
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "—".into())
+}
+
+#[component]
+pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoView {
+    let (ja, en) = reading.headline();
+    let ok = reading.confirmed();
+    let p = reading.patient.clone();
+    let flagged = !reading.needs_correction.is_empty();
+    let copay = match (reading.copay_percent, reading.copay_basis.as_deref()) {
+        (Some(pct), Some("confirmed")) => format!("{}割（確定 / confirmed）", pct / 10),
+        (Some(pct), _) => format!("{}割（推定 / estimated）", pct / 10),
+        _ => "—".into(),
+    };
+    let numbers =
+        format!("{} ・ {} ・ {}", or_dash(&p.symbol), or_dash(&p.number), or_dash(&p.branch));
+    let insurer = format!("{} {}", or_dash(&p.insurer), p.insurer_name.clone().unwrap_or_default());
+    let reading_for_record = reading.clone();
+    view! {
+        <section class=if ok { "card result ok" } else { "card result warn" } data-testid="result-card" data-status=reading.status.clone()>
+            <h2 data-testid="result-headline">{ja}<span class="en">{en}</span></h2>
+            <dl>
+                <dt>"氏名 / Name"</dt>
+                <dd data-testid="result-name" class:flag=flagged>
+                    {or_dash(&p.name)}
+                    {flagged.then(|| view! { <span class="flag-note">" ● 外字の置き換えあり：正しい字に直してください / stand-in character: correct it"</span> })}
+                </dd>
+                <dt>"カナ / Kana"</dt><dd data-testid="result-kana">{or_dash(&p.kana)}</dd>
+                <dt>"生年月日 / Birth"</dt><dd>{or_dash(&p.birth)}</dd>
+                <dt>"保険者 / Insurer"</dt><dd data-testid="result-insurer">{insurer}</dd>
+                <dt>"記号・番号・枝番"</dt><dd data-testid="result-numbers">{numbers}</dd>
+                <dt>"負担割合 / Copay"</dt><dd data-testid="result-copay">{copay}</dd>
+                <dt>"有効期限 / Valid until"</dt><dd>{or_dash(&reading.valid_until)}</dd>
+                <dt>"限度額 区分 / Limit class"</dt><dd>{or_dash(&reading.limit_class)}</dd>
+            </dl>
+            {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
+            {reading.ratio_missing.then(|| view! { <p class="notice">"負担割合が応答にありません：年齢から推定しています / the ratio is missing: estimated from age"</p> })}
+            <button class="primary big" data-testid="record-visit"
+                on:click=move |_| on_record.run(reading_for_record.clone())>
+                "受付を記録 / Record the visit"
+            </button>
+        </section>
+    }
+}

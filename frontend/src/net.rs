@@ -1,0 +1,102 @@
+//! Talking to the bridge over HTTP (same origin): pairing, push, pull, lookups, health.
+//! Every API call carries the device token in `Authorization`; never a cookie.
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Why a call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// The bridge did not answer (network down, bridge stopped): try again later.
+    Unreachable(String),
+    /// The bridge answered with an error code and a bilingual message.
+    Refused { status: u16, code: String, message: String },
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetError::Unreachable(_) => f.write_str(
+                "ブリッジに接続できません。受付は端末に保存され、つながると送信されます / the bridge is unreachable: receptions are kept here and sent when it returns",
+            ),
+            NetError::Refused { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+fn js_error(e: wasm_bindgen::JsValue) -> NetError {
+    NetError::Unreachable(format!("{e:?}"))
+}
+
+/// One request; `body` is JSON. Returns the parsed JSON of a 2xx answer.
+pub async fn call<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<T, NetError> {
+    let window = web_sys::window().ok_or_else(|| NetError::Unreachable("no window".into()))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(js_error)?;
+    if let Some(token) = token {
+        headers.set("authorization", &format!("Bearer {token}")).map_err(js_error)?;
+    }
+    if let Some(body) = &body {
+        headers.set("content-type", "application/json").map_err(js_error)?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let response =
+        JsFuture::from(window.fetch_with_str_and_init(path, &init)).await.map_err(js_error)?;
+    let response: web_sys::Response = response.dyn_into().map_err(js_error)?;
+    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
+    let text = text.as_string().unwrap_or_default();
+    let status = response.status();
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| NetError::Refused {
+            status,
+            code: "bad_json".into(),
+            message: format!("ブリッジの応答を読めません / unreadable answer: {e}"),
+        })
+    } else {
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        Err(NetError::Refused {
+            status,
+            code: v["error"].as_str().unwrap_or("http").to_string(),
+            message: v["message"].as_str().map_or_else(|| format!("HTTP {status}"), String::from),
+        })
+    }
+}
+
+pub async fn health() -> Result<serde_json::Value, NetError> {
+    call("GET", "/health", None, None).await
+}
+
+pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairResponse, NetError> {
+    let body = serde_json::to_string(&protocol::PairRequest {
+        code: code.trim().to_string(),
+        device_name: device_name.to_string(),
+    })
+    .unwrap_or_default();
+    call("POST", "/api/pair", None, Some(body)).await
+}
+
+pub async fn push(token: &str, ops: Vec<protocol::Op>) -> Result<protocol::PushResponse, NetError> {
+    let body = serde_json::to_string(&protocol::PushRequest { ops }).unwrap_or_default();
+    call("POST", "/api/sync/push", Some(token), Some(body)).await
+}
+
+pub async fn pull(token: &str, after: u64) -> Result<protocol::PullResponse, NetError> {
+    let body = serde_json::json!({ "after": after, "limit": 500 }).to_string();
+    call("POST", "/api/sync/pull", Some(token), Some(body)).await
+}
+
+pub async fn lookup(
+    token: &str,
+    query: &protocol::LookupQuery,
+) -> Result<serde_json::Value, NetError> {
+    let body = serde_json::to_string(query).unwrap_or_default();
+    call("POST", "/api/lookup", Some(token), Some(body)).await
+}

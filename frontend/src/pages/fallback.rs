@@ -1,0 +1,280 @@
+//! 困ったとき: the fallback wizard, driven entirely by `shared/fallback`. Each step shows the
+//! question and the seed's sentence it rests on; the end shows what to collect and keep,
+//! the copay, the claim path (①②③, 不詳 7-fill and 摘要), the follow-up — and a
+//! printable 被保険者資格申立書 pre-filled from the outage capture.
+
+use crate::components::Bi;
+use crate::model::{Method, Patient, Reception, Status, SyncState};
+use crate::state::{self, ctx};
+use fallback::model::{ClaimPlan, CopaySource, DocumentAction, FollowUp, Source};
+use fallback::{Answers, Decision, Fact, Root, Tree, VisitContext};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+fn source_text(s: &Source) -> (&'static str, &'static str) {
+    match s {
+        Source::Seed(t) => ("厚生労働省の資料", t),
+        Source::Reference(t) => ("参考", t),
+    }
+}
+
+fn document_text(d: &DocumentAction) -> &'static str {
+    match d {
+        DocumentAction::NoOtherDocumentNeeded => "他の書類は不要 / no other document needed",
+        DocumentAction::CopyNumbersFromDocument => "書類の保険者番号・記号・番号・枝番を控える / copy the numbers from the document",
+        DocumentAction::KeepStatementUntilPaid => "被保険者資格申立書を受け取り、支払確定まで保管 / take the 申立書 and keep it until paid",
+        DocumentAction::RecordIdentity => "氏名・性別・生年月日・住所を控える / record name, sex, birth date, address",
+        DocumentAction::PlaceCardOnReader => "カードをリーダーに置いてもらう / ask for the card on the reader",
+        DocumentAction::InsuranceDataOnly => "保険資格情報のみ利用（薬剤・診療情報は不可）/ insurance data only",
+    }
+}
+
+fn copay_source_text(c: &CopaySource) -> &'static str {
+    match c {
+        CopaySource::OnlineAnswer => "オンライン資格確認の結果による / from the online answer",
+        CopaySource::AsShownOnDocument => "書類に記載の割合 / as shown on the document",
+        CopaySource::NormalForAge => {
+            "年齢に応じた通常の割合（3割など）/ the normal ratio for the age"
+        }
+        CopaySource::NotApplicable => "—",
+    }
+}
+
+fn claim_text(c: &ClaimPlan) -> &'static str {
+    match c {
+        ClaimPlan::Normal => "通常どおり請求 / claim normally",
+        ClaimPlan::CurrentNumbers => "① 現在の番号で請求 / ① with the current numbers",
+        ClaimPlan::PastNumbers => "② 旧資格の番号で請求 / ② with the past numbers",
+        ClaimPlan::Unknown => {
+            "③ 不詳レセプト（7で埋める・摘要欄に申立書の住所と連絡先）/ ③ unknown claim"
+        }
+        ClaimPlan::AfterFollowUp => "事後確認の後に ①→②→③ で決める / decided after the follow-up",
+        ClaimPlan::NotApplicable => "—",
+    }
+}
+
+fn follow_up_text(f: &FollowUp) -> &'static str {
+    match f {
+        FollowUp::None => "なし / none",
+        FollowUp::ConfirmAfterwards => "事後確認（資格情報を後で確認）/ confirm afterwards",
+        FollowUp::OutageLookup => "障害復旧後に照会 / look up when the system is back",
+    }
+}
+
+#[component]
+pub fn FallbackPage() -> impl IntoView {
+    let c = ctx();
+    let answers = RwSignal::new(Answers::new());
+    let name = RwSignal::new(String::new());
+    let sex = RwSignal::new(String::new());
+    let birth = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let contact = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let recorded = RwSignal::new(None::<String>);
+    let policy = eligibility::Policy::embedded().ok();
+
+    let context = move || {
+        let mut ctx = VisitContext::on(crate::ids::today_jst()?);
+        ctx.birth = eligibility::Date::parse(&birth.get()).ok();
+        let (a, t) = (address.get(), contact.get());
+        if !a.trim().is_empty() || !t.trim().is_empty() {
+            ctx.statement = Some(fallback::context::StatementContact {
+                address: Some(a).filter(|s| !s.trim().is_empty()),
+                contact: Some(t).filter(|s| !s.trim().is_empty()),
+            });
+        }
+        Some(ctx)
+    };
+    let decision = Memo::new(move |_| {
+        let policy = policy.as_ref()?;
+        let ctx = context()?;
+        Some(
+            Tree::official()
+                .decide(policy, &ctx, &answers.get(), Root::Reception)
+                .map_err(|e| e.to_string()),
+        )
+    });
+    let answer = move |fact: Fact, value: &'static str| {
+        answers.update(|a| {
+            a.insert(fact, value.to_string());
+        })
+    };
+    let back = move |_| {
+        answers.update(|a| {
+            // Forget the last staff answer (the path order is the tree's).
+            if let Some(Some(Ok(Decision::Ask { path, .. } | Decision::Done { path, .. }))) =
+                decision.try_get_untracked()
+            {
+                if let Some(step) =
+                    path.iter().rev().find(|s| s.by == fallback::engine::AnsweredBy::Staff)
+                {
+                    a.remove(&step.fact);
+                }
+            }
+        })
+    };
+    let record = move |_| {
+        let Some(Some(Ok(Decision::Done { outcome, copay, unknown_claim, .. }))) =
+            decision.try_get_untracked()
+        else {
+            return;
+        };
+        let status = if outcome.claim == ClaimPlan::Unknown {
+            Status::Unknown
+        } else if outcome.follow_up != FollowUp::None {
+            Status::FollowUpPending
+        } else {
+            Status::Confirmed
+        };
+        let mut note = format!("{} / {}", outcome.title.ja, claim_text(&outcome.claim));
+        if let Some(u) = &unknown_claim {
+            note.push_str(&format!(
+                " 不詳: {} {} {}",
+                u.placeholders.insurer_number, u.placeholders.symbol, u.placeholders.number
+            ));
+            if let Some(t) = &u.tekiyo {
+                note.push_str(&format!(" 摘要: {t}"));
+            }
+        }
+        let reception = Reception {
+            record_id: crate::ids::uuid_v7(),
+            op_id: crate::ids::uuid_v7(),
+            created_ms: js_sys::Date::now(),
+            created: crate::ids::now_rfc3339(),
+            method: Method::Nothing,
+            status,
+            patient: Patient {
+                name: Some(name.get_untracked()).filter(|s| !s.is_empty()),
+                sex: Some(sex.get_untracked()).filter(|s| !s.is_empty()),
+                birth: Some(birth.get_untracked()).filter(|s| !s.is_empty()),
+                address: Some(address.get_untracked()).filter(|s| !s.is_empty()),
+                ..Default::default()
+            },
+            copay_percent: copay.as_ref().map(|c| c.percent),
+            copay_basis: copay.as_ref().map(|_| "estimated".to_string()),
+            follow_up: None,
+            note: Some(note),
+            sync: SyncState::Pending,
+        };
+        spawn_local(async move {
+            match state::record(c, reception).await {
+                Ok(()) => recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into())),
+                Err(e) => message.set(Some(e)),
+            }
+        });
+    };
+    let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
+        view! {
+            <label class="field"><span class="label">{label}</span>
+                <input data-testid=testid prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+            </label>
+        }
+    };
+    view! {
+        <section class="page" data-testid="page-fallback">
+            <h1><Bi ja="困ったとき" en="When online confirmation fails"/></h1>
+            <details class="capture" open>
+                <summary><Bi ja="患者さんの情報（障害時・申立書用）" en="Patient details (outage / statement)"/></summary>
+                <div class="form">
+                    {input("氏名 / Name", "capture-name", name)}
+                    {input("性別 / Sex", "capture-sex", sex)}
+                    {input("生年月日 / Birth (YYYY-MM-DD)", "capture-birth", birth)}
+                    {input("住所 / Address", "capture-address", address)}
+                    {input("連絡先 / Contact", "capture-contact", contact)}
+                </div>
+            </details>
+            {move || match decision.get() {
+                None => view! { <p class="error">"決定木を使えません / the decision tree is unavailable"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" data-testid="wizard-error">{e}</p> }.into_any(),
+                Some(Ok(Decision::Ask { node, question, .. })) => {
+                    let (src_ja, src_text) = source_text(&question.rests_on);
+                    view! {
+                        <section class="card wizard" data-testid="wizard-question" data-node=node>
+                            <h2><Bi ja=question.text.ja en=question.text.en/></h2>
+                            <div class="choices">
+                                {question.answers.iter().map(|a| {
+                                    let (fact, value) = (question.fact, a.value);
+                                    view! {
+                                        <button class="choice" data-testid=format!("answer-{value}") on:click=move |_| answer(fact, value)>
+                                            <Bi ja=a.text.ja en=a.text.en/>
+                                        </button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                            <blockquote class="rule" data-testid="wizard-rule"><cite>{src_ja}</cite>{src_text}</blockquote>
+                        </section>
+                    }.into_any()
+                }
+                Some(Ok(Decision::Done { node, outcome, copay, unknown_claim, .. })) => {
+                    let (src_ja, src_text) = source_text(&outcome.rests_on);
+                    let keep_statement = outcome.documents.contains(&DocumentAction::KeepStatementUntilPaid);
+                    view! {
+                        <section class="card wizard done" data-testid="wizard-outcome" data-node=node data-claim=format!("{:?}", outcome.claim)>
+                            <h2 data-testid="outcome-title"><Bi ja=outcome.title.ja en=outcome.title.en/></h2>
+                            <h3>"書類 / Documents"</h3>
+                            <ul>{outcome.documents.iter().map(|d| view! { <li>{document_text(d)}</li> }).collect_view()}</ul>
+                            <h3>"負担割合 / Copay"</h3>
+                            <p data-testid="outcome-copay">
+                                {copay_source_text(&outcome.copay)}
+                                {copay.map(|c| format!("：{}割（推定）", c.percent / 10))}
+                            </p>
+                            <h3>"請求 / Claim"</h3>
+                            <p data-testid="outcome-claim">{claim_text(&outcome.claim)}</p>
+                            {unknown_claim.map(|u| view! {
+                                <p class="unknown" data-testid="outcome-unknown">
+                                    {format!("保険者番号 {} ・記号 {} ・番号 {}", u.placeholders.insurer_number, u.placeholders.symbol, u.placeholders.number)}
+                                    {u.tekiyo.map(|t| format!(" ／ 摘要: {t}"))}
+                                </p>
+                            })}
+                            <h3>"事後確認 / Follow-up"</h3>
+                            <p data-testid="outcome-follow-up">{follow_up_text(&outcome.follow_up)}</p>
+                            <blockquote class="rule"><cite>{src_ja}</cite>{src_text}</blockquote>
+                            <button class="primary big" data-testid="wizard-record" on:click=record>"受付を記録 / Record the visit"</button>
+                            {keep_statement.then(|| view! {
+                                <button class="big" data-testid="print-statement" on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>
+                                    "申立書を印刷 / Print the statement"
+                                </button>
+                                <Statement name=name sex=sex birth=birth address=address contact=contact/>
+                            })}
+                        </section>
+                    }.into_any()
+                }
+            }}
+            <div class="row">
+                <button class="big" data-testid="wizard-back" on:click=back>"一つ戻る / Back"</button>
+                <button class="big" data-testid="wizard-restart" on:click=move |_| { answers.set(Answers::new()); recorded.set(None); }>"最初から / Restart"</button>
+            </div>
+            {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
+            {move || message.get().map(|t| view! { <p class="error">{t}</p> })}
+        </section>
+    }
+}
+
+/// 被保険者資格申立書, pre-filled; only this prints (print stylesheet).
+#[component]
+fn Statement(
+    name: RwSignal<String>,
+    sex: RwSignal<String>,
+    birth: RwSignal<String>,
+    address: RwSignal<String>,
+    contact: RwSignal<String>,
+) -> impl IntoView {
+    let today = crate::ids::today_jst().map(|d| d.to_string()).unwrap_or_default();
+    view! {
+        <article class="statement" data-testid="statement">
+            <h2>"被保険者資格申立書"</h2>
+            <p>"私は、下記のとおり医療保険の被保険者資格を有していることを申し立てます。"</p>
+            <table>
+                <tr><th>"氏名"</th><td>{move || name.get()}</td></tr>
+                <tr><th>"性別"</th><td>{move || sex.get()}</td></tr>
+                <tr><th>"生年月日"</th><td>{move || birth.get()}</td></tr>
+                <tr><th>"住所"</th><td>{move || address.get()}</td></tr>
+                <tr><th>"連絡先"</th><td>{move || contact.get()}</td></tr>
+                <tr><th>"加入している保険（わかる範囲で）"</th><td class="blank"></td></tr>
+                <tr><th>"受診日"</th><td>{today}</td></tr>
+            </table>
+            <p class="sign">"署名 ＿＿＿＿＿＿＿＿＿＿＿＿"</p>
+        </article>
+    }
+}

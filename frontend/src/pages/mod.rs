@@ -1,0 +1,34 @@
+//! The screens: 受付, 困ったとき, 番号入力, 本日の受付, 設定.
+
+mod fallback;
+mod ledger;
+mod numbers;
+mod reception;
+mod settings;
+
+pub use fallback::FallbackPage;
+pub use ledger::LedgerPage;
+pub use numbers::NumbersPage;
+pub use reception::ReceptionPage;
+pub use settings::SettingsPage;
+
+use crate::components::Reading;
+use crate::model::{Method, Reception, Status, SyncState};
+
+/// A reception from a reading (confirmed, or the status the reading implies).
+pub fn reception_from(reading: &Reading, method: Method, note: Option<String>) -> Reception {
+    Reception {
+        record_id: crate::ids::uuid_v7(),
+        op_id: crate::ids::uuid_v7(),
+        created_ms: js_sys::Date::now(),
+        created: crate::ids::now_rfc3339(),
+        method,
+        status: if reading.confirmed() { Status::Confirmed } else { Status::NeedsAttention },
+        patient: reading.patient.clone(),
+        copay_percent: reading.copay_percent,
+        copay_basis: reading.copay_basis.clone(),
+        follow_up: None,
+        note,
+        sync: SyncState::Pending,
+    }
+}

@@ -1,0 +1,256 @@
+//! 受付: what the patient presents; face-auth results arrive on their own; the own-reader
+//! path (check → PIN pad → confirm); the smartphone's three steps; the result card.
+
+use super::reception_from;
+use crate::components::{Bi, PinPad, Reading, ResultCard};
+use crate::model::Method;
+use crate::state::{self, ctx};
+use crate::ws;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
+    let c = ctx();
+    let method = RwSignal::new(None::<Method>);
+    let check = RwSignal::new(None::<serde_json::Value>);
+    let reading = RwSignal::new(None::<Reading>);
+    let message = RwSignal::new(None::<String>);
+    let recorded = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let record = Callback::new(move |r: Reading| {
+        let m = method.get_untracked().unwrap_or(Method::Card);
+        let reception = reception_from(&r, m, None);
+        spawn_local(async move {
+            match state::record(c, reception).await {
+                Ok(()) => {
+                    recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
+                    reading.set(None);
+                    check.set(None);
+                }
+                Err(e) => message.set(Some(e)),
+            }
+        });
+    });
+    let record_face = move |index: usize| {
+        let Some(body) = c.face.with_untracked(|f| f.get(index).cloned()) else { return };
+        let r = Reading::from_json(&body);
+        let reception = reception_from(
+            &r,
+            Method::Card,
+            Some("顔認証付きカードリーダー / face-auth reader".into()),
+        );
+        spawn_local(async move {
+            match state::record(c, reception).await {
+                Ok(()) => {
+                    c.face.update(|f| {
+                        if index < f.len() {
+                            f.remove(index);
+                        }
+                    });
+                    recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
+                }
+                Err(e) => message.set(Some(e)),
+            }
+        });
+    };
+    let do_check = move |_| {
+        busy.set(true);
+        message.set(None);
+        spawn_local(async move {
+            match ws::request(serde_json::json!({ "kind": "check_card", "reader": null })).await {
+                Ok(reply) if reply["kind"] == "card_result" => {
+                    check.set(Some(reply["body"].clone()))
+                }
+                Ok(reply) => message.set(reply["message"].as_str().map(String::from)),
+                Err(e) => message.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let tries_left = Signal::derive(move || {
+        check.with(|c| {
+            c.as_ref().and_then(|c| match c["auth_pin"]["state"].as_str() {
+                Some("tries_left") => c["auth_pin"]["tries_left"].as_u64().map(|n| n as u8),
+                Some("blocked") => Some(0),
+                _ => None,
+            })
+        })
+    });
+    let confirm = Callback::new(move |(pin, staff): (String, bool)| {
+        busy.set(true);
+        message.set(None);
+        spawn_local(async move {
+            let request = serde_json::json!({
+                "kind": "confirm_card", "reader": null, "pin": pin, "staff_confirmed_last_try": staff
+            });
+            drop(pin);
+            let reply = ws::request(request).await;
+            match reply {
+                Ok(reply) if reply["kind"] == "card_result" => {
+                    reading.set(Some(Reading::from_json(&reply["body"])));
+                }
+                Ok(reply) => {
+                    let unavailable = reply["code"] == "gateway_unavailable";
+                    message.set(reply["message"].as_str().map(String::from));
+                    if unavailable {
+                        message.update(|m| {
+                            if let Some(m) = m {
+                                m.push_str(" → 困ったとき（障害時）/ see 困ったとき (outage)")
+                            }
+                        });
+                    }
+                    // The counter changed (or not): read it again, spending nothing.
+                    if let Ok(r) =
+                        ws::request(serde_json::json!({ "kind": "check_card", "reader": null }))
+                            .await
+                    {
+                        if r["kind"] == "card_result" {
+                            check.set(Some(r["body"].clone()));
+                        }
+                    }
+                }
+                Err(e) => message.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    });
+
+    view! {
+        <section class="page" data-testid="page-reception">
+            <h1><Bi ja="受付" en="Reception"/></h1>
+            <Show when=move || !c.face.with(Vec::is_empty)>
+                <section class="face-results" data-testid="face-results">
+                    <h2><Bi ja="顔認証付きカードリーダーの結果" en="Face-auth reader results"/></h2>
+                    {move || c.face.get().into_iter().enumerate().map(|(i, body)| {
+                        let r = Reading::from_json(&body);
+                        let (ja, en) = r.headline();
+                        view! {
+                            <div class="face-row" data-testid="face-result">
+                                <span class="name">{r.patient.name.clone().unwrap_or_default()}</span>
+                                <span>{r.patient.kana.clone().unwrap_or_default()}</span>
+                                <span class=if r.confirmed() { "ok" } else { "warn" }>{ja}" / "{en}</span>
+                                <span>{r.copay_percent.map(|p| format!("{}割", p / 10))}</span>
+                                <button class="primary" data-testid="face-record" on:click=move |_| record_face(i)>"受付を記録 / Record"</button>
+                            </div>
+                        }
+                    }).collect_view()}
+                </section>
+            </Show>
+            <h2><Bi ja="患者さんが提示したもの" en="What the patient presents"/></h2>
+            <div class="choices" role="radiogroup">
+                {Method::ALL.map(|m| {
+                    let (ja, en) = m.label();
+                    view! {
+                        <button class="choice" role="radio" data-testid=format!("method-{}", m.id())
+                            aria-checked=move || (method.get() == Some(m)).to_string()
+                            class:selected=move || method.get() == Some(m)
+                            on:click=move |_| { method.set(Some(m)); recorded.set(None); reading.set(None); }>
+                            <Bi ja=ja en=en/>
+                        </button>
+                    }
+                })}
+            </div>
+            {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
+            {move || message.get().map(|t| view! { <p class="error" data-testid="message">{t}</p> })}
+            {move || match method.get() {
+                Some(Method::Card) => view! {
+                    <section class="card">
+                        <p><Bi ja="顔認証付きカードリーダーで確認した結果は上に自動で表示されます。この端末の読み取り機で確認する場合:" en="Results from the face-auth reader appear above by themselves. To use this terminal's reader:"/></p>
+                        <p class="readers" data-testid="readers">{move || reader_text(&c.readers.get())}</p>
+                        <button class="primary big" data-testid="check-card" prop:disabled=move || busy.get() on:click=do_check>
+                            "カードを確認 / Check the card"
+                        </button>
+                        {move || check.get().map(|report| view! { <CheckSummary report=report/> })}
+                        <Show when=move || check.with(Option::is_some)>
+                            <PinPad tries_left=tries_left on_submit=confirm/>
+                        </Show>
+                    </section>
+                }.into_any(),
+                Some(Method::Smartphone) => view! { <SmartphoneSteps/> }.into_any(),
+                Some(Method::Certificate) | Some(Method::Notice) => view! {
+                    <section class="card">
+                        <p><Bi ja="記載の番号で照会します。" en="Look up by the numbers shown."/></p>
+                        <button class="primary big" data-testid="go-numbers" on:click=move |_| go.set(crate::app::Page::Numbers)>"番号入力へ / Enter numbers"</button>
+                    </section>
+                }.into_any(),
+                Some(Method::Nothing) => view! {
+                    <section class="card">
+                        <p><Bi ja="資格を確認できる書類がありません。困ったときの手順で受付します。" en="No document: follow the fallback steps."/></p>
+                        <button class="primary big" data-testid="go-fallback" on:click=move |_| go.set(crate::app::Page::Fallback)>"困ったときへ / Fallback"</button>
+                    </section>
+                }.into_any(),
+                None => ().into_any(),
+            }}
+            {move || reading.get().map(|r| view! { <ResultCard reading=r on_record=record/> })}
+        </section>
+    }
+}
+
+fn reader_text(readers: &serde_json::Value) -> String {
+    match readers.as_array() {
+        Some(list) if !list.is_empty() => list
+            .iter()
+            .map(|r| {
+                let card = if r["card_present"].as_bool() == Some(true) {
+                    "カードあり / card present"
+                } else {
+                    "カードなし / no card"
+                };
+                format!("{}: {card}", r["name"].as_str().unwrap_or("?"))
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        Some(_) => "読み取り機がありません / no reader".into(),
+        None => "読み取り機の状態 不明 / reader state unknown".into(),
+    }
+}
+
+#[component]
+fn CheckSummary(report: serde_json::Value) -> impl IntoView {
+    let holder = match report["holder"].as_str() {
+        Some("my_number_card") => "マイナンバーカード / My Number card",
+        Some("juki_card") => "住基カード / Juki card",
+        Some("android_phone") => "Android スマホ",
+        Some("i_phone") | Some("iphone") => "iPhone",
+        _ => "不明 / unknown",
+    };
+    let state = &report["certificate_state"];
+    let certificate = match state["state"].as_str() {
+        Some("valid") => format!("証明書 有効（残り {} 日）/ certificate valid", state["days_left"]),
+        Some("expires_soon") => format!("証明書の期限が近い：残り {} 日。更新をご案内ください / expires in {} days: advise renewal", state["days_left"], state["days_left"]),
+        Some("in_grace") => format!("証明書は期限切れ（猶予期間中：{} まで）/ expired, in grace until {}", state["grace_until"].as_str().unwrap_or(""), state["grace_until"].as_str().unwrap_or("")),
+        Some("expired") => "証明書は期限切れ（猶予なし）：困ったときへ / expired, no grace: see 困ったとき".to_string(),
+        _ => "証明書は暗証番号の後に読みます / read after the PIN".to_string(),
+    };
+    view! {
+        <div class="check" data-testid="check-summary">
+            <p data-testid="check-holder">{holder}</p>
+            <p data-testid="check-certificate">{certificate}</p>
+        </div>
+    }
+}
+
+#[component]
+fn SmartphoneSteps() -> impl IntoView {
+    let os = RwSignal::new("iphone");
+    view! {
+        <section class="card" data-testid="smartphone-steps">
+            <div class="choices">
+                <button class="choice" class:selected=move || os.get() == "iphone" data-testid="os-iphone" on:click=move |_| os.set("iphone")>"iPhone"</button>
+                <button class="choice" class:selected=move || os.get() == "android" data-testid="os-android" on:click=move |_| os.set("android")>"Android"</button>
+            </div>
+            <ol class="steps">
+                <li><Bi ja="① 先にカードリーダーを操作し、「スマホ」を選んでもらいます" en="1. Operate the reader first and choose “smartphone”"/></li>
+                <li>{move || if os.get() == "iphone" {
+                    view! { <Bi ja="② iPhone の上部をリーダーにかざし、Face ID / パスコードで認証" en="2. Hold the top of the iPhone to the reader; Face ID or passcode"/> }.into_any()
+                } else {
+                    view! { <Bi ja="② Android の背面中央（おサイフケータイの位置）をかざし、暗証番号4桁を入力" en="2. Hold the back centre of the Android phone; enter the 4-digit PIN"/> }.into_any()
+                }}</li>
+                <li><Bi ja="③ 同意画面を操作すると、結果がこの画面に自動で表示されます" en="3. After the consent screens the result appears here by itself"/></li>
+            </ol>
+            <p><Bi ja="読み取れないときはマイナポータルの資格情報画面で確認します（困ったとき）。" en="If the phone cannot be read, use the Mynaportal screen (fallback)."/></p>
+        </section>
+    }
+}

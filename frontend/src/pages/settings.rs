@@ -1,0 +1,91 @@
+//! 設定: pairing with the bridge, facility type and prefecture, language, the idle
+//! timeout after which patient details leave the screen, and the storage's persistence.
+
+use crate::components::Bi;
+use crate::state::{self, ctx};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let c = ctx();
+    let code = RwSignal::new(String::new());
+    let name = RwSignal::new("受付1".to_string());
+    let message = RwSignal::new(None::<String>);
+    let pair = move |_| {
+        let (code, name) = (code.get_untracked(), name.get_untracked());
+        spawn_local(async move {
+            match crate::net::pair(&code, &name).await {
+                Ok(response) => match state::paired(c, response).await {
+                    Ok(()) => message.set(Some("ペアリングしました / paired".into())),
+                    Err(e) => message.set(Some(e)),
+                },
+                Err(e) => message.set(Some(e.to_string())),
+            }
+        });
+    };
+    let save = move |key: &'static str, value: wasm_bindgen::JsValue| {
+        spawn_local(async move {
+            if let Some(store) = state::store() {
+                let _ = store.set_meta(key, &value).await;
+            }
+        });
+    };
+    view! {
+        <section class="page" data-testid="page-settings">
+            <h1><Bi ja="設定" en="Settings"/></h1>
+            <section class="card">
+                <h2><Bi ja="ブリッジとのペアリング" en="Pairing with the bridge"/></h2>
+                <p data-testid="pairing-state">{move || match c.device_id.get() {
+                    Some(id) => format!("ペアリング済み / paired: {id}"),
+                    None => "未ペアリング：ブリッジで `bridge pair` を実行し、表示されたコードを入力 / not paired: run `bridge pair` and enter the code".into(),
+                }}</p>
+                <label class="field"><span class="label">"コード / Code"</span>
+                    <input data-testid="pair-code" inputmode="numeric" prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e))/>
+                </label>
+                <label class="field"><span class="label">"端末名 / Terminal name"</span>
+                    <input data-testid="pair-name" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+                </label>
+                <button class="primary big" data-testid="pair" on:click=pair>"ペアリング / Pair"</button>
+                {move || message.get().map(|m| view! { <p data-testid="pair-message">{m}</p> })}
+            </section>
+            <section class="card">
+                <h2><Bi ja="施設" en="Facility"/></h2>
+                <label class="field"><span class="label">"種別 / Type"</span>
+                    <select data-testid="facility" on:change=move |e| { let v = event_target_value(&e); c.facility.set(v.clone()); save("facility", v.into()); }>
+                        <option value="clinic" selected=move || c.facility.get() == "clinic">"診療所 / clinic"</option>
+                        <option value="hospital" selected=move || c.facility.get() == "hospital">"病院 / hospital"</option>
+                        <option value="pharmacy" selected=move || c.facility.get() == "pharmacy">"薬局 / pharmacy"</option>
+                        <option value="dental" selected=move || c.facility.get() == "dental">"歯科 / dental"</option>
+                    </select>
+                </label>
+                <label class="field"><span class="label">"都道府県番号 / Prefecture"</span>
+                    <input data-testid="prefecture" inputmode="numeric" prop:value=move || c.prefecture.get()
+                        on:change=move |e| { let v = event_target_value(&e); c.prefecture.set(v.clone()); save("prefecture", v.into()); }/>
+                </label>
+            </section>
+            <section class="card">
+                <h2><Bi ja="表示" en="Display"/></h2>
+                <label class="field check">
+                    <input type="checkbox" data-testid="english" prop:checked=move || c.english.get()
+                        on:change=move |e| { let on = event_target_checked(&e); c.english.set(on); save("lang", if on { "ja+en" } else { "ja" }.into()); }/>
+                    "英語を併記 / Show English"
+                </label>
+                <label class="field"><span class="label">"患者情報を消すまでの無操作時間（秒）/ Idle timeout (s)"</span>
+                    <input data-testid="idle-timeout" inputmode="numeric" prop:value=move || c.idle_timeout_s.get().to_string()
+                        on:change=move |e| { if let Ok(v) = event_target_value(&e).parse::<u32>() { let v = v.clamp(15, 3600); c.idle_timeout_s.set(v); save("idle_timeout_s", (v as f64).into()); } }/>
+                </label>
+            </section>
+            <section class="card">
+                <h2><Bi ja="保存領域" en="Storage"/></h2>
+                <p data-testid="persisted">{move || match c.persisted.get() {
+                    Some(true) => "永続化済み：ブラウザが自動で消しません / persistent: the browser will not evict it",
+                    Some(false) => "永続化されていません：容量不足で消される可能性があります / not persistent: may be evicted under pressure",
+                    None => "確認中 / checking",
+                }}</p>
+                <p>{move || c.storage_used.get().map(|(u, q)| format!("{:.1} MB / {:.0} MB", u / 1_048_576.0, q / 1_048_576.0))}</p>
+                <p data-testid="sender">{move || if c.is_sender.get() { "このタブが送信を担当 / this tab sends the outbox" } else { "送信は別のタブ / another tab sends" }}</p>
+            </section>
+        </section>
+    }
+}

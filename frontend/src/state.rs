@@ -1,0 +1,286 @@
+//! The terminal's live state: signals the screens read, and the background work that
+//! feeds them (outbox drain with backoff, ledger pull, WebSocket events, health polling).
+//! JS handles (the database) live in a thread-local: the page has one thread.
+
+use crate::model::Reception;
+use crate::store::{self, Store};
+use crate::{net, sync, ws};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
+    static DRAINING: RefCell<bool> = const { RefCell::new(false) };
+}
+
+/// The open database (after [`start`]).
+pub fn store() -> Option<Store> {
+    STORE.with(|s| s.borrow().clone())
+}
+
+/// Signals shared by every screen.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx {
+    pub english: RwSignal<bool>,
+    pub token: RwSignal<Option<String>>,
+    pub device_id: RwSignal<Option<String>>,
+    pub bridge_up: RwSignal<bool>,
+    pub socket_up: RwSignal<bool>,
+    pub gateway_state: RwSignal<String>,
+    pub outbox_depth: RwSignal<usize>,
+    pub needs_attention: RwSignal<usize>,
+    pub oldest_pending_ms: RwSignal<Option<f64>>,
+    pub last_ack: RwSignal<Option<String>>,
+    pub storage_used: RwSignal<Option<(f64, f64)>>,
+    pub persisted: RwSignal<Option<bool>>,
+    pub is_sender: RwSignal<bool>,
+    pub receptions: RwSignal<Vec<Reception>>,
+    pub ledger: RwSignal<Vec<protocol::StoredEvent>>,
+    /// Face-auth results pushed by the bridge, newest first (cleared when recorded).
+    pub face: RwSignal<Vec<serde_json::Value>>,
+    pub readers: RwSignal<serde_json::Value>,
+    pub error: RwSignal<Option<String>>,
+    /// Milliseconds since the last touch; patient details clear after the idle timeout.
+    pub last_touch_ms: RwSignal<f64>,
+    pub idle_timeout_s: RwSignal<u32>,
+    pub facility: RwSignal<String>,
+    pub prefecture: RwSignal<String>,
+    pub now_ms: RwSignal<f64>,
+}
+
+impl Ctx {
+    pub fn new() -> Ctx {
+        Ctx {
+            english: RwSignal::new(true),
+            token: RwSignal::new(None),
+            device_id: RwSignal::new(None),
+            bridge_up: RwSignal::new(false),
+            socket_up: RwSignal::new(false),
+            gateway_state: RwSignal::new("unknown".into()),
+            outbox_depth: RwSignal::new(0),
+            needs_attention: RwSignal::new(0),
+            oldest_pending_ms: RwSignal::new(None),
+            last_ack: RwSignal::new(None),
+            storage_used: RwSignal::new(None),
+            persisted: RwSignal::new(None),
+            is_sender: RwSignal::new(false),
+            receptions: RwSignal::new(Vec::new()),
+            ledger: RwSignal::new(Vec::new()),
+            face: RwSignal::new(Vec::new()),
+            readers: RwSignal::new(serde_json::Value::Null),
+            error: RwSignal::new(None),
+            last_touch_ms: RwSignal::new(js_sys::Date::now()),
+            idle_timeout_s: RwSignal::new(120),
+            facility: RwSignal::new("clinic".into()),
+            prefecture: RwSignal::new("13".into()),
+            now_ms: RwSignal::new(js_sys::Date::now()),
+        }
+    }
+}
+
+impl Default for Ctx {
+    fn default() -> Ctx {
+        Ctx::new()
+    }
+}
+
+pub fn ctx() -> Ctx {
+    use_context::<Ctx>().unwrap_or_default()
+}
+
+/// Re-reads this terminal's receptions and outbox into the signals.
+pub async fn refresh_local(ctx: Ctx) {
+    let Some(store) = store() else { return };
+    if let Ok(list) = store.receptions().await {
+        ctx.receptions.set(list);
+    }
+    if let Ok(outbox) = store.outbox().await {
+        let pending: Vec<_> = outbox.iter().filter(|r| r.rejected.is_none()).collect();
+        ctx.outbox_depth.set(pending.len());
+        ctx.needs_attention.set(outbox.len() - pending.len());
+        ctx.oldest_pending_ms.set(pending.iter().map(|r| r.enqueued_ms).reduce(f64::min));
+    }
+    if let Ok(ledger) = store.ledger().await {
+        ctx.ledger.set(ledger);
+    }
+}
+
+/// Records a reception (one strict transaction with its outbox row), then asks the sender
+/// tab to drain. Returns only after the commit.
+pub async fn record(ctx: Ctx, reception: Reception) -> Result<(), String> {
+    let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
+    let op = reception.to_op();
+    store.record(&reception, &op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
+    refresh_local(ctx).await;
+    sync::broadcast("enqueued");
+    if ctx.is_sender.get_untracked() {
+        spawn_local(drain_now(ctx));
+    }
+    Ok(())
+}
+
+/// One drain + pull, unless one is already running in this tab.
+pub async fn drain_now(ctx: Ctx) {
+    let Some(token) = ctx.token.get_untracked() else { return };
+    let Some(store) = store() else { return };
+    if DRAINING.with(|d| std::mem::replace(&mut *d.borrow_mut(), true)) {
+        return;
+    }
+    let drained = sync::drain(&store, &token).await;
+    let pulled = sync::pull(&store, &token).await;
+    DRAINING.with(|d| *d.borrow_mut() = false);
+    match (&drained, &pulled) {
+        (Ok(_), Ok(_)) => {
+            ctx.bridge_up.set(true);
+            ctx.last_ack.set(Some(crate::ids::now_rfc3339()));
+        }
+        (Err(net::NetError::Refused { status: 401, .. }), _) => {
+            ctx.error.set(Some("この端末の登録が無効です。設定でペアリングし直してください / this terminal's pairing was revoked: pair again in 設定".into()));
+        }
+        _ => ctx.bridge_up.set(false),
+    }
+    refresh_local(ctx).await;
+    sync::broadcast("ledger");
+}
+
+/// The sender tab's loop: drain, then wait (backoff with jitter while the bridge is down).
+async fn sender_loop(ctx: Ctx) {
+    let mut failures = 0u32;
+    loop {
+        drain_now(ctx).await;
+        let wait = if ctx.bridge_up.get_untracked() {
+            failures = 0;
+            5_000.0
+        } else {
+            failures += 1;
+            sync::backoff_ms(failures)
+        };
+        sleep_ms(wait).await;
+    }
+}
+
+pub async fn sleep_ms(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn connect_socket(ctx: Ctx) {
+    let Some(token) = ctx.token.get_untracked() else { return };
+    let on_event: Rc<dyn Fn(String, serde_json::Value)> = Rc::new(move |topic, body| {
+        match topic.as_str() {
+            "gateway" if body["event"] == "face" => {
+                ctx.face.update(|list| list.insert(0, body));
+            }
+            "gateway" => ctx.error.set(Some(format!(
+                "顔認証付きカードリーダーの結果ファイルを読めませんでした（隔離済み）/ a face-reader file was unreadable and quarantined: {}",
+                body["reason"].as_str().unwrap_or("")
+            ))),
+            "events" => spawn_local(async move {
+                if ctx.is_sender.get_untracked() {
+                    drain_now(ctx).await;
+                } else if let (Some(store), Some(token)) = (store(), ctx.token.get_untracked()) {
+                    let _ = sync::pull(&store, &token).await;
+                    refresh_local(ctx).await;
+                }
+            }),
+            "reader" => ctx.readers.set(body),
+            _ => {}
+        }
+    });
+    let on_state: Rc<dyn Fn(bool)> = Rc::new(move |up| ctx.socket_up.set(up));
+    ws::connect(token, on_event, on_state);
+}
+
+/// Opens the store, loads settings, and starts the background work. Call once.
+pub fn start(ctx: Ctx) {
+    spawn_local(async move {
+        let store = match store::open(store::DEFAULT_NAME).await {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.error.set(Some(e.to_string()));
+                return;
+            }
+        };
+        let token = store.meta_string("token").await.ok().flatten();
+        let device = store.meta_string("device_id").await.ok().flatten();
+        if let Ok(Some(lang)) = store.meta_string("lang").await {
+            ctx.english.set(lang != "ja");
+        }
+        if let Ok(Some(v)) = store.meta("idle_timeout_s").await {
+            ctx.idle_timeout_s.set(v.as_f64().unwrap_or(120.0) as u32);
+        }
+        if let Ok(Some(v)) = store.meta_string("facility").await {
+            ctx.facility.set(v);
+        }
+        if let Ok(Some(v)) = store.meta_string("prefecture").await {
+            ctx.prefecture.set(v);
+        }
+        STORE.with(|s| *s.borrow_mut() = Some(store));
+        ctx.token.set(token);
+        ctx.device_id.set(device);
+        refresh_local(ctx).await;
+        ctx.persisted.set(store::request_persistence().await);
+        sync::listen(move |message| {
+            spawn_local(async move {
+                if message == "enqueued" && ctx.is_sender.get_untracked() {
+                    drain_now(ctx).await;
+                } else {
+                    refresh_local(ctx).await;
+                }
+            })
+        });
+        sync::become_sender(move || {
+            ctx.is_sender.set(true);
+            spawn_local(sender_loop(ctx));
+        });
+        connect_socket(ctx);
+        // Health and storage every 5 s; reconnect the socket when it dropped.
+        loop {
+            match net::health().await {
+                Ok(h) => {
+                    ctx.bridge_up.set(true);
+                    ctx.gateway_state
+                        .set(h["gateway"]["state"].as_str().unwrap_or("unknown").to_string());
+                    if ctx.readers.get_untracked().is_null() {
+                        ctx.readers.set(h["readers"].clone());
+                    }
+                }
+                Err(_) => {
+                    ctx.bridge_up.set(false);
+                    ctx.gateway_state.set("unknown".into());
+                }
+            }
+            ctx.storage_used.set(store::estimate().await);
+            if ctx.token.get_untracked().is_some()
+                && !ws::is_open()
+                && ctx.bridge_up.get_untracked()
+            {
+                connect_socket(ctx);
+            }
+            sleep_ms(5_000.0).await;
+        }
+    });
+}
+
+/// Saves the pairing and starts using it.
+pub async fn paired(ctx: Ctx, response: protocol::PairResponse) -> Result<(), String> {
+    let store = store().ok_or("storage is not open")?;
+    store.set_meta("token", &response.token.clone().into()).await.map_err(|e| e.to_string())?;
+    store
+        .set_meta("device_id", &response.device_id.clone().into())
+        .await
+        .map_err(|e| e.to_string())?;
+    ctx.token.set(Some(response.token));
+    ctx.device_id.set(Some(response.device_id));
+    connect_socket(ctx);
+    if ctx.is_sender.get_untracked() {
+        spawn_local(drain_now(ctx));
+    }
+    Ok(())
+}

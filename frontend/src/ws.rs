@@ -1,0 +1,115 @@
+//! The terminal's WebSocket to the bridge: `hello` with the token first, then requests
+//! (card check/confirm) answered by `in_reply_to`, and events the bridge pushes (face-auth
+//! results, new ledger events, reader changes). Reconnects with backoff when it drops.
+
+use futures::channel::oneshot;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+type Pending = Rc<RefCell<HashMap<String, oneshot::Sender<serde_json::Value>>>>;
+
+thread_local! {
+    static SOCKET: RefCell<Option<(web_sys::WebSocket, Pending)>> = const { RefCell::new(None) };
+    static NEXT_ID: RefCell<u64> = const { RefCell::new(0) };
+}
+
+/// Opens the socket; `on_event(topic, body)` gets every pushed event, `on_state(up)` the
+/// connection state. Replaces any previous socket.
+pub fn connect(
+    token: String,
+    on_event: Rc<dyn Fn(String, serde_json::Value)>,
+    on_state: Rc<dyn Fn(bool)>,
+) {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return };
+    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+    let host = location.host().unwrap_or_default();
+    let Ok(socket) = web_sys::WebSocket::new(&format!("{scheme}://{host}/ws")) else {
+        on_state(false);
+        return;
+    };
+    let pending: Pending = Rc::new(RefCell::new(HashMap::new()));
+    {
+        let socket2 = socket.clone();
+        let hello = serde_json::json!({ "v": 1, "kind": "hello", "token": token }).to_string();
+        let onopen = Closure::<dyn Fn()>::new(move || {
+            let _ = socket2.send_with_str(&hello);
+        });
+        socket.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+        onopen.forget();
+    }
+    {
+        let pending = pending.clone();
+        let on_state = on_state.clone();
+        let onmessage =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                let Some(text) = e.data().as_string() else { return };
+                let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else { return };
+                if message["kind"] == "welcome" {
+                    on_state(true);
+                }
+                if let Some(id) = message["in_reply_to"].as_str() {
+                    if let Some(tx) = pending.borrow_mut().remove(id) {
+                        let _ = tx.send(message.clone());
+                    }
+                    return;
+                }
+                if message["kind"] == "event" {
+                    let topic = message["topic"].as_str().unwrap_or("").to_string();
+                    on_event(topic, message["body"].clone());
+                }
+            });
+        socket.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        onmessage.forget();
+    }
+    {
+        let pending = pending.clone();
+        let onclose = Closure::<dyn Fn()>::new(move || {
+            pending.borrow_mut().clear(); // waiting requests fail (their senders drop)
+            on_state(false);
+        });
+        socket.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+        onclose.forget();
+    }
+    SOCKET.with(|s| {
+        if let Some((old, _)) = s.borrow_mut().replace((socket, pending)) {
+            old.set_onclose(None);
+            let _ = old.close();
+        }
+    });
+}
+
+/// Whether the socket is open.
+pub fn is_open() -> bool {
+    SOCKET.with(|s| {
+        s.borrow().as_ref().is_some_and(|(ws, _)| ws.ready_state() == web_sys::WebSocket::OPEN)
+    })
+}
+
+/// Sends `message` (an object without `v`/`id`) and waits for the reply.
+pub async fn request(mut message: serde_json::Value) -> Result<serde_json::Value, String> {
+    let id = NEXT_ID.with(|n| {
+        *n.borrow_mut() += 1;
+        format!("r{}", n.borrow())
+    });
+    message["v"] = 1.into();
+    message["id"] = id.clone().into();
+    let (tx, rx) = oneshot::channel();
+    let sent = SOCKET.with(|s| {
+        let guard = s.borrow();
+        let Some((ws, pending)) = guard.as_ref() else { return false };
+        if ws.ready_state() != web_sys::WebSocket::OPEN {
+            return false;
+        }
+        pending.borrow_mut().insert(id.clone(), tx);
+        ws.send_with_str(&message.to_string()).is_ok()
+    });
+    // The message may hold a PIN: it is dropped here and never kept or logged.
+    drop(message);
+    if !sent {
+        return Err("ブリッジに接続していません / not connected to the bridge".into());
+    }
+    rx.await.map_err(|_| "接続が切れました / the connection dropped".to_string())
+}

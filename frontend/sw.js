@@ -1,0 +1,60 @@
+// The app shell's cache: the terminal starts with the network down. The shell and its
+// hashed files are cached at install (read from index.html) and refreshed on every
+// successful navigation; API calls, the WebSocket and /health are never cached.
+const CACHE = "madoguchi-shell-v1";
+
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  const response = await fetch("/", { cache: "no-store" });
+  if (!response.ok) return;
+  const html = await response.clone().text();
+  await cache.put("/", response);
+  const urls = new Set(["/manifest.webmanifest", "/icon.svg"]);
+  for (const m of html.matchAll(/(?:href|src)="(\/[^"]+)"/g)) urls.add(m[1]);
+  for (const m of html.matchAll(/from '(\/[^']+)'|import\('(\/[^']+)'\)|init\('(\/[^']+)'\)|"(\/[^"]+\.wasm)"/g)) {
+    const url = m[1] || m[2] || m[3] || m[4];
+    if (url) urls.add(url);
+  }
+  await Promise.all([...urls].map(async (url) => {
+    try {
+      const r = await fetch(url, { cache: "no-store" });
+      if (r.ok) await cache.put(url, r);
+    } catch (_) { /* next install retries */ }
+  }));
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || event.request.method !== "GET") return;
+  if (url.pathname.startsWith("/api/") || url.pathname === "/ws" || url.pathname === "/health") return;
+  if (event.request.mode === "navigate") {
+    event.respondWith((async () => {
+      try {
+        const response = await fetch(event.request);
+        if (response.ok) (await caches.open(CACHE)).put("/", response.clone());
+        return response;
+      } catch (_) {
+        return (await caches.match("/")) || Response.error();
+      }
+    })());
+    return;
+  }
+  event.respondWith((async () => {
+    const cached = await caches.match(url.pathname);
+    if (cached) return cached;
+    const response = await fetch(event.request);
+    if (response.ok) (await caches.open(CACHE)).put(url.pathname, response.clone());
+    return response;
+  })());
+});

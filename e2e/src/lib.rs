@@ -4,7 +4,10 @@
 //! - [`pcsc::Pcsc`]: `pcscd -f` with the vsmartcard vpcd driver and the bridge's
 //!   virtual-card emulator.
 //! - [`bridge::Serve`]: a real `bridge serve` process, with pairing and a small HTTP client.
+//! - [`browser::Browser`]: headless Chromium through its own chromedriver, one per
+//!   terminal, with a fresh profile.
 #![forbid(unsafe_code)]
 
 pub mod bridge;
+pub mod browser;
 pub mod pcsc;

@@ -65,6 +65,8 @@ fn follow_up_text(f: &FollowUp) -> &'static str {
 pub fn FallbackPage() -> impl IntoView {
     let c = ctx();
     let answers = RwSignal::new(Answers::new());
+    // The reception first; after the follow-up, the claim (① → ② → ③).
+    let root = RwSignal::new(Root::Reception);
     let name = RwSignal::new(String::new());
     let sex = RwSignal::new(String::new());
     let birth = RwSignal::new(String::new());
@@ -91,7 +93,7 @@ pub fn FallbackPage() -> impl IntoView {
         let ctx = context()?;
         Some(
             Tree::official()
-                .decide(policy, &ctx, &answers.get(), Root::Reception)
+                .decide(policy, &ctx, &answers.get(), root.get())
                 .map_err(|e| e.to_string()),
         )
     });
@@ -231,6 +233,11 @@ pub fn FallbackPage() -> impl IntoView {
                             <p data-testid="outcome-follow-up">{follow_up_text(&outcome.follow_up)}</p>
                             <blockquote class="rule"><cite>{src_ja}</cite>{src_text}</blockquote>
                             <button class="primary big" data-testid="wizard-record" on:click=record>"受付を記録 / Record the visit"</button>
+                            {(outcome.claim == ClaimPlan::AfterFollowUp).then(|| view! {
+                                <button class="big" data-testid="wizard-claim" on:click=move |_| root.set(Root::Claim)>
+                                    "事後確認の後：請求を決める / After the follow-up: decide the claim"
+                                </button>
+                            })}
                             {keep_statement.then(|| view! {
                                 <button class="big" data-testid="print-statement" on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>
                                     "申立書を印刷 / Print the statement"
@@ -243,7 +250,7 @@ pub fn FallbackPage() -> impl IntoView {
             }}
             <div class="row">
                 <button class="big" data-testid="wizard-back" on:click=back>"一つ戻る / Back"</button>
-                <button class="big" data-testid="wizard-restart" on:click=move |_| { answers.set(Answers::new()); recorded.set(None); }>"最初から / Restart"</button>
+                <button class="big" data-testid="wizard-restart" on:click=move |_| { answers.set(Answers::new()); root.set(Root::Reception); recorded.set(None); }>"最初から / Restart"</button>
             </div>
             {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
             {move || message.get().map(|t| view! { <p class="error">{t}</p> })}

@@ -1,0 +1,287 @@
+//! The reception terminal in headless Chromium against the real bridge (and, for the own
+//! reader, pcscd + vpcd + the virtual card). One scenario per behaviour; each leaves
+//! screenshots of what it saw in `screenshots/` (git-ignored).
+//!
+//! Scenarios run one at a time (a process-wide lock): two cores, several Chromiums.
+
+use e2e::bridge::{free_port, http, Serve};
+use e2e::browser::{bridge_binary, frontend_dist, with_browser, Browser};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../screenshots")
+}
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("madoguchi-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn serve(port: u16, data: &Path, extra: &[&str]) -> Serve {
+    let dist = frontend_dist().unwrap_or_else(|e| panic!("{e}"));
+    let mut args = vec!["--frontend", dist.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Serve::start(&bridge_binary(), port, data, &args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Opens the terminal and pairs it through 設定 with a fresh code.
+async fn open_and_pair(b: &Browser, serve: &Serve, name: &str) -> Result<(), String> {
+    b.goto(&format!("http://localhost:{}/#settings", serve.port)).await?;
+    b.find("page-settings", 20).await?;
+    let code = serve.pairing_code()?;
+    b.type_into("pair-code", &code).await?;
+    b.type_into("pair-name", name).await?;
+    b.click("pair").await?;
+    b.wait_text("pairing-state", "ペアリング済み", 10).await?;
+    b.wait_text("status-bridge", "bridge up", 15).await
+}
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reception events in the bridge's ledger, by record id.
+fn ledger_receptions(serve: &Serve) -> Vec<String> {
+    let token = serve.pair("e2e-checker").unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) =
+        http(serve.port, "GET", "/api/sync/pull?after=0&limit=500", Some(&token), "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "reception")
+        .map(|e| e["record_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Clicks through the wizard preferring these answers, until an outcome.
+async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<(), String> {
+    for _ in 0..20 {
+        if b.count("wizard-outcome").await > 0 {
+            return Ok(());
+        }
+        b.find("wizard-question", 10).await?;
+        let mut clicked = false;
+        for value in prefer {
+            let id = format!("answer-{value}");
+            if b.count(&id).await > 0 {
+                b.click(&id).await?;
+                clicked = true;
+                break;
+            }
+        }
+        if !clicked {
+            let node = b
+                .js("return document.querySelector('[data-testid=wizard-question]').dataset.node")
+                .await?;
+            return Err(format!("no preferred answer at {node}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("the wizard did not end".into())
+}
+
+/// The reception for a patient with nothing: the wizard to the 申立書, recorded.
+async fn record_without_documents(b: &Browser) -> Result<(), String> {
+    b.click("nav-fallback").await?;
+    b.click("wizard-restart").await?;
+    walk_wizard(b, &["nothing", "neither", "not_known", "no"]).await?;
+    b.click("wizard-record").await?;
+    b.wait_text("recorded", "受付済", 10).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_reader_happy_path_records_a_confirmed_visit() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
+    let data = data_dir("happy");
+    let server = serve(free_port(), &data, &[]);
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.screenshot(&screenshots().join("settings.png")).await?;
+            b.click("nav-reception").await?;
+            b.click("method-card").await?;
+            b.wait_text("readers", "カードあり", 15).await?;
+            b.click("check-card").await?;
+            b.wait_text("check-holder", "マイナンバーカード", 20).await?;
+            b.wait_text("pin-tries", "残り 3 回", 5).await?;
+            for d in ["1", "2", "3", "4"] {
+                b.click(&format!("pin-key-{d}")).await?;
+            }
+            b.wait_text("pin-display", "●●●●", 5).await?;
+            b.screenshot(&screenshots().join("reception-pin.png")).await?;
+            b.click("pin-ok").await?;
+            b.wait_text("result-name", "山田", 30).await?;
+            b.wait_text("result-headline", "資格を確認しました", 5).await?;
+            b.screenshot(&screenshots().join("reception-result.png")).await?;
+            b.click("record-visit").await?;
+            b.wait_text("recorded", "受付済", 10).await?;
+            b.click("nav-ledger").await?;
+            b.wait_text("ledger-sync", "送信済", 30).await?;
+            b.wait_text("ledger-status", "確認済", 5).await?;
+            b.screenshot(&screenshots().join("ledger.png")).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    assert_eq!(ledger_receptions(&server).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_face_reader_result_reaches_two_open_terminals() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = data_dir("face");
+    let share = data.join("share");
+    for d in ["req", "res", "face"] {
+        std::fs::create_dir_all(share.join(d)).unwrap();
+    }
+    let share_arg = share.to_str().unwrap().to_string();
+    let _peer = Peer(
+        Command::new(bridge_binary())
+            .args(["oqs", "sim", "--folder", &share_arg])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let server = serve(free_port(), &data, &["--gateway", "folder", "--folder", &share_arg]);
+    let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    with_browser(|second| async {
+        let result = async {
+            open_and_pair(&first, &server, "受付1").await?;
+            open_and_pair(&second, &server, "受付2").await?;
+            for b in [&first, &second] {
+                b.click("nav-reception").await?;
+                b.find("page-reception", 10).await?;
+            }
+            // Both sockets must be up before the patient taps.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let tap = Command::new(bridge_binary())
+                .args(["oqs", "tap", "--folder", &share_arg, "--person", "yamada"])
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !tap.status.success() {
+                return Err(format!("tap failed: {}", String::from_utf8_lossy(&tap.stderr)));
+            }
+            for b in [&first, &second] {
+                b.wait_text("face-result", "山田", 15).await?;
+            }
+            second.screenshot(&screenshots().join("reception-face.png")).await?;
+            first.click("face-record").await?;
+            first.wait_text("recorded", "受付済", 10).await?;
+            // The second terminal sees the first one's reception in the clinic's ledger.
+            second.click("nav-ledger").await?;
+            second.wait_text("ledger-status", "確認済", 30).await?;
+            Ok(())
+        }
+        .await;
+        (second, result)
+    })
+    .await;
+    first.close().await;
+    assert_eq!(ledger_receptions(&server).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fallback_wizard_leads_to_an_unknown_claim() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = data_dir("wizard");
+    let server = serve(free_port(), &data, &[]);
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-fallback").await?;
+            b.type_into("capture-name", "申立 太郎").await?;
+            b.type_into("capture-birth", "1980-04-01").await?;
+            b.type_into("capture-address", "東京都千代田区霞が関1-2-2").await?;
+            b.type_into("capture-contact", "03-5253-1111").await?;
+            b.find("wizard-rule", 10).await?;
+            b.screenshot(&screenshots().join("fallback-question.png")).await?;
+            walk_wizard(&b, &["nothing", "neither", "not_known", "no"]).await?;
+            b.wait_text("outcome-title", "申立書", 5).await?;
+            b.find("statement", 5).await?;
+            b.click("wizard-record").await?;
+            b.wait_text("recorded", "受付済", 10).await?;
+            b.click("wizard-claim").await?;
+            walk_wizard(&b, &["no"]).await?;
+            b.wait_text("outcome-claim", "③", 5).await?;
+            b.wait_text("outcome-unknown", "7777777", 5).await?;
+            b.wait_text("outcome-unknown", "霞が関", 5).await?;
+            b.screenshot(&screenshots().join("fallback-outcome.png")).await?;
+            b.click("nav-numbers").await?;
+            b.type_into("insurer", "06139998").await?;
+            b.wait_text("insurer-error", "2 のはず", 5).await?;
+            b.wait_text("insurer-check-digit", "→ 2", 5).await?;
+            b.screenshot(&screenshots().join("numbers.png")).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    assert_eq!(ledger_receptions(&server).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receptions_made_while_the_bridge_is_down_arrive_exactly_once() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let data = data_dir("offline");
+    let port = free_port();
+    let mut server = serve(port, &data, &[]);
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            // The service worker must hold the shell before the network goes.
+            b.wait_until("the service worker to control the page", 20, || async {
+                b.js("return !!navigator.serviceWorker.controller").await.ok()
+                    == Some(serde_json::json!(true))
+            })
+            .await?;
+            server.kill();
+            b.wait_text("status-bridge", "bridge down", 20).await?;
+            for n in 0..5 {
+                if n == 3 {
+                    // A reload in the middle: the terminal starts from its cache and its
+                    // outbox is still there.
+                    b.client().refresh().await.map_err(|e| e.to_string())?;
+                    b.wait_text("status-outbox", "未送信 3", 20).await?;
+                }
+                record_without_documents(&b).await?;
+            }
+            b.wait_text("status-outbox", "未送信 5", 10).await?;
+            b.click("nav-ledger").await?;
+            b.wait_text("ledger-count", "5", 5).await?;
+            b.screenshot(&screenshots().join("ledger-offline.png")).await?;
+            server = serve(port, &data, &[]);
+            b.wait_text("status-outbox", "未送信 0", 60).await?;
+            b.wait_until("five synced rows", 30, || async {
+                b.text("ledger-table").await.matches("送信済").count() == 5
+            })
+            .await?;
+            b.screenshot(&screenshots().join("status-synced.png")).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    let ids = ledger_receptions(&server);
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (5, 5), "five receptions, each once: {ids:?}");
+}

@@ -1,0 +1,166 @@
+//! The terminal's IndexedDB in a real browser (headless Chromium through
+//! `wasm-bindgen-test-runner`): atomic reception + outbox writes, data that outlives the
+//! connection, migration from schema v1, the one-sender lock, and deletion only on
+//! acknowledgement.
+
+use frontend::model::{Method, Patient, Reception, Status, SyncState};
+use frontend::store::{self, OutboxRow, Store};
+use protocol::OpResult;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn reception(n: u32) -> Reception {
+    Reception {
+        record_id: format!("rec-{n}"),
+        op_id: format!("op-{n}"),
+        created_ms: f64::from(n),
+        created: format!("2026-11-26T09:00:{n:02}Z"),
+        method: Method::Card,
+        status: Status::Confirmed,
+        patient: Patient { name: Some(format!("患者{n}")), ..Patient::default() },
+        copay_percent: Some(30),
+        copay_basis: Some("confirmed".into()),
+        follow_up: None,
+        note: None,
+        sync: SyncState::Pending,
+    }
+}
+
+async fn fresh(name: &str) -> Store {
+    store::delete(name).await.unwrap();
+    store::open(name).await.unwrap()
+}
+
+async fn record(s: &Store, n: u32) -> Reception {
+    let r = reception(n);
+    s.record(&r, &r.to_op(), f64::from(n)).await.unwrap();
+    r
+}
+
+#[wasm_bindgen_test]
+async fn a_reception_and_its_outbox_row_commit_together_or_not_at_all() {
+    let s = fresh("t-atomic").await;
+    record(&s, 1).await;
+    assert_eq!(s.receptions().await.unwrap().len(), 1);
+    assert_eq!(s.outbox().await.unwrap().len(), 1);
+    // A second reception whose op id already exists: the outbox insert fails, so the
+    // reception written earlier in the same transaction must not remain either.
+    let mut clash = reception(2);
+    clash.op_id = "op-1".into();
+    let result = s.record(&clash, &clash.to_op(), 2.0).await;
+    assert!(result.is_err(), "a duplicate op id must abort the transaction");
+    let ids: Vec<String> = s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
+    assert_eq!(ids, vec!["rec-1".to_string()]);
+    assert_eq!(s.outbox().await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn data_outlives_the_connection() {
+    let s = fresh("t-reopen").await;
+    record(&s, 1).await;
+    record(&s, 2).await;
+    s.set_meta("token", &"secret-token".into()).await.unwrap();
+    s.close();
+    let again = store::open("t-reopen").await.unwrap();
+    assert_eq!(again.receptions().await.unwrap().len(), 2);
+    assert_eq!(again.pending(10).await.unwrap().len(), 2);
+    assert_eq!(again.meta_string("token").await.unwrap().as_deref(), Some("secret-token"));
+}
+
+#[wasm_bindgen_test]
+async fn schema_v1_migrates_to_v2_keeping_its_rows() {
+    store::delete("t-migrate").await.unwrap();
+    let v1 = store::open_version("t-migrate", 1).await.unwrap();
+    assert_eq!(v1.version(), 1);
+    let mut names = v1.store_names();
+    names.sort();
+    assert_eq!(names, vec!["meta".to_string(), "outbox".to_string()]);
+    let r = reception(7);
+    let row = OutboxRow { op_id: r.op_id.clone(), op: r.to_op(), enqueued_ms: 7.0, attempts: 0, rejected: None };
+    v1.attempted(&[row]).await.unwrap(); // a put into the v1 outbox
+    v1.set_meta("device_id", &"dev-1".into()).await.unwrap();
+    v1.close();
+
+    let v2 = store::open("t-migrate").await.unwrap();
+    assert_eq!(v2.version(), store::VERSION);
+    let mut names = v2.store_names();
+    names.sort();
+    assert_eq!(names, vec!["ledger", "meta", "outbox", "receptions"]);
+    let outbox = v2.outbox().await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!((outbox[0].op_id.as_str(), outbox[0].attempts), ("op-7", 1));
+    assert_eq!(v2.meta_string("device_id").await.unwrap().as_deref(), Some("dev-1"));
+    // And the new stores work.
+    record(&v2, 8).await;
+    assert_eq!(v2.receptions().await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn only_one_holder_of_the_sender_lock() {
+    assert!(frontend::sync::sender_lock_available("t-free-lock").await, "a free lock is available");
+    let acquired = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = acquired.clone();
+    assert!(frontend::sync::become_sender(move || flag.set(true)));
+    for _ in 0..50 {
+        if acquired.get() {
+            break;
+        }
+        frontend::state::sleep_ms(10.0).await;
+    }
+    assert!(acquired.get(), "this tab became the sender");
+    assert!(
+        !frontend::sync::sender_lock_available(frontend::sync::LOCK_NAME).await,
+        "while held, nobody else gets it"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn rows_leave_the_outbox_only_on_their_own_acknowledgement() {
+    let s = fresh("t-ack").await;
+    for n in 1..=3 {
+        record(&s, n).await;
+    }
+    let sent = s.pending(10).await.unwrap();
+    assert_eq!(sent.len(), 3);
+    // The bridge answered for two of the three: one created, one rejected.
+    let results = vec![
+        OpResult::Created { op_id: "op-1".into(), seq: 41 },
+        OpResult::Rejected { op_id: "op-2".into(), reason: "body over 64 KiB".into() },
+    ];
+    s.apply_results(&sent, &results).await.unwrap();
+    let outbox = s.outbox().await.unwrap();
+    let mut ids: Vec<&str> = outbox.iter().map(|r| r.op_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["op-2", "op-3"], "only the acknowledged row is gone");
+    let rejected = outbox.iter().find(|r| r.op_id == "op-2").unwrap();
+    assert_eq!(rejected.rejected.as_deref(), Some("body over 64 KiB"));
+    let pending: Vec<String> = s.pending(10).await.unwrap().into_iter().map(|r| r.op_id).collect();
+    assert_eq!(pending, vec!["op-3".to_string()], "要対応 rows are not retried");
+    let states: Vec<(String, SyncState)> =
+        s.receptions().await.unwrap().into_iter().map(|r| (r.record_id, r.sync)).collect();
+    assert!(states.contains(&("rec-1".into(), SyncState::Acknowledged { seq: 41 })));
+    assert!(states.contains(&("rec-2".into(), SyncState::NeedsAttention { reason: "body over 64 KiB".into() })));
+    assert!(states.contains(&("rec-3".into(), SyncState::Pending)));
+}
+
+#[wasm_bindgen_test]
+async fn pulled_rows_and_their_checkpoint_are_stored_together() {
+    let s = fresh("t-pull").await;
+    assert_eq!(s.checkpoint().await.unwrap(), 0);
+    let event = |seq: u64| protocol::StoredEvent {
+        seq,
+        op_id: format!("op-{seq}"),
+        record_id: format!("rec-{seq}"),
+        device_id: "dev".into(),
+        kind: "reception".into(),
+        device_time: "2026-11-26T09:00:00Z".into(),
+        received_time: "2026-11-26T09:00:01Z".into(),
+        body: serde_json::json!({ "status": "confirmed" }),
+    };
+    s.put_ledger(&[event(1), event(2)], 2).await.unwrap();
+    s.put_ledger(&[event(2), event(3)], 3).await.unwrap(); // overlap: still one row each
+    assert_eq!(s.checkpoint().await.unwrap(), 3);
+    let seqs: Vec<u64> = s.ledger().await.unwrap().into_iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+}

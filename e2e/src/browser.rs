@@ -64,23 +64,27 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a session.
     pub async fn start() -> Result<Browser, String> {
         let port = crate::bridge::free_port();
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("chromedriver: {e} (cargo xtask test installs chromium-driver)"))?;
-        let profile = std::env::temp_dir().join(format!(
-            "madoguchi-chromium-{}-{port}",
-            std::process::id()
-        ));
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    format!("chromedriver: {e} (cargo xtask test installs chromium-driver)")
+                })?;
+        let profile =
+            std::env::temp_dir().join(format!("madoguchi-chromium-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         let mut browser = Browser { client: None, driver: Some(driver), profile };
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", browser.profile.display()));
         let mut caps = serde_json::Map::new();
         caps.insert("acceptInsecureCerts".into(), json!(true));
-        caps.insert("goog:chromeOptions".into(), json!({ "args": args, "binary": "/usr/bin/chromium" }));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "args": args, "binary": "/usr/bin/chromium" }),
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -93,7 +97,9 @@ impl Browser {
                     browser.client = Some(client);
                     return Ok(browser);
                 }
-                Err(e) if Instant::now() > deadline => return Err(format!("WebDriver session: {e}")),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("WebDriver session: {e}"))
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
@@ -180,14 +186,16 @@ impl Browser {
 
     /// How many elements carry `data-testid`.
     pub async fn count(&self, testid: &str) -> usize {
-        self.client()
-            .find_all(Locator::Css(&Browser::by_id(testid)))
-            .await
-            .map_or(0, |v| v.len())
+        self.client().find_all(Locator::Css(&Browser::by_id(testid))).await.map_or(0, |v| v.len())
     }
 
     /// Waits (≤ `secs`) until `check` holds for the page, polling.
-    pub async fn wait_until<F, Fut>(&self, what: &str, secs: u64, mut check: F) -> Result<(), String>
+    pub async fn wait_until<F, Fut>(
+        &self,
+        what: &str,
+        secs: u64,
+        mut check: F,
+    ) -> Result<(), String>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
@@ -275,6 +283,9 @@ pub fn frontend_dist() -> Result<PathBuf, String> {
     if dist.join("index.html").is_file() {
         Ok(dist)
     } else {
-        Err(format!("{} has no build: run `cargo xtask test` (it builds the frontend with Trunk)", dist.display()))
+        Err(format!(
+            "{} has no build: run `cargo xtask test` (it builds the frontend with Trunk)",
+            dist.display()
+        ))
     }
 }

@@ -77,7 +77,13 @@ async fn schema_v1_migrates_to_v2_keeping_its_rows() {
     names.sort();
     assert_eq!(names, vec!["meta".to_string(), "outbox".to_string()]);
     let r = reception(7);
-    let row = OutboxRow { op_id: r.op_id.clone(), op: r.to_op(), enqueued_ms: 7.0, attempts: 0, rejected: None };
+    let row = OutboxRow {
+        op_id: r.op_id.clone(),
+        op: r.to_op(),
+        enqueued_ms: 7.0,
+        attempts: 0,
+        rejected: None,
+    };
     v1.attempted(&[row]).await.unwrap(); // a put into the v1 outbox
     v1.set_meta("device_id", &"dev-1".into()).await.unwrap();
     v1.close();
@@ -140,7 +146,10 @@ async fn rows_leave_the_outbox_only_on_their_own_acknowledgement() {
     let states: Vec<(String, SyncState)> =
         s.receptions().await.unwrap().into_iter().map(|r| (r.record_id, r.sync)).collect();
     assert!(states.contains(&("rec-1".into(), SyncState::Acknowledged { seq: 41 })));
-    assert!(states.contains(&("rec-2".into(), SyncState::NeedsAttention { reason: "body over 64 KiB".into() })));
+    assert!(states.contains(&(
+        "rec-2".into(),
+        SyncState::NeedsAttention { reason: "body over 64 KiB".into() }
+    )));
     assert!(states.contains(&("rec-3".into(), SyncState::Pending)));
 }
 

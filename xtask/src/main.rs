@@ -91,7 +91,34 @@ fn test() -> Result<()> {
     step("clippy", || {
         run(
             "cargo",
-            &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "frontend",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    })?;
+    step("clippy (frontend, wasm32)", || {
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "-p",
+                "frontend",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
         )
     })?;
     step("wasm32 build of the shared crates", || {
@@ -104,8 +131,41 @@ fn test() -> Result<()> {
     step("Windows build of the bridge (x86_64-pc-windows-gnu)", || {
         run("cargo", &["build", "--locked", "--target", "x86_64-pc-windows-gnu", "-p", "bridge"])
     })?;
-    step("native tests", || run("cargo", &["test", "--workspace", "--locked"]))?;
+    step("frontend (trunk build --release)", build_frontend)?;
+    step("frontend store tests in headless Chromium (wasm-bindgen-test)", || {
+        run("cargo", &["test", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--locked"])
+    })?;
+    step("native tests, browser end-to-end included", || {
+        run("cargo", &["test", "--workspace", "--exclude", "frontend", "--locked"])
+    })?;
+    eprintln!("screenshots of each screen: {}", root().join("screenshots").display());
     eprintln!("\nall checks passed in {:.0}s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Trunk's release build into `dist/` (size profile, wasm-opt -Oz, offline), then
+/// brotli (q11) and gzip (9) siblings that the bridge serves as they are.
+fn build_frontend() -> Result<()> {
+    run("cargo", &["fetch", "--locked"])?;
+    run("trunk", &["build", "--release", "--cargo-profile", "wasm-release"])?;
+    for entry in std::fs::read_dir(root().join("dist"))? {
+        let path = entry?.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !["wasm", "js", "css", "html", "webmanifest", "svg"].contains(&ext) {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, 11, 22);
+            std::io::Write::write_all(&mut w, &bytes)?;
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &bytes)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
+        std::fs::write(path.with_file_name(format!("{name}.gz")), gz.finish()?)?;
+    }
     Ok(())
 }
 

@@ -11,8 +11,31 @@ const TARGETS: &[&str] = &["wasm32-unknown-unknown", "x86_64-pc-windows-gnu"];
 const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Debian packages: the PC/SC library to link against, the real PC/SC stack with the
 /// vsmartcard virtual reader for the card tests, and MinGW for the Windows bridge.
-const DEBIAN: &[&str] =
-    &["pkg-config", "libpcsclite-dev", "pcscd", "vsmartcard-vpcd", "gcc-mingw-w64-x86-64"];
+/// Chromium and its driver for the browser tests, and a Japanese font so screenshots
+/// show text rather than boxes.
+const DEBIAN: &[&str] = &[
+    "pkg-config",
+    "libpcsclite-dev",
+    "pcscd",
+    "vsmartcard-vpcd",
+    "gcc-mingw-w64-x86-64",
+    "chromium",
+    "chromium-driver",
+    "fonts-ipafont-gothic",
+];
+
+/// Cargo tools pinned to the versions that build offline here (see
+/// ../shared/reference/toolchain.md): (crate, version, binary, what `--version` prints).
+/// wasm-bindgen-cli must equal the `wasm-bindgen` crate in Cargo.lock exactly.
+const CARGO_TOOLS: &[(&str, &str, &str, &str)] = &[
+    ("trunk", "0.21.14", "trunk", "trunk 0.21.14"),
+    ("wasm-bindgen-cli", "0.2.129", "wasm-bindgen", "wasm-bindgen 0.2.129"),
+];
+
+/// The npm-installed tools (wasm-opt 132: Debian's binaryen breaks the output).
+pub fn npm_bin() -> std::path::PathBuf {
+    crate::root().join("tools/npm/node_modules/.bin")
+}
 
 pub fn ensure() -> Result<()> {
     let installed_targets = output("rustup", &["target", "list", "--installed"])?;
@@ -31,7 +54,29 @@ pub fn ensure() -> Result<()> {
             run("rustup", &["component", "add", component])?;
         }
     }
-    ensure_debian_packages(DEBIAN)
+    ensure_debian_packages(DEBIAN)?;
+    for (krate, version, binary, expected) in CARGO_TOOLS {
+        let found = output(binary, &["--version"]).unwrap_or_default();
+        if found.trim() == *expected {
+            eprintln!("{binary}: {expected}");
+        } else {
+            run("cargo", &["install", "--locked", krate, "--version", version])?;
+        }
+    }
+    let wasm_opt = npm_bin().join("wasm-opt");
+    let found = output(wasm_opt.to_str().unwrap_or("wasm-opt"), &["--version"]).unwrap_or_default();
+    if found.contains("version_132") {
+        eprintln!("wasm-opt: {}", found.trim());
+    } else {
+        run("npm", &["ci", "--prefix", "tools/npm", "--no-audit", "--no-fund"])?;
+    }
+    // Trunk finds wasm-opt on PATH; it must never try to download.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![npm_bin()];
+    paths.extend(std::env::split_paths(&path));
+    std::env::set_var("PATH", std::env::join_paths(paths)?);
+    std::env::set_var("TRUNK_SKIP_VERSION_CHECK", "true");
+    Ok(())
 }
 
 fn installed(package: &str) -> bool {

@@ -73,8 +73,7 @@ pub fn NumbersPage() -> impl IntoView {
     let recorded = RwSignal::new(None::<String>);
     let offline_offer = RwSignal::new(false);
 
-    let insurer_check =
-        Signal::derive(move || verdict(&insurer.get(), |t| InsurerNumber::parse(t)));
+    let insurer_check = Signal::derive(move || verdict(&insurer.get(), InsurerNumber::parse));
     let insurer_digit = Signal::derive(move || match InsurerNumber::parse(&insurer.get()) {
         Err(IdentifierError::CheckDigit { expected, .. }) => {
             Some((eligibility::text::fold(&insurer.get()), expected))
@@ -82,9 +81,9 @@ pub fn NumbersPage() -> impl IntoView {
         _ => None,
     });
     let none = Signal::derive(|| None::<(String, u8)>);
-    let symbol_check = Signal::derive(move || verdict(&symbol.get(), |t| InsuredSymbol::parse(t)));
-    let number_check = Signal::derive(move || verdict(&number.get(), |t| InsuredNumber::parse(t)));
-    let branch_check = Signal::derive(move || verdict(&branch.get(), |t| BranchNumber::parse(t)));
+    let symbol_check = Signal::derive(move || verdict(&symbol.get(), InsuredSymbol::parse));
+    let number_check = Signal::derive(move || verdict(&number.get(), InsuredNumber::parse));
+    let branch_check = Signal::derive(move || verdict(&branch.get(), BranchNumber::parse));
     let birth_check = Signal::derive(move || {
         let t = birth.get();
         if t.trim().is_empty() {

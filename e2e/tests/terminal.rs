@@ -8,10 +8,9 @@ use e2e::bridge::{free_port, http, Serve};
 use e2e::browser::{bridge_binary, frontend_dist, with_browser, Browser};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../screenshots")
@@ -106,7 +105,7 @@ async fn record_without_documents(b: &Browser) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_reader_happy_path_records_a_confirmed_visit() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
     let data = data_dir("happy");
     let server = serve(free_port(), &data, &[]);
@@ -146,7 +145,7 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_face_reader_result_reaches_two_open_terminals() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let data = data_dir("face");
     let share = data.join("share");
     for d in ["req", "res", "face"] {
@@ -200,7 +199,7 @@ async fn a_face_reader_result_reaches_two_open_terminals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fallback_wizard_leads_to_an_unknown_claim() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let data = data_dir("wizard");
     let server = serve(free_port(), &data, &[]);
     with_browser(|b| async {
@@ -240,7 +239,7 @@ async fn the_fallback_wizard_leads_to_an_unknown_claim() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receptions_made_while_the_bridge_is_down_arrive_exactly_once() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock().await;
     let data = data_dir("offline");
     let port = free_port();
     let mut server = serve(port, &data, &[]);

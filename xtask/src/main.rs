@@ -13,7 +13,8 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   test   install what is missing, then fmt, tidy, clippy, wasm32 build of the shared crates, all tests
-  bench  criterion benchmarks (decisions/s, parses/s) and card operations over pcscd + vpcd
+  bench  criterion (decisions/s, parses/s), the bridge (card over pcscd + vpcd, face, sync, WebSocket)
+         and the terminal in Chromium (sizes, first paint with 4x CPU throttling, enqueue, drain)
   demo   builds the bridge and walks reception scenarios through `bridge rules decide`
   dist   release builds of the bridge for Linux and Windows into target/dist/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
@@ -174,7 +175,15 @@ fn bench() -> Result<()> {
     step("criterion", || {
         run("cargo", &["bench", "--locked", "-p", "eligibility", "-p", "fallback", "-p", "oqs"])
     })?;
-    report_benchmarks()
+    report_benchmarks()?;
+    step("bridge: card over pcscd, face latency, sync ingest, WebSocket round trip", || {
+        run("cargo", &["bench", "--locked", "-p", "bridge", "--benches"])
+    })?;
+    step("frontend (trunk build --release)", build_frontend)?;
+    step("terminal: sizes, first paint, enqueue, drain", || {
+        run("cargo", &["build", "--locked", "--release", "-p", "bridge"])?;
+        run("cargo", &["bench", "--locked", "-p", "e2e", "--bench", "terminal"])
+    })
 }
 
 /// Prints every criterion estimate under `target/criterion` as a per-second figure.

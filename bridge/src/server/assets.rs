@@ -79,7 +79,7 @@ fn csp_for(mime: &str, bytes: &[u8]) -> String {
             let Some(close) = body.find("</script>") else { break };
             if !tag.contains("src=") {
                 use sha2::Digest;
-                let digest = sha2::Sha256::digest(body[..close].as_bytes());
+                let digest = sha2::Sha256::digest(&body.as_bytes()[..close]);
                 hashes.push_str(&format!(" 'sha256-{}'", base64(&digest)));
             }
             rest = &body[close..];

@@ -1,0 +1,128 @@
+//! The terminal's figures (`cargo xtask bench`): wasm and JS sizes raw/gzip/brotli, first
+//! contentful paint on localhost with 4× CPU throttling (DevTools protocol), outbox enqueue
+//! latency, and draining 1,000 queued receptions to the bridge. Needs the frontend built
+//! (`dist/`, with its .gz/.br siblings) and the release bridge beside this binary.
+
+use e2e::bridge::{free_port, Serve};
+use e2e::browser::{bridge_binary, frontend_dist, Browser};
+use std::time::Duration;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn sizes(dist: &std::path::Path) {
+    println!("\nfrontend sizes (dist/, wasm-release profile + wasm-opt -Oz):");
+    println!("{:<44} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli 11");
+    let mut total_br = 0;
+    let mut names: Vec<String> = std::fs::read_dir(dist)
+        .expect("dist")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| [".wasm", ".js", ".css", ".html"].iter().any(|x| n.ends_with(x)))
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dist.join(&name);
+        let br = size(&dist.join(format!("{name}.br")));
+        total_br += br;
+        println!(
+            "{name:<44} {:>10} {:>10} {br:>10}",
+            size(&path),
+            size(&dist.join(format!("{name}.gz")))
+        );
+    }
+    println!("{:<44} {:>10} {:>10} {total_br:>10}", "total (brotli, as served)", "", "");
+}
+
+async fn first_contentful_paint(b: &Browser, url: &str) -> Result<f64, String> {
+    b.cdp("Emulation.setCPUThrottlingRate", serde_json::json!({ "rate": 4 })).await?;
+    b.cdp("Network.enable", serde_json::json!({})).await?;
+    b.cdp("Network.setCacheDisabled", serde_json::json!({ "cacheDisabled": true })).await?;
+    b.goto(url).await?;
+    b.find("status-bar", 30).await?;
+    for _ in 0..50 {
+        let v = b
+            .js("const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : null")
+            .await?;
+        if let Some(ms) = v.as_f64() {
+            return Ok(ms);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("no first-contentful-paint entry".into())
+}
+
+async fn call(b: &Browser, expr: &str) -> Result<Vec<f64>, String> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; {expr}.then(v => done(Array.from(v)), e => done('error: ' + e));"
+    );
+    let value =
+        b.client().execute_async(&script, vec![]).await.map_err(|e| format!("{expr}: {e}"))?;
+    serde_json::from_value(value.clone()).map_err(|_| format!("{expr}: {value}"))
+}
+
+fn main() {
+    let dist = frontend_dist().unwrap_or_else(|e| panic!("{e}"));
+    sizes(&dist);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let data =
+        std::env::temp_dir().join(format!("madoguchi-bench-terminal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = free_port();
+    let dist_arg = dist.to_str().expect("utf-8");
+    let server = Serve::start(&bridge_binary(), port, &data, &["--frontend", dist_arg])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = server.pair("bench").expect("pair");
+    runtime.block_on(async {
+        let url = format!("http://localhost:{port}/");
+        let mut paints = Vec::new();
+        for _ in 0..5 {
+            let b = Browser::start().await.expect("browser");
+            let fcp = first_contentful_paint(&b, &url).await;
+            b.close().await;
+            paints.push(fcp.expect("fcp"));
+        }
+        paints.sort_by(f64::total_cmp);
+        println!(
+            "\nfirst contentful paint, localhost, 4× CPU throttling, fresh profile, cache disabled (5 loads): median {:.0} ms (min {:.0}, max {:.0})",
+            percentile(&paints, 0.5),
+            paints[0],
+            paints[paints.len() - 1]
+        );
+
+        let b = Browser::start().await.expect("browser");
+        b.goto(&url).await.expect("page");
+        b.find("status-bar", 30).await.expect("app");
+        let mut enqueue =
+            call(&b, "window.wasmBindings.madoguchi_bench_enqueue('madoguchi-bench', 300)")
+                .await
+                .expect("enqueue");
+        enqueue.sort_by(f64::total_cmp);
+        println!(
+            "outbox enqueue (one strict transaction: reception + outbox row), 300 receptions: p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&enqueue, 0.5),
+            percentile(&enqueue, 0.99)
+        );
+        let drained = call(
+            &b,
+            &format!("window.wasmBindings.madoguchi_bench_drain('madoguchi-bench', '{token}', 1000)"),
+        )
+        .await
+        .expect("drain");
+        println!(
+            "draining 1,000 queued receptions to the bridge (batches of 100, ack-only deletion): {:.0} ms, {} acknowledged",
+            drained[0], drained[1]
+        );
+        b.close().await;
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -26,3 +26,22 @@ pub fn today_jst() -> Option<eligibility::Date> {
     let ms = js_sys::Date::now() + 9.0 * 3_600_000.0;
     eligibility::Date::from_day_number((ms / 86_400_000.0).floor() as i64)
 }
+
+/// `HH:MM` in Japan for an RFC 3339 time (empty when it does not parse).
+pub fn jst_hhmm(rfc3339: &str) -> String {
+    let ms = js_sys::Date::parse(rfc3339);
+    if ms.is_nan() {
+        return String::new();
+    }
+    let minutes = ((ms / 60_000.0).floor() as i64 + 9 * 60).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The day in Japan of an RFC 3339 time.
+pub fn jst_date(rfc3339: &str) -> Option<eligibility::Date> {
+    let ms = js_sys::Date::parse(rfc3339);
+    if ms.is_nan() {
+        return None;
+    }
+    eligibility::Date::from_day_number(((ms + 9.0 * 3_600_000.0) / 86_400_000.0).floor() as i64)
+}

@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   test   install what is missing, then fmt, tidy, clippy, wasm32 build of the shared crates, all tests
   bench  criterion (decisions/s, parses/s), the bridge (card over pcscd + vpcd, face, sync, WebSocket)
          and the terminal in Chromium (sizes, first paint with 4x CPU throttling, enqueue, drain)
-  demo   builds the bridge and walks reception scenarios through `bridge rules decide`
+  demo   builds everything, walks the rules, then serves the terminal with the simulator and a
+         virtual card in pcscd, and prints the URL and a pairing code
   dist   release builds of the bridge for Linux and Windows into target/dist/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
@@ -84,43 +85,22 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
 /// The shared crates, which must build for the browser as well.
 const SHARED: &[&str] = &["eligibility", "fallback", "card", "oqs", "protocol"];
 
+/// `cargo clippy SELECTION --all-targets --locked -- -D warnings`.
+fn clippy(selection: &[&str]) -> Result<()> {
+    let mut args = vec!["clippy"];
+    args.extend_from_slice(selection);
+    args.extend(["--all-targets", "--locked", "--", "-D", "warnings"]);
+    run("cargo", &args)
+}
+
 fn test() -> Result<()> {
     let start = Instant::now();
     step("setup", setup::ensure)?;
     step("rustfmt", || run("cargo", &["fmt", "--all", "--", "--check"]))?;
     step("tidy", tidy::check)?;
-    step("clippy", || {
-        run(
-            "cargo",
-            &[
-                "clippy",
-                "--workspace",
-                "--exclude",
-                "frontend",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        )
-    })?;
+    step("clippy", || clippy(&["--workspace", "--exclude", "frontend"]))?;
     step("clippy (frontend, wasm32)", || {
-        run(
-            "cargo",
-            &[
-                "clippy",
-                "-p",
-                "frontend",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        )
+        clippy(&["-p", "frontend", "--target", "wasm32-unknown-unknown"])
     })?;
     step("wasm32 build of the shared crates", || {
         let mut args = vec!["build", "--locked", "--target", "wasm32-unknown-unknown"];
@@ -256,6 +236,8 @@ const DEMO_SCENARIOS: &[(&str, &str)] = &[
 ];
 
 fn demo() -> Result<()> {
+    step("setup", setup::ensure)?;
+    step("frontend (trunk build --release)", build_frontend)?;
     step("build the bridge", || run("cargo", &["build", "--locked", "-p", "bridge"]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -289,7 +271,35 @@ fn demo() -> Result<()> {
             println!("  {}", line.trim());
         }
     }
-    println!("\nThe reception screens, the bridge server and the card reader come with later issues (see ARCHITECTURE.md, known gaps).");
+    serve_demo(bridge, &target)
+}
+
+/// The whole terminal with nothing but this machine: pcscd with the virtual card of 山田
+/// in the vpcd reader, `bridge serve` with the simulator and the built frontend, a fresh
+/// pairing code. Runs until Enter.
+fn serve_demo(bridge: &str, target: &Path) -> Result<()> {
+    let pcsc = std::panic::catch_unwind(|| e2e::pcsc::Pcsc::start(bridge, "yamada", &[]));
+    if pcsc.is_err() {
+        eprintln!("(no virtual card: pcscd did not start; the rest of the demo works)");
+    }
+    let data = target.join("demo-data");
+    let port: u16 =
+        std::env::var("MADOGUCHI_DEMO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8443);
+    let dist = root().join("dist");
+    let dist = dist.to_str().context("dist path is not UTF-8")?;
+    let serve = e2e::bridge::Serve::start(Path::new(bridge), port, &data, &["--frontend", dist])
+        .map_err(anyhow::Error::msg)?;
+    let code = serve.pairing_code().map_err(anyhow::Error::msg)?;
+    println!(
+        "\n窓口 madoguchi demo\n  open      http://localhost:{port}/#settings  (or https://localhost:{port}/ with `bridge tls export-ca`)\n  pair      code {code}  (5 minutes, once; `{bridge} pair --data-dir {}` for more)\n  card      受付 → マイナ保険証 → カードを確認, PIN 1234 (山田太郎's virtual card in the vpcd reader)\n  numbers   番号入力 with the numbers of any simulated person\n  outage    echo '{{\"outage\": true}}' > {}/.sim-faults.json   (remove it to end the outage)\n  data      {}\npress Enter to stop.",
+        data.display(),
+        data.display(),
+        data.display()
+    );
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    drop(serve);
+    drop(pcsc);
     Ok(())
 }
 

@@ -41,7 +41,7 @@ pub fn StatusBar() -> impl IntoView {
                 </span>
             </Show>
             <span data-testid="status-last-sync">
-                {move || c.last_ack.get().map_or("最終同期 なし / never synced".to_string(), |t| format!("最終同期 / synced {}", t.get(11..19).unwrap_or("")))}
+                {move || c.last_ack.get().map_or("最終同期 なし / never synced".to_string(), |t| format!("最終同期 / synced {}", crate::ids::jst_hhmm(&t)))}
             </span>
             <span data-testid="status-storage">
                 {move || c.storage_used.get().map(|(used, _)| format!("保存 {:.1} MB", used / 1_048_576.0))}

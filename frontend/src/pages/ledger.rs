@@ -131,8 +131,14 @@ fn download(name: &str, text: &str) {
 pub fn LedgerPage() -> impl IntoView {
     let c = ctx();
     let filter = RwSignal::new(String::new());
-    let today = crate::ids::today_jst().map(|d| d.to_string()).unwrap_or_default();
-    let all = Memo::new(move |_| rows(&c.ledger.get(), &c.receptions.get()));
+    let day = crate::ids::today_jst();
+    let today = day.map(|d| d.to_string()).unwrap_or_default();
+    // Today in Japan only: the pulled ledger keeps earlier days too.
+    let all = Memo::new(move |_| {
+        let mut list = rows(&c.ledger.get(), &c.receptions.get());
+        list.retain(|r| crate::ids::jst_date(&r.time) == day);
+        list
+    });
     let shown = move || {
         let f = filter.get();
         all.get()
@@ -161,7 +167,7 @@ pub fn LedgerPage() -> impl IntoView {
                 <tbody>
                     {move || shown().into_iter().map(|r| view! {
                         <tr data-testid="ledger-row" data-record=r.record_id.clone()>
-                            <td>{r.time.get(11..16).unwrap_or("").to_string()}</td>
+                            <td>{crate::ids::jst_hhmm(&r.time)}</td>
                             <td>{r.name}</td><td>{r.method}</td>
                             <td data-testid="ledger-status">{r.status}</td>
                             <td>{r.copay}</td>

@@ -1,7 +1,7 @@
 //! The screens: 受付, 困ったとき, 番号入力, 本日の受付, 設定.
 
 mod fallback;
-mod ledger;
+pub mod ledger;
 mod numbers;
 mod reception;
 mod settings;

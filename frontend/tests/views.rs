@@ -1,0 +1,119 @@
+//! What the screens derive from data, in the browser: the result card's reading of the
+//! bridge's JSON, the ledger's merge of pulled events and unsent rows, Japan time.
+
+use frontend::components::Reading;
+use frontend::model::{Method, Patient, Reception, Status, SyncState};
+use frontend::pages::ledger::rows;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn reading_json(status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "answer": { "results": [{
+            "name": "山田　●子", "name_kana": "ﾔﾏﾀﾞ ﾊﾅｺ", "birthdate": "19800401",
+            "insurer_number": "06139998", "insurer_name": "テスト健保",
+            "insured_card_symbol": "12", "insured_identification_number": "345", "insured_branch_number": "01",
+            "limit_certificate": { "classification": "A01" }
+        }]},
+        "interpretation": {
+            "status": { "status": status },
+            "copay": { "percent": 30, "basis": { "kind": "confirmed" } },
+            "names_need_correction": ["name"],
+            "copay_ratio_missing": false,
+            "message": null
+        }
+    })
+}
+
+#[wasm_bindgen_test]
+fn the_result_card_reads_the_bridges_json() {
+    let r = Reading::from_json(&reading_json("confirmed"));
+    assert!(r.confirmed());
+    assert_eq!(r.patient.name.as_deref(), Some("山田　●子"));
+    assert_eq!(r.patient.birth.as_deref(), Some("1980-04-01"));
+    assert_eq!((r.copay_percent, r.copay_basis.as_deref()), (Some(30), Some("confirmed")));
+    assert_eq!(r.limit_class.as_deref(), Some("A01"));
+    assert_eq!(r.needs_correction, vec!["name".to_string()]);
+    let not_found = Reading::from_json(&reading_json("not_found"));
+    assert!(!not_found.confirmed());
+    assert!(not_found.headline().0.contains("該当なし"));
+    // Garbage is an unconfirmed reading, not a panic.
+    assert!(!Reading::from_json(&serde_json::json!("nonsense")).confirmed());
+}
+
+fn local(n: u32, sync: SyncState) -> Reception {
+    Reception {
+        record_id: format!("rec-{n}"),
+        op_id: format!("op-{n}"),
+        created_ms: f64::from(n),
+        created: format!("2026-11-26T0{n}:00:00Z"),
+        method: Method::Certificate,
+        status: Status::FollowUpPending,
+        patient: Patient::default(),
+        copay_percent: None,
+        copay_basis: None,
+        follow_up: None,
+        note: None,
+        sync,
+    }
+}
+
+fn event(seq: u64, record: &str, kind: &str, body: serde_json::Value) -> protocol::StoredEvent {
+    protocol::StoredEvent {
+        seq,
+        op_id: format!("e-{seq}"),
+        record_id: record.into(),
+        device_id: "dev".into(),
+        kind: kind.into(),
+        device_time: "2026-11-26T01:00:00Z".into(),
+        received_time: "2026-11-26T01:00:01Z".into(),
+        body,
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_ledger_merges_pulled_events_and_unsent_rows_once() {
+    let ledger = vec![
+        event(
+            1,
+            "rec-1",
+            "reception",
+            serde_json::json!({ "status": "follow_up_pending", "method": "certificate" }),
+        ),
+        event(
+            2,
+            "rec-1",
+            "follow_up_result",
+            serde_json::json!({
+                "state": "done",
+                "result": { "interpretation": { "status": { "status": "confirmed" }, "copay": { "percent": 20 } } }
+            }),
+        ),
+        event(3, "face", "face_result", serde_json::json!({})),
+    ];
+    let locals = vec![local(1, SyncState::Acknowledged { seq: 1 }), local(2, SyncState::Pending)];
+    let list = rows(&ledger, &locals);
+    assert_eq!(
+        list.len(),
+        2,
+        "rec-1 once (pulled), rec-2 (unsent); face results are not rows: {list:?}"
+    );
+    let first = list.iter().find(|r| r.record_id == "rec-1").unwrap();
+    assert_eq!((first.status.as_str(), first.copay.as_str()), ("確認済（事後）", "2割"));
+    let second = list.iter().find(|r| r.record_id == "rec-2").unwrap();
+    assert_eq!(second.sync, "受付済（未送信）");
+}
+
+#[wasm_bindgen_test]
+fn times_are_shown_in_japan() {
+    assert_eq!(frontend::ids::jst_hhmm("2026-11-26T15:30:00Z"), "00:30");
+    assert_eq!(frontend::ids::jst_hhmm("nonsense"), "");
+    assert_eq!(
+        frontend::ids::jst_date("2026-11-26T15:30:00Z").map(|d| d.to_string()).as_deref(),
+        Some("2026-11-27")
+    );
+    let id = frontend::ids::uuid_v7();
+    assert_eq!((id.len(), &id[14..15]), (36, "7"), "{id}");
+    assert_ne!(id, frontend::ids::uuid_v7());
+}

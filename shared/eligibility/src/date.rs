@@ -229,6 +229,14 @@ impl YearMonth {
         YearMonth::new(year, month)
     }
 
+    /// `months` later (saturating at the year 9999).
+    pub fn plus(self, months: u32) -> YearMonth {
+        let index = (u32::from(self.year) * 12 + u32::from(self.month) - 1).saturating_add(months);
+        let year = (index / 12).min(9999);
+        let month = if index / 12 > 9999 { 12 } else { index % 12 + 1 };
+        YearMonth { year: year as u16, month: month as u8 }
+    }
+
     /// `months` earlier (saturating at the year 1800).
     pub fn minus(self, months: u32) -> YearMonth {
         let index = (u32::from(self.year) * 12 + u32::from(self.month) - 1).saturating_sub(months);

@@ -1,0 +1,181 @@
+//! The clinic's own counts, from its ledger.
+//!
+//! What counts (reference §7): every qualification confirmed online is one オンライン資格確認
+//! 利用件数; those confirmed with the マイナ保険証 — card or smartphone — are also マイナ保険証
+//! 利用件数. From the ledger: a `reception` that is `confirmed` counts, by its method (card /
+//! smartphone → マイナ保険証; 資格確認書 / お知らせ by numbers → オン資 only); a
+//! `follow_up_result` whose lookup was confirmed counts as オン資 (the lookup was made
+//! online, later). Receptions without an online confirmation (申立て, outage capture, a
+//! follow-up still pending) do not count. The receipt-like basis (利用割合) counts persons:
+//! a patient is known by kana or name plus birth date; a reception without them counts as
+//! its own person.
+
+use eligibility::{Date, YearMonth};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::rate::Rate;
+
+/// How a qualification was confirmed online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    MynaCard,
+    MynaPhone,
+    /// By the numbers of a document (資格確認書, お知らせ, a later lookup).
+    Numbers,
+}
+
+/// One online confirmation on a day in Japan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    pub day: Date,
+    pub kind: Kind,
+    /// Who, when known (kana or name, and birth date), for the by-persons basis.
+    pub patient: Option<String>,
+}
+
+/// The day in Japan (UTC+9) of an RFC 3339 time (`2026-11-26T01:00:00Z`,
+/// `…+09:00`, with or without fractions); `None` when it does not parse.
+pub fn jst_day(rfc3339: &str) -> Option<Date> {
+    let b = rfc3339.as_bytes();
+    if b.len() < 19 || b[10] != b'T' {
+        return None;
+    }
+    let date = Date::parse(rfc3339.get(..10)?).ok()?;
+    let num = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
+    let seconds = num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
+    let rest = rfc3339.get(19..)?;
+    let rest = match rest.strip_prefix('.') {
+        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let offset = match rest {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    let utc = date.day_number() * 86_400 + seconds - offset;
+    Date::from_day_number((utc + 9 * 3600).div_euclid(86_400))
+}
+
+fn text(v: &serde_json::Value) -> Option<&str> {
+    v.as_str().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The confirmation a ledger event stands for, if any.
+pub fn from_event(kind: &str, device_time: &str, body: &serde_json::Value) -> Option<Confirmation> {
+    let day = jst_day(device_time)?;
+    let patient = |p: &serde_json::Value| {
+        let who = text(&p["kana"]).or_else(|| text(&p["name"]))?;
+        let birth = text(&p["birth"])?;
+        Some(format!("{who}|{birth}"))
+    };
+    match kind {
+        "reception" if body["status"] == "confirmed" => {
+            let kind = match text(&body["method"])? {
+                "card" => Kind::MynaCard,
+                "smartphone" => Kind::MynaPhone,
+                "certificate" | "notice" => Kind::Numbers,
+                _ => return None,
+            };
+            Some(Confirmation { day, kind, patient: patient(&body["patient"]) })
+        }
+        "follow_up_result"
+            if body["state"] == "done"
+                && body["result"]["interpretation"]["status"]["status"] == "confirmed" =>
+        {
+            Some(Confirmation { day, kind: Kind::Numbers, patient: None })
+        }
+        _ => None,
+    }
+}
+
+/// One month (or day) of counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// オンライン資格確認利用件数.
+    pub online: u64,
+    /// マイナ保険証利用件数 (card + phone).
+    pub myna: u64,
+    /// Of which by smartphone.
+    pub phone: u64,
+    /// Distinct persons confirmed online (receipt-like basis).
+    pub persons: u64,
+    /// Distinct persons who used the マイナ保険証.
+    pub myna_persons: u64,
+}
+
+impl Counts {
+    /// 利用率 (オン資 basis).
+    pub fn rate(&self) -> Option<Rate> {
+        Rate::new(self.myna, self.online)
+    }
+
+    /// 利用割合 by persons (the basis the 加算 uses).
+    pub fn person_rate(&self) -> Option<Rate> {
+        Rate::new(self.myna_persons, self.persons)
+    }
+
+    /// Smartphone share of マイナ保険証 uses.
+    pub fn phone_share(&self) -> Option<Rate> {
+        Rate::new(self.phone, self.myna)
+    }
+}
+
+/// A month's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthUsage {
+    pub month: YearMonth,
+    pub counts: Counts,
+}
+
+fn count<'a>(confirmations: impl Iterator<Item = &'a Confirmation>) -> Counts {
+    let mut c = Counts::default();
+    let mut persons = BTreeSet::new();
+    let mut myna_persons = BTreeSet::new();
+    for (i, x) in confirmations.enumerate() {
+        c.online += 1;
+        let who = x.patient.clone().unwrap_or_else(|| format!("#{i}"));
+        if matches!(x.kind, Kind::MynaCard | Kind::MynaPhone) {
+            c.myna += 1;
+            myna_persons.insert(who.clone());
+        }
+        if x.kind == Kind::MynaPhone {
+            c.phone += 1;
+        }
+        persons.insert(who);
+    }
+    c.persons = persons.len() as u64;
+    c.myna_persons = myna_persons.len() as u64;
+    c
+}
+
+/// Counts per month, in month order (months without confirmations are absent).
+pub fn monthly(confirmations: &[Confirmation]) -> Vec<MonthUsage> {
+    let mut by_month: BTreeMap<YearMonth, Vec<&Confirmation>> = BTreeMap::new();
+    for c in confirmations {
+        by_month.entry(c.day.year_month()).or_default().push(c);
+    }
+    by_month
+        .into_iter()
+        .map(|(month, list)| MonthUsage { month, counts: count(list.into_iter()) })
+        .collect()
+}
+
+/// Counts per day, in day order.
+pub fn daily(confirmations: &[Confirmation]) -> Vec<(Date, Counts)> {
+    let mut by_day: BTreeMap<Date, Vec<&Confirmation>> = BTreeMap::new();
+    for c in confirmations {
+        by_day.entry(c.day).or_default().push(c);
+    }
+    by_day.into_iter().map(|(day, list)| (day, count(list.into_iter()))).collect()
+}
+
+/// The counts of `month`, zero when it has none.
+pub fn month_of(usage: &[MonthUsage], month: YearMonth) -> Counts {
+    usage.iter().find(|m| m.month == month).map(|m| m.counts.clone()).unwrap_or_default()
+}

@@ -51,6 +51,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
     },
+    /// Reports for the operator.
+    Report {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The bridge's TLS certificates.
     Tls {
         #[arg(long, global = true)]
@@ -114,6 +121,41 @@ impl ServeArgs {
         }
         config
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// マイナ保険証 利用率 of the month and the six before, against the prefecture and the
+    /// nation, and the 加算 tier (the same figures as the 利用状況 screen).
+    Usage {
+        /// YYYY-MM (default: this month in Japan).
+        #[arg(long)]
+        month: Option<String>,
+        #[arg(long, value_enum, default_value_t = FacilityArg::Clinic)]
+        facility: FacilityArg,
+        /// JIS prefecture code (1–47), e.g. 13 for 東京都.
+        #[arg(long)]
+        prefecture: Option<u8>,
+        /// 小児科 (the tier-3 exception).
+        #[arg(long)]
+        pediatric: bool,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FacilityArg {
+    Hospital,
+    Clinic,
+    Dental,
+    Pharmacy,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

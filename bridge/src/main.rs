@@ -23,6 +23,9 @@ fn main() -> ExitCode {
         Command::Export { data_dir, date, format: cli::ExportFormat::Csv } => {
             bridge::server::cli::export(&data_dir, &date, &mut out)
         }
+        Command::Report { data_dir, command } => {
+            bridge::server::cli::report(&data_dir, &command, &mut out)
+        }
         Command::Tls { data_dir, command: cli::TlsCommand::ExportCa } => {
             bridge::server::cli::export_ca(&data_dir, &mut out)
         }

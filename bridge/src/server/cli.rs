@@ -206,3 +206,52 @@ pub fn export(data: &Option<PathBuf>, date: &str, out: &mut dyn Write) -> Result
     store.audit("operator", "export", &day.to_string())?;
     Ok(Outcome::Done)
 }
+
+/// `bridge report usage`: the 利用状況 figures from the clinic's ledger.
+pub fn report(
+    data: &Option<PathBuf>,
+    command: &crate::cli::ReportCommand,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    use crate::cli::{FacilityArg, ReportCommand, ReportFormat};
+    let ReportCommand::Usage { month, facility, prefecture, pediatric, format } = command;
+    let month = match month {
+        Some(m) => eligibility::YearMonth::parse(m).context("--month YYYY-MM")?,
+        None => crate::clock::today_jst().year_month(),
+    };
+    if prefecture.is_some_and(|p| !(1..=47).contains(&p)) {
+        anyhow::bail!("--prefecture は 1〜47 の都道府県番号です / --prefecture must be a JIS code 1–47");
+    }
+    let facility = match facility {
+        FacilityArg::Hospital => usage::Facility::Hospital,
+        FacilityArg::Clinic => usage::Facility::Clinic,
+        FacilityArg::Dental => usage::Facility::Dental,
+        FacilityArg::Pharmacy => usage::Facility::Pharmacy,
+    };
+    let store = open_store(&data_dir(data))?;
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.pull(after, 500)?;
+        after = page.next;
+        events.extend(page.events);
+        if !page.more {
+            break;
+        }
+    }
+    let report = usage::report(
+        events.iter().map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body)),
+        &usage::Benchmarks::embedded()?,
+        &eligibility::Policy::embedded()?,
+        month,
+        facility,
+        *prefecture,
+        *pediatric,
+    );
+    match format {
+        ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        ReportFormat::Csv => write!(out, "{}", report.to_csv())?,
+    }
+    store.audit("operator", "usage_report", &month.to_string())?;
+    Ok(Outcome::Done)
+}

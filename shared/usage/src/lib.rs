@@ -17,9 +17,11 @@ pub mod benchmarks;
 pub mod ledger;
 pub mod prefecture;
 pub mod rate;
+pub mod report;
 pub mod tier;
 
 pub use benchmarks::{Benchmarks, Facility};
 pub use ledger::{Confirmation, Kind, MonthUsage};
 pub use rate::Rate;
+pub use report::{report, Report};
 pub use tier::{projection, Projection};

@@ -1,0 +1,134 @@
+//! The usage report the 利用状況 screen and `bridge report usage` both show: the month and
+//! the six before it, the benchmarks for the clinic's facility type and prefecture, and the
+//! 加算 projection — one computation for both.
+
+use crate::benchmarks::{Benchmarks, Facility};
+use crate::ledger::{from_event, monthly, Counts};
+use crate::rate::Rate;
+use crate::tier::{projection, Basis, Projection};
+use eligibility::{Policy, YearMonth};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthRow {
+    pub month: YearMonth,
+    pub counts: Counts,
+    pub rate: Option<Rate>,
+    pub person_rate: Option<Rate>,
+    pub phone_share: Option<Rate>,
+}
+
+/// A national or prefectural figure, with the month it is from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Benchmark {
+    pub month: YearMonth,
+    pub rate: Rate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub month: YearMonth,
+    pub facility: Facility,
+    pub prefecture: Option<u8>,
+    /// Oldest first, ending with `month`.
+    pub months: Vec<MonthRow>,
+    pub national: Option<Benchmark>,
+    pub prefecture_rate: Option<Benchmark>,
+    pub benchmark_source: String,
+    /// `None` when the policy table has no 加算 rule for `month` (with the reason).
+    pub projection: Option<Projection>,
+    pub projection_error: Option<String>,
+}
+
+/// Ledger events as `(kind, device_time, body)`.
+pub fn report<'a>(
+    events: impl IntoIterator<Item = (&'a str, &'a str, &'a serde_json::Value)>,
+    benchmarks: &Benchmarks,
+    policy: &Policy,
+    month: YearMonth,
+    facility: Facility,
+    prefecture: Option<u8>,
+    pediatric: bool,
+) -> Report {
+    let confirmations: Vec<_> =
+        events.into_iter().filter_map(|(k, t, b)| from_event(k, t, b)).collect();
+    let usage = monthly(&confirmations);
+    let months = (0..=6)
+        .rev()
+        .map(|back| {
+            let m = month.minus(back);
+            let counts = crate::ledger::month_of(&usage, m);
+            MonthRow {
+                month: m,
+                rate: counts.rate(),
+                person_rate: counts.person_rate(),
+                phone_share: counts.phone_share(),
+                counts,
+            }
+        })
+        .collect();
+    let bench = |rate: Option<Rate>| rate.map(|rate| Benchmark { month: benchmarks.month, rate });
+    let (projection, projection_error) =
+        match projection(policy, month, month, &usage, Basis::Persons, pediatric) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+    Report {
+        month,
+        facility,
+        prefecture,
+        months,
+        national: bench(benchmarks.national(Some(facility))),
+        prefecture_rate: bench(
+            prefecture.and_then(|code| benchmarks.prefecture(code, facility)).and_then(|r| r.rate()),
+        ),
+        benchmark_source: benchmarks.source.clone(),
+        projection,
+        projection_error,
+    }
+}
+
+impl Report {
+    /// CSV: one row per month, then the benchmarks and the projection as rows.
+    pub fn to_csv(&self) -> String {
+        let pct = |r: Option<Rate>| r.map(|r| r.display()).unwrap_or_default();
+        let mut out = String::from(
+            "month,online,myna,phone,persons,myna_persons,rate,person_rate,phone_share\n",
+        );
+        for m in &self.months {
+            let c = &m.counts;
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{}\n",
+                m.month,
+                c.online,
+                c.myna,
+                c.phone,
+                c.persons,
+                c.myna_persons,
+                pct(m.rate),
+                pct(m.person_rate),
+                pct(m.phone_share)
+            ));
+        }
+        if let Some(n) = &self.national {
+            out.push_str(&format!("national {:?} ({}),,,,,,{},,\n", self.facility, n.month, n.rate.display()));
+        }
+        if let Some(p) = &self.prefecture_rate {
+            out.push_str(&format!(
+                "prefecture {} {:?} ({}),,,,,,{},,\n",
+                self.prefecture.unwrap_or(0),
+                self.facility,
+                p.month,
+                p.rate.display()
+            ));
+        }
+        if let Some(p) = &self.projection {
+            out.push_str(&format!(
+                "加算 {} tier,{},,,,,,,\n",
+                p.billing,
+                p.reached.map_or("none".to_string(), |t| t.to_string())
+            ));
+        }
+        out
+    }
+}

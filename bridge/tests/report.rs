@@ -47,18 +47,35 @@ fn usage_report_on_a_seeded_ledger() {
     assert_eq!(store.push("dev", &ops).unwrap().len(), 6);
     drop(store);
 
-    let (code, json) = run(&data, &["--month", "2026-01", "--prefecture", "13", "--facility", "clinic"]);
+    let (code, json) =
+        run(&data, &["--month", "2026-01", "--prefecture", "13", "--facility", "clinic"]);
     assert_eq!(code, 0, "{json}");
     let r: serde_json::Value = serde_json::from_str(&json).unwrap();
     let months = r["months"].as_array().unwrap();
     assert_eq!(months.len(), 7);
     let oct = months.iter().find(|m| m["month"] == "2025-10").unwrap();
-    assert_eq!((oct["counts"]["online"].as_u64(), oct["counts"]["myna"].as_u64(), oct["counts"]["phone"].as_u64()), (Some(3), Some(2), Some(1)));
-    assert_eq!((oct["counts"]["persons"].as_u64(), oct["counts"]["myna_persons"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(
+        (
+            oct["counts"]["online"].as_u64(),
+            oct["counts"]["myna"].as_u64(),
+            oct["counts"]["phone"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(
+        (oct["counts"]["persons"].as_u64(), oct["counts"]["myna_persons"].as_u64()),
+        (Some(3), Some(2))
+    );
     let nov = months.iter().find(|m| m["month"] == "2025-11").unwrap();
     assert_eq!(nov["counts"]["myna"].as_u64(), Some(1));
     // 医科診療所: the nation 29.45%, 東京 27.22% (July 2025).
-    assert_eq!((r["national"]["rate"]["numerator"].as_u64(), r["national"]["rate"]["denominator"].as_u64()), (Some(30_547_643), Some(103_738_303)));
+    assert_eq!(
+        (
+            r["national"]["rate"]["numerator"].as_u64(),
+            r["national"]["rate"]["denominator"].as_u64()
+        ),
+        (Some(30_547_643), Some(103_738_303))
+    );
     assert_eq!(r["prefecture_rate"]["rate"]["numerator"].as_u64(), Some(3_634_266));
     // Billing 2026-01 (60/40/25) takes the best of 2025-08..10: October's 2/3 persons → tier 1.
     assert_eq!(r["projection"]["thresholds"], serde_json::json!([60, 40, 25]));
@@ -66,7 +83,12 @@ fn usage_report_on_a_seeded_ledger() {
 
     let (code, csv) = run(&data, &["--month", "2025-11", "--format", "csv"]);
     assert_eq!(code, 0);
-    assert!(csv.starts_with("month,online,myna,phone,persons,myna_persons,rate,person_rate,phone_share\n"), "{csv}");
+    assert!(
+        csv.starts_with(
+            "month,online,myna,phone,persons,myna_persons,rate,person_rate,phone_share\n"
+        ),
+        "{csv}"
+    );
     assert!(csv.contains("\n2025-10,3,2,1,3,2,66.67%,66.67%,50.00%\n"), "{csv}");
 
     let (code, _) = run(&data, &["--prefecture", "48"]);

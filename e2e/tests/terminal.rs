@@ -284,3 +284,79 @@ async fn receptions_made_while_the_bridge_is_down_arrive_exactly_once() {
     let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
     assert_eq!((ids.len(), distinct.len()), (5, 5), "five receptions, each once: {ids:?}");
 }
+
+/// Today in Japan from the system clock.
+fn today_jst() -> eligibility::Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    eligibility::Date::from_day_number((secs + 9 * 3600).div_euclid(86_400)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_screen_shows_a_seeded_ledger_and_its_plot() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("usage");
+    let server = serve(free_port(), &data, &[]);
+    // This month: 3 by card, 1 by numbers (75%); last month: 1 of 2 (50%).
+    let this = today_jst().year_month();
+    let last = this.minus(1);
+    let at = |m: eligibility::YearMonth, day: u32| format!("{m}-{day:02}T03:00:00+09:00");
+    let event = |n: u32, time: String, method: &str| {
+        serde_json::json!({
+            "op_id": format!("usage-{n}"), "record_id": format!("usage-rec-{n}"), "kind": "reception",
+            "device_time": time,
+            "body": { "method": method, "status": "confirmed", "patient": { "kana": format!("ｶﾝｼﾞｬ{n}"), "birth": "1970-01-01" } }
+        })
+    };
+    let ops = vec![
+        event(1, at(this, 1), "card"),
+        event(2, at(this, 1), "card"),
+        event(3, at(this, 1), "smartphone"),
+        event(4, at(this, 1), "certificate"),
+        event(5, at(last, 15), "card"),
+        event(6, at(last, 15), "certificate"),
+    ];
+    let token = server.pair("seeder").unwrap();
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/sync/push",
+        Some(&token),
+        &serde_json::json!({ "ops": ops }).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-usage").await?;
+            b.wait_text("usage-rate", "75.00%", 30).await?;
+            b.wait_text("usage-counts", "マイナ保険証 3 件 ／ オンライン資格確認 4 件（うちスマホ 1 件）", 5).await?;
+            b.wait_text("usage-phone", "33.33%", 5).await?;
+            b.wait_text("usage-national", "29.45%", 5).await?;
+            b.wait_text("usage-prefecture", "東京都 27.22%", 5).await?;
+            let bars = b.count("usage-bar").await;
+            if bars != 7 {
+                return Err(format!("{bars} bars, not 7"));
+            }
+            // The bars for this month and last are the tallest two, in that order.
+            let heights = b
+                .js("return [...document.querySelectorAll('[data-testid=usage-bar]')].map(r => parseFloat(r.getAttribute('height')))")
+                .await?;
+            let h: Vec<f64> = serde_json::from_value(heights).map_err(|e| e.to_string())?;
+            if !(h[6] > h[5] && h[5] > 0.0 && h[..5].iter().all(|x| *x == 0.0)) {
+                return Err(format!("bar heights {h:?}"));
+            }
+            b.find("usage-line-national", 5).await?;
+            b.find("usage-line-prefecture", 5).await?;
+            b.find("usage-tier", 5).await?;
+            b.screenshot(&screenshots().join("usage.png")).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+}

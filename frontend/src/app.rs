@@ -2,7 +2,7 @@
 //! clears patient details from the screen.
 
 use crate::components::StatusBar;
-use crate::pages::{FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage};
+use crate::pages::{FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage};
 use crate::state::{self, Ctx};
 use leptos::prelude::*;
 
@@ -12,12 +12,13 @@ pub enum Page {
     Fallback,
     Numbers,
     Ledger,
+    Usage,
     Settings,
 }
 
 impl Page {
-    const ALL: [Page; 5] =
-        [Page::Reception, Page::Fallback, Page::Numbers, Page::Ledger, Page::Settings];
+    const ALL: [Page; 6] =
+        [Page::Reception, Page::Fallback, Page::Numbers, Page::Ledger, Page::Usage, Page::Settings];
 
     fn label(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -25,6 +26,7 @@ impl Page {
             Page::Fallback => ("困ったとき", "Fallback", "fallback"),
             Page::Numbers => ("番号入力", "Numbers", "numbers"),
             Page::Ledger => ("本日の受付", "Today", "ledger"),
+            Page::Usage => ("利用状況", "Usage", "usage"),
             Page::Settings => ("設定", "Settings", "settings"),
         }
     }
@@ -97,6 +99,7 @@ pub fn App() -> impl IntoView {
                         Page::Fallback => view! { <FallbackPage/> }.into_any(),
                         Page::Numbers => view! { <NumbersPage/> }.into_any(),
                         Page::Ledger => view! { <LedgerPage/> }.into_any(),
+                        Page::Usage => view! { <UsagePage/> }.into_any(),
                         Page::Settings => view! { <SettingsPage/> }.into_any(),
                     }
                 }}

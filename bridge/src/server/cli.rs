@@ -220,7 +220,9 @@ pub fn report(
         None => crate::clock::today_jst().year_month(),
     };
     if prefecture.is_some_and(|p| !(1..=47).contains(&p)) {
-        anyhow::bail!("--prefecture は 1〜47 の都道府県番号です / --prefecture must be a JIS code 1–47");
+        anyhow::bail!(
+            "--prefecture は 1〜47 の都道府県番号です / --prefecture must be a JIS code 1–47"
+        );
     }
     let facility = match facility {
         FacilityArg::Hospital => usage::Facility::Hospital,

@@ -1,16 +1,18 @@
-//! The screens: 受付, 困ったとき, 番号入力, 本日の受付, 設定.
+//! The screens: 受付, 困ったとき, 番号入力, 本日の受付, 利用状況, 設定.
 
 mod fallback;
 pub mod ledger;
 mod numbers;
 mod reception;
 mod settings;
+mod usage;
 
 pub use fallback::FallbackPage;
 pub use ledger::LedgerPage;
 pub use numbers::NumbersPage;
 pub use reception::ReceptionPage;
 pub use settings::SettingsPage;
+pub use usage::UsagePage;
 
 use crate::components::Reading;
 use crate::model::{Method, Reception, Status, SyncState};

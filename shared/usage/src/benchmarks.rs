@@ -99,7 +99,9 @@ impl RankRow {
 
 /// A line of the data file that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("利用実績データの {line} 行目を読めません: {reason} / benchmark data line {line}: {reason}")]
+#[error(
+    "利用実績データの {line} 行目を読めません: {reason} / benchmark data line {line}: {reason}"
+)]
 pub struct DataError {
     pub line: usize,
     pub reason: String,
@@ -168,15 +170,33 @@ impl Benchmarks {
                     let facility = if name == "総計" {
                         None
                     } else {
-                        Some(Facility::from_seed(name).ok_or_else(|| bad("unknown facility type"))?)
+                        Some(
+                            Facility::from_seed(name)
+                                .ok_or_else(|| bad("unknown facility type"))?,
+                        )
                     };
-                    totals.push(Total { facility, online: num(2)?, myna: num(3)?, insurance_card: num(4)? });
+                    totals.push(Total {
+                        facility,
+                        online: num(2)?,
+                        myna: num(3)?,
+                        insurance_card: num(4)?,
+                    });
                 }
                 "prefecture" => {
                     let name = f.get(1).copied().unwrap_or("");
-                    let code = if name == "全国" { 0 } else { code_of(name).ok_or_else(|| bad("unknown prefecture"))? };
-                    let rate = f.get(2).and_then(|v| hundredths(v)).ok_or_else(|| bad("rate must be NN.NN"))?;
-                    let change = f.get(3).and_then(|v| hundredths(v)).ok_or_else(|| bad("change must be +N.NN"))?;
+                    let code = if name == "全国" {
+                        0
+                    } else {
+                        code_of(name).ok_or_else(|| bad("unknown prefecture"))?
+                    };
+                    let rate = f
+                        .get(2)
+                        .and_then(|v| hundredths(v))
+                        .ok_or_else(|| bad("rate must be NN.NN"))?;
+                    let change = f
+                        .get(3)
+                        .and_then(|v| hundredths(v))
+                        .ok_or_else(|| bad("change must be +N.NN"))?;
                     prefectures.push(PrefectureRate {
                         code,
                         printed_basis_points: rate.unsigned_abs(),
@@ -189,13 +209,18 @@ impl Benchmarks {
                         .and_then(|n| Facility::from_seed(n))
                         .ok_or_else(|| bad("unknown facility type"))?;
                     let small = |k: usize| -> Result<u8, DataError> {
-                        f.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| bad("a rank is not a number"))
+                        f.get(k)
+                            .and_then(|v| v.parse().ok())
+                            .ok_or_else(|| bad("a rank is not a number"))
                     };
                     ranks.push(RankRow {
                         facility,
                         rank: small(2)?,
                         previous_rank: small(3)?,
-                        code: f.get(4).and_then(|n| code_of(n)).ok_or_else(|| bad("unknown prefecture"))?,
+                        code: f
+                            .get(4)
+                            .and_then(|n| code_of(n))
+                            .ok_or_else(|| bad("unknown prefecture"))?,
                         printed_basis_points: f
                             .get(5)
                             .and_then(|v| hundredths(v))

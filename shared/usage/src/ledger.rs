@@ -54,7 +54,8 @@ pub fn jst_day(rfc3339: &str) -> Option<Date> {
         "Z" | "z" => 0,
         tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
             let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600 + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600
+                + tz.get(4..6)?.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };

@@ -80,7 +80,9 @@ pub fn report<'a>(
         months,
         national: bench(benchmarks.national(Some(facility))),
         prefecture_rate: bench(
-            prefecture.and_then(|code| benchmarks.prefecture(code, facility)).and_then(|r| r.rate()),
+            prefecture
+                .and_then(|code| benchmarks.prefecture(code, facility))
+                .and_then(|r| r.rate()),
         ),
         benchmark_source: benchmarks.source.clone(),
         projection,
@@ -111,7 +113,12 @@ impl Report {
             ));
         }
         if let Some(n) = &self.national {
-            out.push_str(&format!("national {:?} ({}),,,,,,{},,\n", self.facility, n.month, n.rate.display()));
+            out.push_str(&format!(
+                "national {:?} ({}),,,,,,{},,\n",
+                self.facility,
+                n.month,
+                n.rate.display()
+            ));
         }
         if let Some(p) = &self.prefecture_rate {
             out.push_str(&format!(

@@ -109,5 +109,14 @@ pub fn projection(
         let threshold = later[usize::from(target) - 1];
         Some(NextTier { tier: target, threshold, more_needed: r.more_to_reach(threshold) })
     });
-    Ok(Projection { billing, thresholds: t, basis, best, reached, this_month, this_month_rate, next })
+    Ok(Projection {
+        billing,
+        thresholds: t,
+        basis,
+        best,
+        reached,
+        this_month,
+        this_month_rate,
+        next,
+    })
 }

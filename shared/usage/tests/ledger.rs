@@ -48,8 +48,16 @@ fn what_counts_as_an_online_and_a_myna_confirmation() {
     check("reception", reception("nothing", "unknown", json!({})), None);
     check("reception", reception("card", "follow_up_pending", hanako.clone()), None);
     check("reception", reception("certificate", "needs_attention", hanako), None);
-    check("follow_up_result", json!({ "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } } } }), Some(Kind::Numbers));
-    check("follow_up_result", json!({ "state": "done", "result": { "interpretation": { "status": { "status": "not_found" } } } }), None);
+    check(
+        "follow_up_result",
+        json!({ "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } } } }),
+        Some(Kind::Numbers),
+    );
+    check(
+        "follow_up_result",
+        json!({ "state": "done", "result": { "interpretation": { "status": { "status": "not_found" } } } }),
+        None,
+    );
     check("follow_up_result", json!({ "state": "failed", "result": {} }), None);
     check("face_result", json!({}), None);
     check("reception", json!("garbage"), None);
@@ -79,7 +87,10 @@ fn monthly_and_daily_counts_on_both_bases() {
     assert_eq!(oct.person_rate().map(|r| r.display()).as_deref(), Some("50.00%"));
     assert_eq!(oct.phone_share().map(|r| r.display()).as_deref(), Some("33.33%"));
     let nov = &months[1].counts;
-    assert_eq!((nov.online, nov.myna, nov.rate().map(|r| r.display())), (1, 0, Some("0.00%".into())));
+    assert_eq!(
+        (nov.online, nov.myna, nov.rate().map(|r| r.display())),
+        (1, 0, Some("0.00%".into()))
+    );
     let days = daily(&ledger);
     assert_eq!(days.len(), 5);
     assert_eq!((days[0].0, days[0].1.online, days[0].1.myna), (day("2026-10-01"), 2, 1));
@@ -122,7 +133,13 @@ fn the_billing_month_takes_the_best_of_the_3rd_to_5th_month_before() {
 fn tiers_by_row() {
     let policy = Policy::embedded().unwrap_or_else(|e| panic!("{e}"));
     // (billing, months with (n, myna), pediatric, reached, next (tier, threshold, more))
-    type Row = (&'static str, &'static [(&'static str, u32, u32)], bool, Option<u8>, Option<(u8, u8, u64)>);
+    type Row = (
+        &'static str,
+        &'static [(&'static str, u32, u32)],
+        bool,
+        Option<u8>,
+        Option<(u8, u8, u64)>,
+    );
     let rows: &[Row] = &[
         ("2025-04", &[("2024-12", 100, 45), ("2025-01", 100, 100)], false, Some(1), None),
         // 2024-10 is the 6th month before 2025-04: it does not count.
@@ -139,7 +156,11 @@ fn tiers_by_row() {
         let p = projection(&policy, ym(billing), this, &usage, Basis::Persons, *pediatric)
             .unwrap_or_else(|e| panic!("{billing}: {e}"));
         assert_eq!(p.reached, *reached, "{billing} {months:?}");
-        assert_eq!(p.next.map(|n| (n.tier, n.threshold, n.more_needed)), *next, "{billing} {months:?}");
+        assert_eq!(
+            p.next.map(|n| (n.tier, n.threshold, n.more_needed)),
+            *next,
+            "{billing} {months:?}"
+        );
     }
     // A billing month the table does not know is a typed error, not a guess.
     assert!(projection(&policy, ym("2030-01"), ym("2029-10"), &[], Basis::Uses, false).is_err());

@@ -34,7 +34,13 @@ fn every_ranking_rate_is_its_counts() {
     assert_eq!(d.ranks.len(), 4 * 47);
     for r in &d.ranks {
         let rate = r.rate().unwrap_or_else(|| panic!("{r:?}: no count"));
-        assert_eq!(rate.basis_points(), r.printed_basis_points, "{r:?}: {} printed {}", rate.display(), printed(r.printed_basis_points));
+        assert_eq!(
+            rate.basis_points(),
+            r.printed_basis_points,
+            "{r:?}: {} printed {}",
+            rate.display(),
+            printed(r.printed_basis_points)
+        );
     }
 }
 
@@ -48,7 +54,10 @@ fn each_facility_table_lists_every_prefecture_once_in_rank_order() {
         assert_eq!(codes, PREFECTURES.map(|p| p.0).to_vec(), "{f:?}");
         for w in rows.windows(2) {
             assert_eq!(w[1].rank, w[0].rank + 1, "{f:?}: ranks follow each other");
-            assert!(w[0].printed_basis_points >= w[1].printed_basis_points, "{f:?}: by rate, descending");
+            assert!(
+                w[0].printed_basis_points >= w[1].printed_basis_points,
+                "{f:?}: by rate, descending"
+            );
         }
     }
 }
@@ -57,9 +66,18 @@ fn each_facility_table_lists_every_prefecture_once_in_rank_order() {
 fn the_tables_add_up_to_the_national_totals() {
     let d = data();
     for f in Facility::ALL {
-        let (m, o) = d.ranks.iter().filter(|r| r.facility == f).fold((0, 0), |(m, o), r| (m + r.myna, o + r.online));
-        let total = d.totals.iter().find(|t| t.facility == Some(f)).unwrap_or_else(|| panic!("{f:?}"));
-        assert_eq!((m, o), (total.myna, total.online), "{f:?}: the prefecture table sums to the totals");
+        let (m, o) = d
+            .ranks
+            .iter()
+            .filter(|r| r.facility == f)
+            .fold((0, 0), |(m, o), r| (m + r.myna, o + r.online));
+        let total =
+            d.totals.iter().find(|t| t.facility == Some(f)).unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(
+            (m, o),
+            (total.myna, total.online),
+            "{f:?}: the prefecture table sums to the totals"
+        );
         assert_eq!(total.myna + total.insurance_card, total.online, "{f:?}: card + 保険証 = 合計");
     }
     let all = d.totals.iter().find(|t| t.facility.is_none()).unwrap_or_else(|| panic!("総計"));
@@ -79,16 +97,29 @@ fn each_prefectures_overall_rate_is_the_sum_of_its_four_tables() {
     let d = data();
     assert_eq!(d.prefectures.len(), 48, "47 prefectures and 全国");
     for p in &d.prefectures {
-        let computed = if p.code == 0 {
-            d.national(None)
-        } else {
-            d.prefecture_all_types(p.code)
-        };
+        let computed = if p.code == 0 { d.national(None) } else { d.prefecture_all_types(p.code) };
         let computed = computed.unwrap_or_else(|| panic!("{p:?}"));
-        assert_eq!(computed.basis_points(), p.printed_basis_points, "{}: {} printed {}", name_of(p.code).unwrap_or("全国"), computed.display(), printed(p.printed_basis_points));
+        assert_eq!(
+            computed.basis_points(),
+            p.printed_basis_points,
+            "{}: {} printed {}",
+            name_of(p.code).unwrap_or("全国"),
+            computed.display(),
+            printed(p.printed_basis_points)
+        );
     }
-    let highest = d.prefectures.iter().filter(|p| p.code > 0).max_by_key(|p| p.printed_basis_points).unwrap_or_else(|| panic!());
-    let lowest = d.prefectures.iter().filter(|p| p.code > 0).min_by_key(|p| p.printed_basis_points).unwrap_or_else(|| panic!());
+    let highest = d
+        .prefectures
+        .iter()
+        .filter(|p| p.code > 0)
+        .max_by_key(|p| p.printed_basis_points)
+        .unwrap_or_else(|| panic!());
+    let lowest = d
+        .prefectures
+        .iter()
+        .filter(|p| p.code > 0)
+        .min_by_key(|p| p.printed_basis_points)
+        .unwrap_or_else(|| panic!());
     assert_eq!((name_of(highest.code), name_of(lowest.code)), (Some("福井県"), Some("沖縄県")));
 }
 
@@ -97,7 +128,11 @@ fn every_row_stands_in_the_seed() {
     let d = data();
     let lines: Vec<&str> = SEED.lines().map(str::trim_end).collect();
     for r in &d.ranks {
-        let short = usage::prefecture::PREFECTURES.iter().find(|p| p.0 == r.code).map(|p| p.2).unwrap_or("");
+        let short = usage::prefecture::PREFECTURES
+            .iter()
+            .find(|p| p.0 == r.code)
+            .map(|p| p.2)
+            .unwrap_or("");
         let line = format!(
             "{}\t({})\t{}\t{}\t{}\t{}",
             r.rank,
@@ -112,12 +147,23 @@ fn every_row_stands_in_the_seed() {
     for p in d.prefectures.iter().filter(|p| p.code > 0) {
         let sign = if p.change_basis_points < 0 { "-" } else { "+" };
         let change = p.change_basis_points.unsigned_abs();
-        let line = format!("{}\t{} ({sign}{}.{:02}%)", name_of(p.code).unwrap_or(""), printed(p.printed_basis_points), change / 100, change % 100);
+        let line = format!(
+            "{}\t{} ({sign}{}.{:02}%)",
+            name_of(p.code).unwrap_or(""),
+            printed(p.printed_basis_points),
+            change / 100,
+            change % 100
+        );
         assert!(lines.contains(&line.as_str()), "not in the seed: {line}");
     }
     for t in &d.totals {
         let name = t.facility.map_or("総計", |f| f.seed_names().0);
-        let line = format!("{name}\t{}\t{}\t{}", thousands(t.online), thousands(t.myna), thousands(t.insurance_card));
+        let line = format!(
+            "{name}\t{}\t{}\t{}",
+            thousands(t.online),
+            thousands(t.myna),
+            thousands(t.insurance_card)
+        );
         assert!(lines.contains(&line.as_str()), "not in the seed: {line}");
     }
 }

@@ -1,0 +1,167 @@
+//! 利用状況: the clinic's マイナ保険証 利用率 this month and the six before, beside its
+//! prefecture's and the nation's for its facility type; the smartphone share; a plot drawn
+//! here as SVG; the 加算 tier reached and the gap to the next. Computed by `shared/usage`
+//! from the terminal's own copy of the ledger (and its unsent receptions), so it works
+//! offline.
+
+use crate::components::Bi;
+use crate::model::SyncState;
+use crate::state::ctx;
+use leptos::prelude::*;
+use usage::report::Report;
+use usage::{Benchmarks, Facility, Rate};
+
+const W: f64 = 700.0;
+const H: f64 = 260.0;
+const LEFT: f64 = 44.0;
+const BOTTOM: f64 = 30.0;
+
+fn pct(r: Option<Rate>) -> String {
+    r.map_or_else(|| "—".to_string(), |r| r.display())
+}
+
+fn y_of(percent: f64, top: f64) -> f64 {
+    let plot = H - BOTTOM - 10.0;
+    H - BOTTOM - plot * (percent / top).clamp(0.0, 1.0)
+}
+
+#[component]
+fn Plot(report: Report) -> impl IntoView {
+    let rates: Vec<f64> = report.months.iter().map(|m| m.rate.map_or(0.0, Rate::percent)).collect();
+    let national = report.national.as_ref().map(|b| b.rate.percent());
+    let prefecture = report.prefecture_rate.as_ref().map(|b| b.rate.percent());
+    let top = rates
+        .iter()
+        .copied()
+        .chain(national)
+        .chain(prefecture)
+        .fold(50.0_f64, f64::max)
+        .mul_add(1.15, 0.0)
+        .min(100.0);
+    let step = (W - LEFT - 10.0) / rates.len().max(1) as f64;
+    let bars = report
+        .months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let v = m.rate.map_or(0.0, Rate::percent);
+            let x = LEFT + step * i as f64 + step * 0.15;
+            let y = y_of(v, top);
+            let label = format!("{}", m.month).get(5..).unwrap_or("").to_string();
+            view! {
+                <rect data-testid="usage-bar" x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", step * 0.7)
+                    height=format!("{:.1}", (H - BOTTOM - y).max(0.0)) fill="#0b5d4b">
+                    <title>{format!("{} {}", m.month, pct(m.rate))}</title>
+                </rect>
+                <text x=format!("{:.1}", x + step * 0.35) y=format!("{:.1}", H - 10.0) text-anchor="middle" font-size="13">{label}"月"</text>
+                <text x=format!("{:.1}", x + step * 0.35) y=format!("{:.1}", y - 4.0) text-anchor="middle" font-size="12">{m.rate.map(|r| format!("{:.0}%", r.percent()))}</text>
+            }
+        })
+        .collect_view();
+    let line = |value: Option<f64>,
+                color: &'static str,
+                name: &'static str,
+                testid: &'static str| {
+        value.map(|v| {
+            let y = y_of(v, top);
+            view! {
+                <line data-testid=testid x1=format!("{LEFT}") x2=format!("{}", W - 10.0) y1=format!("{y:.1}") y2=format!("{y:.1}")
+                    stroke=color stroke-width="2" stroke-dasharray="6 4"/>
+                <text x=format!("{}", W - 12.0) y=format!("{:.1}", y - 4.0) text-anchor="end" font-size="12" fill=color>{format!("{name} {v:.1}%")}</text>
+            }
+        })
+    };
+    view! {
+        <svg data-testid="usage-plot" viewBox=format!("0 0 {W} {H}") width="100%" role="img"
+            aria-label="マイナ保険証 利用率の推移 / usage by month">
+            <line x1=format!("{LEFT}") x2=format!("{LEFT}") y1="10" y2=format!("{}", H - BOTTOM) stroke="#888"/>
+            <line x1=format!("{LEFT}") x2=format!("{}", W - 10.0) y1=format!("{}", H - BOTTOM) y2=format!("{}", H - BOTTOM) stroke="#888"/>
+            <text x="4" y=format!("{:.1}", y_of(top, top) + 4.0) font-size="12">{format!("{top:.0}%")}</text>
+            <text x="4" y=format!("{}", H - BOTTOM) font-size="12">"0%"</text>
+            {bars}
+            {line(national, "#a15c00", "全国", "usage-line-national")}
+            {line(prefecture, "#3559a8", "都道府県", "usage-line-prefecture")}
+        </svg>
+    }
+}
+
+#[component]
+pub fn UsagePage() -> impl IntoView {
+    let c = ctx();
+    let report = Memo::new(move |_| {
+        let month = crate::ids::today_jst()?.year_month();
+        let facility = Facility::from_setting(&c.facility.get()).unwrap_or(Facility::Clinic);
+        let prefecture =
+            c.prefecture.get().trim().parse::<u8>().ok().filter(|p| (1..=47).contains(p));
+        let ledger = c.ledger.get();
+        // This terminal's receptions the bridge has not acknowledged yet count too.
+        let unsent: Vec<protocol::Op> = c
+            .receptions
+            .get()
+            .iter()
+            .filter(|r| !matches!(r.sync, SyncState::Acknowledged { .. }))
+            .map(|r| r.to_op())
+            .collect();
+        let events = ledger
+            .iter()
+            .map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body))
+            .chain(unsent.iter().map(|o| (o.kind.as_str(), o.device_time.as_str(), &o.body)));
+        let benchmarks = Benchmarks::embedded().ok()?;
+        let policy = eligibility::Policy::embedded().ok()?;
+        Some(usage::report(events, &benchmarks, &policy, month, facility, prefecture, false))
+    });
+    view! {
+        <section class="page" data-testid="page-usage">
+            <h1><Bi ja="利用状況" en="マイナ保険証 usage"/></h1>
+            {move || match report.get() {
+                None => view! { <p class="error">"集計できません / cannot compute"</p> }.into_any(),
+                Some(r) => {
+                    let this = r.months.last().cloned();
+                    let (ja, en) = r.facility.label();
+                    let projection = r.projection.clone();
+                    view! {
+                        <section class="card usage-now">
+                            <h2>{format!("{} の利用率 / this month", r.month)}</h2>
+                            <p class="big-figure" data-testid="usage-rate">{pct(this.as_ref().and_then(|m| m.rate))}</p>
+                            <p data-testid="usage-counts">{this.as_ref().map(|m| format!(
+                                "マイナ保険証 {} 件 ／ オンライン資格確認 {} 件（うちスマホ {} 件）/ {} of {} online confirmations ({} by phone)",
+                                m.counts.myna, m.counts.online, m.counts.phone, m.counts.myna, m.counts.online, m.counts.phone))}</p>
+                            <p data-testid="usage-person-rate">{format!("利用割合（人数）/ by persons: {}", pct(this.as_ref().and_then(|m| m.person_rate)))}</p>
+                            <p data-testid="usage-phone">{format!("スマホの割合 / smartphone share: {}", pct(this.as_ref().and_then(|m| m.phone_share)))}</p>
+                            <dl class="compare">
+                                <dt>{format!("全国（{ja}）/ nation ({en})")}</dt>
+                                <dd data-testid="usage-national">{r.national.as_ref().map(|b| format!("{} （{}）", b.rate.display(), b.month))}</dd>
+                                <dt>{format!("都道府県（{ja}）/ prefecture")}</dt>
+                                <dd data-testid="usage-prefecture">{r.prefecture_rate.as_ref().map_or_else(
+                                    || "設定で都道府県番号を入れてください / set the prefecture in 設定".to_string(),
+                                    |b| format!("{} {} （{}）", r.prefecture.and_then(usage::prefecture::name_of).unwrap_or(""), b.rate.display(), b.month))}</dd>
+                            </dl>
+                        </section>
+                        <section class="card">
+                            <h2><Bi ja="この6か月" en="The last six months"/></h2>
+                            <Plot report=r.clone()/>
+                        </section>
+                        <section class="card" data-testid="usage-tier">
+                            <h2><Bi ja="医療DX推進体制整備加算" en="DX promotion addition"/></h2>
+                            {match projection {
+                                None => view! { <p>{r.projection_error.clone()}</p> }.into_any(),
+                                Some(p) => view! {
+                                    <p data-testid="usage-thresholds">{format!("{} 算定分の基準（利用割合）: 加算1・4 {}% ／ 加算2・5 {}% ／ 加算3・6 {}%", p.billing, p.thresholds[0], p.thresholds[1], p.thresholds[2])}</p>
+                                    <p data-testid="usage-reached">{match (p.reached, p.best) {
+                                        (Some(t), Some((m, rate))) => format!("到達: 加算{t}（{m} の {}）/ reached tier {t}", rate.display()),
+                                        (None, Some((m, rate))) => format!("未到達（最高 {m} の {}）/ no tier reached", rate.display()),
+                                        _ => "3〜5か月前の記録がありません / no records for the 3rd–5th month before".to_string(),
+                                    }}</p>
+                                    <p data-testid="usage-next">{p.next.map(|n| format!(
+                                        "今月あと {} 件のマイナ保険証利用で加算{}（{}%）に届きます / {} more this month reach tier {}",
+                                        n.more_needed, n.tier, n.threshold, n.more_needed, n.tier))}</p>
+                                }.into_any(),
+                            }}
+                            <p class="source">{format!("出典 / source: {}", r.benchmark_source)}</p>
+                        </section>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}

@@ -83,7 +83,7 @@ fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
 }
 
 /// The shared crates, which must build for the browser as well.
-const SHARED: &[&str] = &["eligibility", "fallback", "card", "oqs", "protocol"];
+const SHARED: &[&str] = &["eligibility", "fallback", "card", "oqs", "protocol", "usage"];
 
 /// `cargo clippy SELECTION --all-targets --locked -- -D warnings`.
 fn clippy(selection: &[&str]) -> Result<()> {

@@ -156,6 +156,12 @@ fn bench() -> Result<()> {
         run("cargo", &["bench", "--locked", "-p", "eligibility", "-p", "fallback", "-p", "oqs"])
     })?;
     report_benchmarks()?;
+    step("WebUSB reader stack over the simulated RC-S380", || {
+        run(
+            "cargo",
+            &["bench", "--locked", "-p", "card", "--features", "virtual", "--bench", "reader"],
+        )
+    })?;
     step("bridge: card over pcscd, face latency, sync ingest, WebSocket round trip", || {
         run("cargo", &["bench", "--locked", "-p", "bridge", "--benches"])
     })?;

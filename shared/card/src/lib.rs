@@ -6,6 +6,8 @@
 //!   summary and its expiry/grace state under the policy table.
 //! - [`pin`]: the [`pin::Pin`] type and the guard every VERIFY goes through.
 //! - [`ops`]: `check`, `confirm`, `read_basic_info` — what reception uses.
+//! - [`reader`]: Sony USB readers driven by the page (Port-100) and the ISO-DEP host, as
+//!   state machines over a USB pipe.
 //! - [`virtual_card`] (feature `virtual`): a card that answers like the real one, and the
 //!   test JPKI CA.
 //!
@@ -19,6 +21,7 @@ pub mod error;
 pub mod jpki;
 pub mod ops;
 pub mod pin;
+pub mod reader;
 pub mod text_ap;
 pub mod transport;
 #[cfg(feature = "virtual")]

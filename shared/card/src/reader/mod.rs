@@ -1,0 +1,60 @@
+//! USB card readers the page drives itself (WebUSB), sans I/O.
+//!
+//! Chrome lets an ordinary page claim only the vendor-specific interfaces of Sony's
+//! readers, so the page must speak the reader's own protocol and run ISO 14443-4 itself:
+//!
+//! - [`UsbPipe`]: bulk OUT / bulk IN, the one thing a driver needs from USB (the frontend
+//!   implements it with WebUSB; [`sim`] with a simulated reader).
+//! - [`port100`]: Sony Port-100 (RC-S380): frames with both checksums, ACKs, the commands
+//!   to set up 106 kbps Type B and `InCommRF`, error bits.
+//! - [`isodep`]: the ISO-DEP host over any [`Rf`] (SENSB_REQ/ATTRIB, I-blocks with block
+//!   numbers, chaining both ways, R(ACK)/R(NAK) recovery, S(WTX)); it implements
+//!   [`crate::Transport`], so JPKI runs over it unchanged.
+//! - [`sim`] (feature `virtual`): a simulated RC-S380 with the virtual card behind an
+//!   ISO-DEP card side, for tests and benchmarks.
+
+pub mod isodep;
+pub mod port100;
+#[cfg(feature = "virtual")]
+pub mod sim;
+
+use crate::transport::TransportError;
+
+/// A reader's bulk endpoints.
+#[allow(async_fn_in_trait)]
+pub trait UsbPipe {
+    async fn transfer_out(&mut self, data: &[u8]) -> Result<(), TransportError>;
+    /// Up to `max` bytes; `timeout_ms` bounds the wait (a WebUSB implementation races it
+    /// against a timer). A timeout is `TransportError::Io("timeout")`.
+    async fn transfer_in(&mut self, max: usize, timeout_ms: u32)
+        -> Result<Vec<u8>, TransportError>;
+}
+
+/// Why an RF exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RfError {
+    /// No answer from the card within the time (it may have been pulled away).
+    #[error("カードから応答がありません / no answer from the card")]
+    Timeout,
+    /// The reader reported a transmission error (its error bits).
+    #[error("カードとの無線通信エラー（{0:#010x}）/ RF error bits {0:#010x}")]
+    Transmission(u32),
+    /// The reader's own framing went wrong.
+    #[error("カードリーダーの応答が不正です: {0} / the reader's answer is malformed: {0}")]
+    Reader(String),
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+}
+
+/// A contactless front end: set up 106 kbps Type B, exchange frames (the reader adds and
+/// checks the CRC), switch the field off.
+#[allow(async_fn_in_trait)]
+pub trait Rf {
+    async fn setup_type_b(&mut self) -> Result<(), RfError>;
+    async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError>;
+    async fn field_off(&mut self) -> Result<(), RfError>;
+    /// Frames exchanged so far (for the framing-overhead benchmark).
+    fn frames(&self) -> usize;
+    /// Bytes on the USB wire so far, both directions.
+    fn wire_bytes(&self) -> usize;
+}

@@ -1,0 +1,227 @@
+//! A simulated RC-S380 with a card in its field: the Port-100 side answers frames as the
+//! hardware does (ACK, then the answer; error bits on a timeout) and the card side is an
+//! ISO-DEP Type B PICC in front of the [`VirtualCard`] — with a small frame size so that
+//! commands are chained, S(WTX) before signing, lost frames on demand, and a card that
+//! leaves the field after a given number of frames.
+
+use super::port100::{self, Frame};
+use super::UsbPipe;
+use crate::transport::TransportError;
+use crate::virtual_card::VirtualCard;
+use std::collections::VecDeque;
+
+/// The card side of ISO-DEP.
+#[derive(Debug)]
+pub struct SimPicc {
+    card: VirtualCard,
+    pub pupi: [u8; 4],
+    /// FSCI announced in SENSB_RES (2 → 32-byte frames: commands get chained).
+    pub fsci: u8,
+    pub fwi: u8,
+    /// Ask for a waiting-time extension before answering a signature.
+    pub wtx_before_sign: bool,
+    /// Frames (0-based, counted from activation) that are "lost": no answer.
+    pub lose: Vec<usize>,
+    /// The card leaves the field after this many frames.
+    pub leaves_after: Option<usize>,
+    frames: usize,
+    active: bool,
+    block: u8,
+    fsd: usize,
+    command: Vec<u8>,
+    pending: VecDeque<Vec<u8>>,
+    last_sent: Vec<u8>,
+    waiting_for_wtx: Option<Vec<u8>>,
+}
+
+impl SimPicc {
+    pub fn new(card: VirtualCard) -> SimPicc {
+        SimPicc {
+            card,
+            pupi: [0x12, 0x34, 0x56, 0x78],
+            fsci: 2,
+            fwi: 8,
+            wtx_before_sign: true,
+            lose: Vec::new(),
+            leaves_after: None,
+            frames: 0,
+            active: false,
+            block: 1,
+            fsd: 256,
+            command: Vec::new(),
+            pending: VecDeque::new(),
+            last_sent: Vec::new(),
+            waiting_for_wtx: None,
+        }
+    }
+
+    pub fn card(&self) -> &VirtualCard {
+        &self.card
+    }
+
+    fn send(&mut self, block: Vec<u8>) -> Option<Vec<u8>> {
+        self.last_sent = block.clone();
+        Some(block)
+    }
+
+    /// The next part of a pending answer, as an I-block.
+    fn next_part(&mut self) -> Option<Vec<u8>> {
+        let part = self.pending.pop_front()?;
+        let chaining = if self.pending.is_empty() { 0 } else { 0x10 };
+        let mut block = vec![0x02 | chaining | self.block];
+        block.extend_from_slice(&part);
+        self.send(block)
+    }
+
+    /// Answers one RF frame (`None`: silence, the host times out).
+    pub fn handle(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+        let n = self.frames;
+        self.frames += 1;
+        if self.leaves_after.is_some_and(|after| n >= after) || self.lose.contains(&n) {
+            return None;
+        }
+        let pcb = *frame.first()?;
+        if pcb == 0x05 {
+            // SENSB_REQ → SENSB_RES: PUPI, application data, protocol info
+            // (bit rate 00, FSCI | ISO 14443-4, FWI | ADC 0 FO 0).
+            self.active = false;
+            let mut res = vec![0x50];
+            res.extend_from_slice(&self.pupi);
+            res.extend_from_slice(&[
+                0x00,
+                0x00,
+                0x00,
+                0x00,
+                0x00,
+                (self.fsci << 4) | 0x01,
+                self.fwi << 4,
+            ]);
+            return Some(res);
+        }
+        if pcb == 0x1D && frame.get(1..5) == Some(&self.pupi[..]) {
+            let fsdi = usize::from(frame.get(6).copied().unwrap_or(0) & 0x0F).min(8);
+            self.fsd = super::isodep::FSC_TABLE[fsdi];
+            self.active = true;
+            self.block = 1;
+            return Some(vec![0x00]);
+        }
+        if !self.active {
+            return None;
+        }
+        match pcb & 0xF6 {
+            // S(WTX) answered: now send what was waiting.
+            0xF2 => {
+                let answer = self.waiting_for_wtx.take()?;
+                self.pending =
+                    answer.chunks(self.fsd.saturating_sub(3).max(1)).map(<[u8]>::to_vec).collect();
+                self.next_part()
+            }
+            // R(ACK): the host wants the next part of a chained answer.
+            0xA2 => {
+                if pcb & 1 != self.block {
+                    self.block ^= 1;
+                    self.next_part()
+                } else {
+                    let last = self.last_sent.clone();
+                    self.send(last)
+                }
+            }
+            // R(NAK): resend if it names our block, else acknowledge.
+            0xB2 => {
+                if pcb & 1 == self.block {
+                    let last = self.last_sent.clone();
+                    self.send(last)
+                } else {
+                    let ack = vec![0xA2 | self.block];
+                    self.send(ack)
+                }
+            }
+            _ if pcb & 0xE2 == 0x02 => {
+                self.block ^= 1;
+                self.command.extend_from_slice(&frame[1..]);
+                if pcb & 0x10 != 0 {
+                    let ack = vec![0xA2 | self.block];
+                    return self.send(ack);
+                }
+                let apdu = std::mem::take(&mut self.command);
+                let answer = self.card.process(&apdu);
+                let signing = apdu.get(1) == Some(&0x2A);
+                if signing && self.wtx_before_sign {
+                    self.waiting_for_wtx = Some(answer);
+                    return self.send(vec![0xF2, 0x0A]);
+                }
+                self.pending =
+                    answer.chunks(self.fsd.saturating_sub(3).max(1)).map(<[u8]>::to_vec).collect();
+                self.next_part()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A simulated RC-S380 on the USB side: every frame the host writes is ACKed and answered.
+#[derive(Debug)]
+pub struct SimPort100 {
+    pub picc: Option<SimPicc>,
+    queue: VecDeque<Vec<u8>>,
+    pub field_on: bool,
+    /// Every frame the host wrote, in order (the worked-frame tests read them).
+    pub written: Vec<Vec<u8>>,
+}
+
+impl SimPort100 {
+    pub fn new(picc: Option<SimPicc>) -> SimPort100 {
+        SimPort100 { picc, queue: VecDeque::new(), field_on: false, written: Vec::new() }
+    }
+
+    fn answer(&mut self, code: u8, body: &[u8]) {
+        let mut data = vec![0xD7, code.wrapping_add(1)];
+        data.extend_from_slice(body);
+        self.queue.push_back(port100::ACK.to_vec());
+        self.queue.push_back(port100::frame(&data));
+    }
+}
+
+impl UsbPipe for SimPort100 {
+    async fn transfer_out(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        self.written.push(data.to_vec());
+        let Ok(Frame::Data(d)) = port100::parse_frame(data) else {
+            return Ok(()); // the hardware ignores what it cannot read
+        };
+        if d.len() < 2 || d[0] != 0xD6 {
+            return Ok(());
+        }
+        let code = d[1];
+        match code {
+            port100::SWITCH_RF => {
+                self.field_on = d.get(2) == Some(&1);
+                self.answer(code, &[0x00]);
+            }
+            port100::IN_SET_RF | port100::IN_SET_PROTOCOL | port100::SET_COMMAND_TYPE => {
+                self.field_on |= code == port100::IN_SET_RF;
+                self.answer(code, &[0x00]);
+            }
+            port100::IN_COMM_RF => {
+                let rf = d.get(4..).unwrap_or(&[]);
+                let reply = self.picc.as_mut().and_then(|p| p.handle(rf));
+                let body = match reply {
+                    Some(r) => [&[0u8, 0, 0, 0, 0][..], &r].concat(),
+                    None => {
+                        port100::RECEIVE_TIMEOUT.to_le_bytes().iter().copied().chain([0]).collect()
+                    }
+                };
+                self.answer(code, &body);
+            }
+            _ => self.answer(code, &[0x00]),
+        }
+        Ok(())
+    }
+
+    async fn transfer_in(
+        &mut self,
+        _max: usize,
+        _timeout_ms: u32,
+    ) -> Result<Vec<u8>, TransportError> {
+        self.queue.pop_front().ok_or_else(|| TransportError::Io("timeout".into()))
+    }
+}

@@ -7,51 +7,83 @@ use card::ops::{check, confirm};
 use card::pin::{Pin, StaffConfirmation};
 use card::reader::isodep::IsoDep;
 use card::reader::port100::Port100;
-use card::reader::sim::{SimPicc, SimPort100};
+use card::reader::rcs300::RcS300;
+use card::reader::sim::{SimPicc, SimPort100, SimRcS300};
 use card::reader::Rf;
 use card::transport::Counting;
 use card::virtual_card::{TestPerson, TestPki, VirtualCard};
 use eligibility::{Date, Policy};
 use std::time::{Duration, Instant};
 
+/// Runs `op` over an activated card; returns (APDUs, RF frames, USB bytes).
+async fn run<R: Rf>(
+    dep: IsoDep<R>,
+    op: &str,
+    policy: &Policy,
+    today: Date,
+) -> Result<(usize, usize, usize), String> {
+    let mut counting = Counting::new(dep);
+    match op {
+        "check" => {
+            check(&mut counting, policy, today).await.map(|_| ()).map_err(|e| e.to_string())?
+        }
+        _ => confirm(
+            &mut counting,
+            Pin::new("1234").map_err(|e| e.to_string())?,
+            StaffConfirmation::NotGiven,
+            b"bench",
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())?,
+    }
+    let rf = counting.inner.rf();
+    Ok((counting.commands, rf.frames(), rf.wire_bytes()))
+}
+
 fn main() {
     let today = Date::parse("2026-11-25").expect("date");
     let pki = TestPki::new(today).expect("pki");
     let policy = Policy::embedded().expect("policy");
     let person = TestPerson::find("yamada").expect("person");
-    println!("\nWebUSB reader stack (Port-100 / RC-S380, ISO-DEP Type B, simulated reader, card FSC 32 bytes):");
+    println!("\nWebUSB reader stack (ISO-DEP Type B over each driver, simulated reader, card FSC 32 bytes):");
     println!(
-        "{:<10} {:>6} {:>10} {:>14} {:>12}",
-        "operation", "APDUs", "RF frames", "USB bytes", "median"
+        "{:<8} {:<10} {:>6} {:>10} {:>14} {:>12}",
+        "reader", "operation", "APDUs", "RF frames", "USB bytes", "median"
     );
-    for op in ["check", "confirm"] {
+    let runs = [
+        ("RC-S380", "check"),
+        ("RC-S380", "confirm"),
+        ("RC-S300", "check"),
+        ("RC-S300", "confirm"),
+    ];
+    for (driver, op) in runs {
         let mut times = Vec::new();
         let mut figures = (0, 0, 0);
         for _ in 0..30 {
             let card = VirtualCard::new(&pki, person).expect("card");
             let start = Instant::now();
             let result = pollster::block_on(async {
-                let mut reader = Port100::new(SimPort100::new(Some(SimPicc::new(card))));
-                reader.init().await.map_err(|e| e.to_string())?;
-                let dep = IsoDep::activate(reader).await.map_err(|e| e.to_string())?;
-                let mut counting = Counting::new(dep);
-                match op {
-                    "check" => check(&mut counting, &policy, today)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())?,
-                    _ => confirm(
-                        &mut counting,
-                        Pin::new("1234").map_err(|e| e.to_string())?,
-                        StaffConfirmation::NotGiven,
-                        b"bench",
+                if driver == "RC-S380" {
+                    let mut reader = Port100::new(SimPort100::new(Some(SimPicc::new(card))));
+                    reader.init().await.map_err(|e| e.to_string())?;
+                    run(
+                        IsoDep::activate(reader).await.map_err(|e| e.to_string())?,
+                        op,
+                        &policy,
+                        today,
                     )
                     .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())?,
+                } else {
+                    let reader = RcS300::new(SimRcS300::new(Some(SimPicc::new(card))));
+                    run(
+                        IsoDep::activate(reader).await.map_err(|e| e.to_string())?,
+                        op,
+                        &policy,
+                        today,
+                    )
+                    .await
                 }
-                let rf = counting.inner.rf();
-                Ok::<_, String>((counting.commands, rf.frames(), rf.wire_bytes()))
             });
             times.push(start.elapsed());
             figures = result.expect("operation");
@@ -59,7 +91,7 @@ fn main() {
         times.sort();
         let median: Duration = times[times.len() / 2];
         println!(
-            "{op:<10} {:>6} {:>10} {:>14} {:>9.2} ms",
+            "{driver:<8} {op:<10} {:>6} {:>10} {:>14} {:>9.2} ms",
             figures.0,
             figures.1,
             figures.2,

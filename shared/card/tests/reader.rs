@@ -199,3 +199,77 @@ proptest! {
         let _ = parse_sensb_res(&junk);
     }
 }
+
+mod rcs300 {
+    use super::*;
+    use card::reader::rcs300::{self, escape, parse_objects, RcS300};
+    use card::reader::sim::SimRcS300;
+
+    fn activate(
+        picc: Option<SimPicc>,
+        extensions: bool,
+    ) -> Result<IsoDep<RcS300<SimRcS300>>, RfError> {
+        block(async {
+            let mut sim = SimRcS300::new(picc);
+            sim.time_extensions = extensions;
+            IsoDep::activate(RcS300::new(sim)).await
+        })
+    }
+
+    #[test]
+    fn escape_framing_and_session_commands() {
+        assert_eq!(escape(7, &[0xAA, 0xBB]), hex("6B 02 00 00 00 00 07 00 00 00 AA BB"));
+        assert_eq!(rcs300::manage(rcs300::START_SESSION), hex("FF 50 00 00 02 81 00 00"));
+        assert_eq!(rcs300::manage(rcs300::RF_ON), hex("FF 50 00 00 02 84 00 00"));
+        assert_eq!(
+            rcs300::switch_protocol(rcs300::TYPE_B_LAYER_2),
+            hex("FF 50 00 02 04 8F 02 01 02 00")
+        );
+        // SENSB_REQ with a 30 ms timer (30,000 µs little-endian), extended Lc and Le.
+        assert_eq!(
+            rcs300::transceive(&[0x05, 0x00, 0x10], 30),
+            hex("FF 50 00 01 00 00 0C 5F 46 04 30 75 00 00 95 03 05 00 10 00 00")
+        );
+        assert_eq!(rcs300::ber_length(300), vec![0x82, 0x01, 0x2C]);
+        // Sequence numbers count up per command: start, switch, RF on, then SENSB_REQ, ATTRIB.
+        let dep = activate(Some(picc("yamada")), false).unwrap();
+        let seqs: Vec<u8> = dep.into_rf().into_pipe().written.iter().map(|w| w[6]).collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn answers_that_lie_are_refused() {
+        assert!(parse_objects(&hex("97 05 01 02 90 00")).is_err(), "TLV past the end");
+        assert!(parse_objects(&hex("97 01 01 6A 81")).is_err(), "not 90 00");
+        assert!(parse_objects(&hex("90")).is_err());
+        assert_eq!(
+            parse_objects(&hex("C0 03 00 00 00 97 01 AB 90 00")).unwrap()[1],
+            (0x97, vec![0xAB])
+        );
+    }
+
+    #[test]
+    fn check_and_confirm_over_the_rc_s300_with_time_extensions() {
+        let mut dep = activate(Some(picc("yamada")), true).unwrap();
+        let report = block(check(&mut dep, &Policy::embedded().unwrap(), today())).unwrap();
+        assert_eq!(report.holder, Holder::MyNumberCard);
+        let c =
+            block(confirm(&mut dep, Pin::new("1234").unwrap(), StaffConfirmation::NotGiven, b"x"))
+                .unwrap();
+        assert_eq!(c.signature.len(), 256);
+    }
+
+    #[test]
+    fn recovery_removal_and_no_card() {
+        let mut lossy = picc("yamada");
+        lossy.lose = vec![2, 3, 7];
+        let mut dep = activate(Some(lossy), false).unwrap();
+        assert!(block(check(&mut dep, &Policy::embedded().unwrap(), today())).is_ok());
+        let mut leaving = picc("yamada");
+        leaving.leaves_after = Some(10);
+        let mut dep = activate(Some(leaving), false).unwrap();
+        let r = block(check(&mut dep, &Policy::embedded().unwrap(), today()));
+        assert!(matches!(r, Err(CardError::Transport(TransportError::CardRemoved))), "{r:?}");
+        assert!(matches!(activate(None, false), Err(RfError::Timeout)));
+    }
+}

@@ -7,14 +7,17 @@
 //!   implements it with WebUSB; [`sim`] with a simulated reader).
 //! - [`port100`]: Sony Port-100 (RC-S380): frames with both checksums, ACKs, the commands
 //!   to set up 106 kbps Type B and `InCommRF`, error bits.
+//! - [`rcs300`]: Sony RC-S300: CCID Escape framing with sequence numbers carrying the
+//!   transparent-session commands (start/end, RF on/off, switch protocol, transceive).
 //! - [`isodep`]: the ISO-DEP host over any [`Rf`] (SENSB_REQ/ATTRIB, I-blocks with block
 //!   numbers, chaining both ways, R(ACK)/R(NAK) recovery, S(WTX)); it implements
 //!   [`crate::Transport`], so JPKI runs over it unchanged.
-//! - [`sim`] (feature `virtual`): a simulated RC-S380 with the virtual card behind an
-//!   ISO-DEP card side, for tests and benchmarks.
+//! - [`sim`] (feature `virtual`): simulated RC-S380 and RC-S300 with the virtual card
+//!   behind an ISO-DEP card side, for tests and benchmarks.
 
 pub mod isodep;
 pub mod port100;
+pub mod rcs300;
 #[cfg(feature = "virtual")]
 pub mod sim;
 

@@ -225,3 +225,125 @@ impl UsbPipe for SimPort100 {
         self.queue.pop_front().ok_or_else(|| TransportError::Io("timeout".into()))
     }
 }
+
+/// A simulated RC-S300: escape commands answered with data objects; the same card side.
+#[derive(Debug)]
+pub struct SimRcS300 {
+    pub picc: Option<SimPicc>,
+    queue: VecDeque<Vec<u8>>,
+    pub session: bool,
+    pub field_on: bool,
+    /// Answer each transceive with one time-extension message first.
+    pub time_extensions: bool,
+    pub written: Vec<Vec<u8>>,
+}
+
+impl SimRcS300 {
+    pub fn new(picc: Option<SimPicc>) -> SimRcS300 {
+        SimRcS300 {
+            picc,
+            queue: VecDeque::new(),
+            session: false,
+            field_on: false,
+            time_extensions: false,
+            written: Vec::new(),
+        }
+    }
+
+    fn reply(&mut self, seq: u8, payload: &[u8], extension: bool) {
+        if extension {
+            self.queue.push_back(vec![0x83, 0, 0, 0, 0, 0x00, seq, 0x80, 0x01, 0x00]);
+        }
+        let mut out = vec![0x83];
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&[0x00, seq, 0x00, 0x00, 0x00]);
+        out.extend_from_slice(payload);
+        self.queue.push_back(out);
+    }
+}
+
+impl UsbPipe for SimRcS300 {
+    async fn transfer_out(&mut self, data: &[u8]) -> Result<(), TransportError> {
+        use super::rcs300::*;
+        self.written.push(data.to_vec());
+        if data.len() < 10 || data[0] != 0x6B {
+            return Ok(());
+        }
+        let seq = data[6];
+        let payload = &data[10..];
+        let ok = [0x90, 0x00];
+        match payload {
+            [0xFF, 0x50, 0x00, 0x00, 0x02, tag, 0x00, 0x00] => {
+                match *tag {
+                    START_SESSION => self.session = true,
+                    END_SESSION => self.session = false,
+                    RF_ON => self.field_on = self.session,
+                    RF_OFF => self.field_on = false,
+                    _ => {}
+                }
+                let body = [&[ERROR_STATUS, 0x03, 0x00, 0x00, 0x00][..], &ok].concat();
+                self.reply(seq, &body, false);
+            }
+            [0xFF, 0x50, 0x00, 0x02, ..] => {
+                let body = [&[ERROR_STATUS, 0x03, 0x00, 0x00, 0x00][..], &ok].concat();
+                self.reply(seq, &body, false);
+            }
+            [0xFF, 0x50, 0x00, 0x01, 0x00, _, _, objects @ ..] => {
+                let objects = objects.get(..objects.len().saturating_sub(2)).unwrap_or(&[]);
+                let rf = parse_objects(&[objects, &ok[..]].concat())
+                    .ok()
+                    .and_then(|o| o.into_iter().find(|(t, _)| *t == TRANSCEIVE).map(|(_, v)| v));
+                let answer = match (self.field_on, rf) {
+                    (true, Some(frame)) => self.picc.as_mut().and_then(|p| p.handle(&frame)),
+                    _ => None,
+                };
+                let body = match answer {
+                    Some(bytes) => {
+                        let mut b = vec![
+                            ERROR_STATUS,
+                            0x03,
+                            0x00,
+                            0x00,
+                            0x00,
+                            RESPONSE_STATUS,
+                            0x02,
+                            0x00,
+                            0x00,
+                            RESPONSE_DATA,
+                        ];
+                        b.extend_from_slice(&ber_length(bytes.len()));
+                        b.extend_from_slice(&bytes);
+                        b.extend_from_slice(&ok);
+                        b
+                    }
+                    // No card answer: status only (the driver reads it as a timeout).
+                    None => vec![
+                        ERROR_STATUS,
+                        0x03,
+                        0x00,
+                        0x00,
+                        0x00,
+                        RESPONSE_STATUS,
+                        0x02,
+                        0x01,
+                        0x00,
+                        0x90,
+                        0x00,
+                    ],
+                };
+                let extension = self.time_extensions;
+                self.reply(seq, &body, extension);
+            }
+            _ => self.reply(seq, &[0x6A, 0x81], false),
+        }
+        Ok(())
+    }
+
+    async fn transfer_in(
+        &mut self,
+        _max: usize,
+        _timeout_ms: u32,
+    ) -> Result<Vec<u8>, TransportError> {
+        self.queue.pop_front().ok_or_else(|| TransportError::Io("timeout".into()))
+    }
+}

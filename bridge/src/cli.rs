@@ -99,6 +99,10 @@ pub struct ServeArgs {
     /// The 資格確認端末's folder holding req/ res/ face/ (with --gateway folder).
     #[arg(long)]
     pub folder: Option<std::path::PathBuf>,
+    /// Tests and demos only: a simulated Sony USB reader with a virtual card
+    /// (`rcs380:yamada`, `rcs300:tanaka`) reachable by a `navigator.usb` stand-in.
+    #[arg(long)]
+    pub simulate_usb_reader: Option<String>,
 }
 
 impl ServeArgs {

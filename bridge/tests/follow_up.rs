@@ -250,3 +250,36 @@ async fn the_frontend_is_served_compressed_with_strict_headers() {
         .await;
     assert_eq!(res.status(), 421);
 }
+
+#[tokio::test]
+async fn a_card_read_by_the_page_is_confirmed_once_per_challenge() {
+    use card::pin::{Pin, StaffConfirmation};
+    use card::virtual_card::{TestPerson, TestPki, VirtualCard};
+    let c = clinic("signed").await;
+    let today = bridge::clock::today_jst();
+    let pki = TestPki::new(today).unwrap();
+    let sign = |challenge: &str| {
+        let mut card = VirtualCard::new(&pki, TestPerson::find("yamada").unwrap()).unwrap();
+        let bytes = protocol::from_hex(challenge).unwrap();
+        pollster::block_on(card::ops::confirm(&mut card, Pin::new("1234").unwrap(), StaffConfirmation::NotGiven, &bytes)).unwrap()
+    };
+    let challenge = c.state.issue_challenge("tablet");
+    let signed = sign(&challenge);
+    let (cert, sig) = (protocol::to_hex(&signed.certificate), protocol::to_hex(&signed.signature));
+    let body = c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &challenge).await.unwrap();
+    assert_eq!(body["interpretation"]["status"]["status"], "confirmed", "{body}");
+    assert_eq!(body["holder"], "my_number_card");
+    // The challenge is spent: the same signature cannot be replayed.
+    let replay = c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &challenge).await;
+    assert_eq!(replay.unwrap_err().0, "challenge");
+    // A challenge issued to another device does not count for this one.
+    let other = c.state.issue_challenge("kiosk");
+    let signed = sign(&other);
+    let (cert, sig) = (protocol::to_hex(&signed.certificate), protocol::to_hex(&signed.signature));
+    assert_eq!(c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &other).await.unwrap_err().0, "challenge");
+    // A signature over something else is refused by the gateway.
+    let fresh = c.state.issue_challenge("tablet");
+    let err = c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &fresh).await.unwrap_err();
+    assert_eq!(err.0, "gateway", "{err:?}");
+    assert_eq!(c.state.confirm_signed("tablet", "my_number_card", "zz", &sig, &fresh).await.unwrap_err().0, "challenge");
+}

@@ -360,3 +360,57 @@ async fn the_usage_screen_shows_a_seeded_ledger_and_its_plot() {
     })
     .await;
 }
+
+/// The page's own Sony reader: the real drivers and ISO-DEP in the page, a `navigator.usb`
+/// stand-in whose device forwards bulk transfers to the bridge's simulated reader with
+/// 山田's virtual card — `check`, PIN, `confirm` (signed in the page, confirmed by the
+/// bridge), then the card pulled away mid-read. Once per reader model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_own_usb_reader_confirms_a_card_and_reports_a_pulled_card() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    for (model, name) in [("rcs380", "RC-S380"), ("rcs300", "RC-S300")] {
+        let data = data_dir(&format!("usb-{model}"));
+        let server =
+            serve(free_port(), &data, &["--simulate-usb-reader", &format!("{model}:yamada")]);
+        with_browser(|b| async {
+            let result = async {
+                b.cdp(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    serde_json::json!({ "source": include_str!("../src/usb_standin.js") }),
+                )
+                .await?;
+                open_and_pair(&b, &server, "タブレット").await?;
+                b.js("const s = document.querySelector('[data-testid=reader-mode]'); s.value = 'usb'; s.dispatchEvent(new Event('change'));").await?;
+                b.click("nav-reception").await?;
+                b.click("method-card").await?;
+                b.click("connect-usb").await?;
+                b.wait_text("reader-path", name, 10).await?;
+                b.click("check-card").await?;
+                b.wait_text("check-holder", "マイナンバーカード", 20).await?;
+                b.wait_text("pin-tries", "残り 3 回", 5).await?;
+                for d in ["1", "2", "3", "4"] {
+                    b.click(&format!("pin-key-{d}")).await?;
+                }
+                b.click("pin-ok").await?;
+                b.wait_text("result-name", "山田", 30).await?;
+                b.screenshot(&screenshots().join(format!("reception-usb-{model}.png"))).await?;
+                b.click("record-visit").await?;
+                b.wait_text("recorded", "受付済", 10).await?;
+                // The card leaves the field after a few frames of the next read.
+                let (status, body) = http(server.port, "POST", "/dev/usb/card", None, r#"{"action":"leave_after 6"}"#)
+                    .map_err(|e| e.to_string())?;
+                if status != 200 {
+                    return Err(format!("card action: {status} {body}"));
+                }
+                b.click("method-card").await?;
+                b.click("check-card").await?;
+                b.wait_text("message", "取り外されました", 20).await?;
+                Ok(())
+            }
+            .await;
+            (b, result)
+        })
+        .await;
+        assert_eq!(ledger_receptions(&server).len(), 1, "{model}");
+    }
+}

@@ -22,6 +22,7 @@ pub mod pages;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod usb;
 pub mod ws;
 
 /// Mounts the app on `<body>`.

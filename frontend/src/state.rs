@@ -48,6 +48,10 @@ pub struct Ctx {
     pub facility: RwSignal<String>,
     pub prefecture: RwSignal<String>,
     pub now_ms: RwSignal<f64>,
+    /// `bridge` (PC/SC through the bridge), `usb` (this device's Sony reader) or `auto`.
+    pub reader_mode: RwSignal<String>,
+    /// The Sony reader granted to this page, by name.
+    pub usb_reader: RwSignal<Option<String>>,
 }
 
 impl Ctx {
@@ -76,6 +80,8 @@ impl Ctx {
             facility: RwSignal::new("clinic".into()),
             prefecture: RwSignal::new("13".into()),
             now_ms: RwSignal::new(js_sys::Date::now()),
+            reader_mode: RwSignal::new("auto".into()),
+            usb_reader: RwSignal::new(None),
         }
     }
 }
@@ -221,6 +227,11 @@ pub fn start(ctx: Ctx) {
         if let Ok(Some(v)) = store.meta_string("prefecture").await {
             ctx.prefecture.set(v);
         }
+        if let Ok(Some(v)) = store.meta_string("reader").await {
+            ctx.reader_mode.set(v);
+        }
+        refresh_usb(ctx).await;
+        crate::usb::watch(move || spawn_local(refresh_usb(ctx)));
         STORE.with(|s| *s.borrow_mut() = Some(store));
         ctx.token.set(token);
         ctx.device_id.set(device);
@@ -266,6 +277,23 @@ pub fn start(ctx: Ctx) {
             sleep_ms(5_000.0).await;
         }
     });
+}
+
+/// Picks up a Sony reader this page was granted before (plugged in or out since).
+pub async fn refresh_usb(ctx: Ctx) {
+    if let Ok(device) = crate::usb::granted().await {
+        crate::usb::set_device(device);
+    }
+    ctx.usb_reader.set(crate::usb::device_name().map(String::from));
+}
+
+/// Whether card operations go to this device's USB reader (else the bridge's PC/SC).
+pub fn use_usb(ctx: Ctx) -> bool {
+    match ctx.reader_mode.get_untracked().as_str() {
+        "usb" => true,
+        "auto" => crate::usb::device().is_some(),
+        _ => false,
+    }
 }
 
 /// Saves the pairing and starts using it.

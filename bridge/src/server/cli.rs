@@ -79,6 +79,12 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
                 format!("フロントエンド {} を読めません / cannot read the frontend", frontend.display())
             })?);
         }
+        if let Some(spec) = &args.simulate_usb_reader {
+            let sim = super::dev_usb::DevUsb::from_spec(spec, crate::clock::today_jst())
+                .map_err(anyhow::Error::msg)?;
+            state.dev_usb = Some(Arc::new(std::sync::Mutex::new(sim)));
+            tracing::warn!("a simulated USB reader is on (--simulate-usb-reader): tests and demos only");
+        }
         super::forward_events(&state);
         crate::follow_up::spawn(
             state.clone(),

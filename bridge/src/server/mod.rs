@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod cli;
+pub mod dev_usb;
 mod security;
 pub mod tls;
 mod ws;
@@ -28,6 +29,9 @@ use tokio::sync::broadcast;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
+/// Challenges issued per device: the bytes and when.
+pub type Challenges = std::collections::HashMap<String, (Vec<u8>, Instant)>;
+
 /// Everything the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -40,6 +44,10 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// Wakes the follow-up worker when a push brought new 事後確認 tasks.
     pub follow_up_nudge: Arc<tokio::sync::Notify>,
+    /// A simulated USB reader for browser tests (`serve --simulate-usb-reader`), else `None`.
+    pub dev_usb: Option<dev_usb::Shared>,
+    /// Challenges issued to devices for cards read by the page (single use).
+    pub challenges: Arc<std::sync::Mutex<Challenges>>,
     /// Topic + JSON body for every connected terminal (new events, face results, readers).
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
 }
@@ -140,6 +148,58 @@ impl AppState {
         Ok(body)
     }
 
+    /// A single-use challenge for `device` (valid for two minutes).
+    pub fn issue_challenge(&self, device: &str) -> String {
+        let challenge = uuid::Uuid::new_v4().as_bytes().to_vec();
+        if let Ok(mut map) = self.challenges.lock() {
+            map.retain(|_, (_, at)| at.elapsed() < std::time::Duration::from_secs(120));
+            map.insert(device.to_string(), (challenge.clone(), Instant::now()));
+        }
+        protocol::to_hex(&challenge)
+    }
+
+    /// A card read by the page itself: the challenge must be the one issued to this
+    /// device (and is spent), then the gateway checks the certificate and signature.
+    pub async fn confirm_signed(
+        &self,
+        device_id: &str,
+        holder: &str,
+        certificate: &str,
+        signature: &str,
+        challenge: &str,
+    ) -> Result<serde_json::Value, (String, String)> {
+        let bad = |m: &str| ("bad_input".to_string(), m.to_string());
+        let issued = self
+            .challenges
+            .lock()
+            .ok()
+            .and_then(|mut map| map.remove(device_id))
+            .filter(|(_, at)| at.elapsed() < std::time::Duration::from_secs(120))
+            .map(|(c, _)| c);
+        let challenge = protocol::from_hex(challenge).ok_or_else(|| bad("challenge is not hex"))?;
+        if issued.as_deref() != Some(&challenge[..]) {
+            return Err(("challenge".into(), "確認用の値が無効です。もう一度カードを確認してください / the challenge is unknown, used or expired: confirm again".into()));
+        }
+        let holder: card::Holder =
+            serde_json::from_value(serde_json::Value::String(holder.to_string()))
+                .map_err(|_| bad("unknown holder"))?;
+        let certificate =
+            protocol::from_hex(certificate).ok_or_else(|| bad("certificate is not hex"))?;
+        let signature = protocol::from_hex(signature).ok_or_else(|| bad("signature is not hex"))?;
+        let visit = crate::clock::today_jst();
+        let gateway = self.gateway.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            gateway.confirm_card(holder, &certificate, &signature, &challenge, visit)
+        })
+        .await
+        .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
+        .map_err(gateway_error)?;
+        self.audit(device_id, "card_confirmed", "page reader");
+        let mut body = crate::gateway::reading(&answer, visit);
+        body["holder"] = serde_json::to_value(holder).unwrap_or_default();
+        Ok(body)
+    }
+
     /// Appends to the audit log off the async threads; a failure is logged, not fatal.
     fn audit(&self, actor: &str, action: &'static str, subject: &str) {
         let store = self.store.clone();
@@ -161,6 +221,8 @@ impl AppState {
             started: Instant::now(),
             assets: Arc::new(Assets::embedded().unwrap_or_default()),
             follow_up_nudge: Arc::new(tokio::sync::Notify::new()),
+            challenges: Arc::default(),
+            dev_usb: None,
             broadcast: broadcast::channel(1024).0,
         }
     }
@@ -426,6 +488,44 @@ pub fn routes(
                 .into_response()
         });
 
+    #[derive(Deserialize)]
+    struct DevUsbBody {
+        #[serde(default)]
+        data: String,
+        #[serde(default)]
+        action: String,
+    }
+    let simulated_usb = warp::path!("dev" / "usb" / String)
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json::<DevUsbBody>())
+        .and(with_state.clone())
+        .and_then(|what: String, body: DevUsbBody, s: AppState| async move {
+            let Some(sim) = s.dev_usb.clone() else { return Err(warp::reject::not_found()) };
+            let Ok(mut sim) = sim.lock() else { return Err(warp::reject::not_found()) };
+            let today = crate::clock::today_jst();
+            let reply = match what.as_str() {
+                "info" => {
+                    Ok(serde_json::json!({ "vendor_id": 0x054C, "product_id": sim.product_id() }))
+                }
+                "out" => protocol::from_hex(&body.data)
+                    .ok_or_else(|| "data is not hex".to_string())
+                    .and_then(|d| sim.out(&d))
+                    .map(|()| serde_json::json!({})),
+                "in" => {
+                    Ok(serde_json::json!({ "data": sim.take_in().map(|d| protocol::to_hex(&d)) }))
+                }
+                "card" => sim.card(&body.action, today).map(|()| serde_json::json!({})),
+                _ => return Err(warp::reject::not_found()),
+            };
+            Ok(match reply {
+                Ok(v) => warp::reply::json(&v).into_response(),
+                Err(m) => error_reply(StatusCode::BAD_REQUEST, "dev_usb", &m),
+            })
+        });
+
     let files =
         warp::get()
             .and(host)
@@ -457,6 +557,8 @@ pub fn routes(
         .or(follow_ups)
         .unify()
         .or(lookup)
+        .unify()
+        .or(simulated_usb)
         .unify()
         .or(push)
         .unify()

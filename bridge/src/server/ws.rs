@@ -160,6 +160,18 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 Err((code, message)) => ServerMessage::Error { code, message },
             }
         }
+        ClientMessage::Challenge => {
+            ServerMessage::Challenge { challenge: state.issue_challenge(device_id) }
+        }
+        ClientMessage::ConfirmSigned { holder, certificate, signature, challenge } => {
+            match state
+                .confirm_signed(device_id, &holder, &certificate, &signature, &challenge)
+                .await
+            {
+                Ok(body) => ServerMessage::CardResult { body },
+                Err((code, message)) => ServerMessage::Error { code, message },
+            }
+        }
         ClientMessage::Lookup { query } => match state.lookup(device_id, &query).await {
             Ok(body) => ServerMessage::LookupResult { body },
             Err((code, message)) => ServerMessage::Error { code, message },

@@ -59,6 +59,14 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         busy.set(true);
         message.set(None);
         spawn_local(async move {
+            if state::use_usb(c) {
+                match crate::usb::check().await {
+                    Ok(report) => check.set(Some(report)),
+                    Err(e) => message.set(Some(e)),
+                }
+                busy.set(false);
+                return;
+            }
             match ws::request(serde_json::json!({ "kind": "check_card", "reader": null })).await {
                 Ok(reply) if reply["kind"] == "card_result" => {
                     check.set(Some(reply["body"].clone()))
@@ -67,6 +75,18 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 Err(e) => message.set(Some(e)),
             }
             busy.set(false);
+        });
+    };
+    let connect_usb = move |_| {
+        message.set(None);
+        spawn_local(async move {
+            match crate::usb::request().await {
+                Ok(device) => {
+                    crate::usb::set_device(Some(device));
+                    c.usb_reader.set(crate::usb::device_name().map(String::from));
+                }
+                Err(e) => message.set(Some(e.to_string())),
+            }
         });
     };
     let tries_left = Signal::derive(move || {
@@ -82,6 +102,17 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         busy.set(true);
         message.set(None);
         spawn_local(async move {
+            if state::use_usb(c) {
+                match crate::usb::confirm(pin, staff).await {
+                    Ok(body) => reading.set(Some(Reading::from_json(&body))),
+                    Err(e) => message.set(Some(e)),
+                }
+                if let Ok(report) = crate::usb::check().await {
+                    check.set(Some(report));
+                }
+                busy.set(false);
+                return;
+            }
             let request = serde_json::json!({
                 "kind": "confirm_card", "reader": null, "pin": pin, "staff_confirmed_last_try": staff
             });
@@ -158,6 +189,23 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 Some(Method::Card) => view! {
                     <section class="card">
                         <p><Bi ja="顔認証付きカードリーダーで確認した結果は上に自動で表示されます。この端末の読み取り機で確認する場合:" en="Results from the face-auth reader appear above by themselves. To use this terminal's reader:"/></p>
+                        <p class="readers" data-testid="reader-path">{move || {
+                            let usb = match c.reader_mode.get().as_str() {
+                                "usb" => true,
+                                "auto" => c.usb_reader.get().is_some(),
+                                _ => false,
+                            };
+                            if usb {
+                                format!("読み取り経路：この端末のUSB読み取り機 {} / path: this device's USB reader", c.usb_reader.get().unwrap_or_else(|| "（未接続 / not connected）".into()))
+                            } else {
+                                "読み取り経路：ブリッジ（PC/SC）/ path: the bridge's reader (PC/SC)".to_string()
+                            }
+                        }}</p>
+                        <Show when=move || c.reader_mode.get() != "bridge">
+                            <button class="big" data-testid="connect-usb" on:click=connect_usb>
+                                "カードリーダーを接続 / Connect a card reader"
+                            </button>
+                        </Show>
                         <p class="readers" data-testid="readers">{move || reader_text(&c.readers.get())}</p>
                         <button class="primary big" data-testid="check-card" prop:disabled=move || busy.get() on:click=do_check>
                             "カードを確認 / Check the card"

@@ -65,6 +65,17 @@ pub fn SettingsPage() -> impl IntoView {
                 </label>
             </section>
             <section class="card">
+                <h2><Bi ja="カード読み取り機" en="Card reader"/></h2>
+                <label class="field"><span class="label">"読み取り経路 / Reader path"</span>
+                    <select data-testid="reader-mode" on:change=move |e| { let v = event_target_value(&e); c.reader_mode.set(v.clone()); save("reader", v.into()); }>
+                        <option value="auto" selected=move || c.reader_mode.get() == "auto">"自動（USBがあればUSB）/ automatic"</option>
+                        <option value="bridge" selected=move || c.reader_mode.get() == "bridge">"ブリッジ（PC/SC）/ the bridge"</option>
+                        <option value="usb" selected=move || c.reader_mode.get() == "usb">"この端末のUSB読み取り機（PaSoRi）/ this device's USB reader"</option>
+                    </select>
+                </label>
+                <p data-testid="usb-reader">{move || c.usb_reader.get().map_or("USB読み取り機：なし / no USB reader granted".to_string(), |n| format!("USB読み取り機 / USB reader: {n}"))}</p>
+            </section>
+            <section class="card">
                 <h2><Bi ja="表示" en="Display"/></h2>
                 <label class="field check">
                     <input type="checkbox" data-testid="english" prop:checked=move || c.english.get()

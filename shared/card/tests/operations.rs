@@ -297,3 +297,40 @@ fn check_apdu_count() {
     assert_eq!(count("yamada"), 13, "card: 3 token + 5 certificate + 2 auth PIN + 3 text PIN");
     assert_eq!(count("ito"), 10, "iPhone: no text AP");
 }
+
+/// The summary's own DER walker reads every test certificate exactly as `x509-cert` does.
+#[test]
+fn the_certificate_walker_agrees_with_x509_cert() {
+    use card::certificate::CertificateSummary;
+    let pki = TestPki::new(today()).unwrap();
+    let mut checked = 0;
+    for person in card::virtual_card::TEST_PERSONS {
+        let (der, _) = pki.issue(person).unwrap();
+        let ours = CertificateSummary::from_der(&der).unwrap();
+        let theirs = x509_cert::Certificate::from_der(&der).unwrap();
+        let tbs = &theirs.tbs_certificate;
+        let jst = |t: &x509_cert::time::Time| {
+            Date::from_day_number(
+                (t.to_unix_duration().as_secs() as i64 + 9 * 3600).div_euclid(86_400),
+            )
+            .unwrap()
+        };
+        assert_eq!(ours.subject, tbs.subject.to_string(), "{}", person.id);
+        assert_eq!(ours.issuer, tbs.issuer.to_string(), "{}", person.id);
+        let serial: String =
+            tbs.serial_number.as_bytes().iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(ours.serial, serial);
+        assert_eq!(
+            (ours.not_before, ours.not_after),
+            (jst(&tbs.validity.not_before), jst(&tbs.validity.not_after))
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, card::virtual_card::TEST_PERSONS.len());
+    // Truncated or foreign bytes are a typed error, not a panic.
+    let (der, _) = pki.issue(TestPerson::find("yamada").unwrap()).unwrap();
+    for cut in [0, 1, 10, 100, der.len() - 1] {
+        assert!(CertificateSummary::from_der(&der[..cut]).is_err(), "cut at {cut}");
+    }
+    assert!(CertificateSummary::from_der(b"not a certificate").is_err());
+}

@@ -9,6 +9,7 @@ use crate::date::{Date, YearMonth};
 use serde::{Deserialize, Serialize};
 
 const EMBEDDED: &str = include_str!("../policy.toml");
+const EMBEDDED_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/policy.json"));
 
 /// A document kind as the policy table names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -235,6 +236,7 @@ fn check_section<T: Period>(section: &'static str, entries: &[T]) -> Result<(), 
 }
 
 /// The override file: every section optional; a present section replaces the embedded one.
+#[cfg(feature = "toml")]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Override {
@@ -249,9 +251,13 @@ struct Override {
 }
 
 impl Policy {
-    /// The table shipped with this build.
+    /// The table shipped with this build (`policy.toml`, turned into JSON by `build.rs`
+    /// so that the browser build needs no TOML parser).
     pub fn embedded() -> Result<Policy, PolicyError> {
-        Policy::from_toml(EMBEDDED)
+        let policy: Policy =
+            serde_json::from_str(EMBEDDED_JSON).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        policy.validate()?;
+        Ok(policy)
     }
 
     /// The embedded table's text, for `bridge rules policy` and documentation.
@@ -260,6 +266,7 @@ impl Policy {
     }
 
     /// Parses and validates a complete table.
+    #[cfg(feature = "toml")]
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
         let policy: Policy =
             toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
@@ -269,6 +276,7 @@ impl Policy {
 
     /// This table with the sections of `text` (same shape, every section optional)
     /// replacing its own.
+    #[cfg(feature = "toml")]
     pub fn with_override(&self, text: &str) -> Result<Policy, PolicyError> {
         let o: Override = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
         let p = Policy {

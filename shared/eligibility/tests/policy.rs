@@ -57,3 +57,11 @@ source = "b"
         Err(PolicyError::Inverted { .. })
     ));
 }
+
+/// The JSON the build makes from `policy.toml` is the same table as the TOML itself.
+#[test]
+fn the_embedded_json_is_the_toml_table() {
+    let from_json = Policy::embedded().unwrap();
+    let from_toml = Policy::from_toml(Policy::embedded_text()).unwrap();
+    assert_eq!(from_json, from_toml);
+}

@@ -18,6 +18,19 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// The largest push batch.
 pub const MAX_PUSH_OPS: usize = 500;
 
+/// Bytes as lowercase hex (certificates and signatures on the wire).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex back to bytes; `None` for odd lengths or non-hex characters.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// A PIN in transit: deserialisable (it arrives from the page) but never printed or
 /// serialised back, and wiped when dropped. The bridge turns it into `card::pin::Pin`.
 pub struct SecretPin(zeroize::Zeroizing<String>);
@@ -183,6 +196,16 @@ pub enum ClientMessage {
     Lookup {
         query: LookupQuery,
     },
+    /// A fresh challenge for a card the page reads itself (WebUSB); single use.
+    Challenge,
+    /// The page's own reader signed the challenge: the bridge has the gateway confirm it.
+    /// Hex strings; the PIN never left the page's reader.
+    ConfirmSigned {
+        holder: String,
+        certificate: String,
+        signature: String,
+        challenge: String,
+    },
 }
 
 /// The envelope of a client message.
@@ -229,6 +252,10 @@ pub enum ServerMessage {
     /// A lookup's answer and its reading (`{"answer", "interpretation"}`), as JSON.
     LookupResult {
         body: serde_json::Value,
+    },
+    /// A single-use challenge (hex) for `confirm_signed`.
+    Challenge {
+        challenge: String,
     },
 }
 

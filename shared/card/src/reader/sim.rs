@@ -59,6 +59,11 @@ impl SimPicc {
         &self.card
     }
 
+    /// RF frames handled so far (for "leave after N more").
+    pub fn frames_seen(&self) -> usize {
+        self.frames
+    }
+
     fn send(&mut self, block: Vec<u8>) -> Option<Vec<u8>> {
         self.last_sent = block.clone();
         Some(block)

@@ -261,12 +261,19 @@ async fn a_card_read_by_the_page_is_confirmed_once_per_challenge() {
     let sign = |challenge: &str| {
         let mut card = VirtualCard::new(&pki, TestPerson::find("yamada").unwrap()).unwrap();
         let bytes = protocol::from_hex(challenge).unwrap();
-        pollster::block_on(card::ops::confirm(&mut card, Pin::new("1234").unwrap(), StaffConfirmation::NotGiven, &bytes)).unwrap()
+        pollster::block_on(card::ops::confirm(
+            &mut card,
+            Pin::new("1234").unwrap(),
+            StaffConfirmation::NotGiven,
+            &bytes,
+        ))
+        .unwrap()
     };
     let challenge = c.state.issue_challenge("tablet");
     let signed = sign(&challenge);
     let (cert, sig) = (protocol::to_hex(&signed.certificate), protocol::to_hex(&signed.signature));
-    let body = c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &challenge).await.unwrap();
+    let body =
+        c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &challenge).await.unwrap();
     assert_eq!(body["interpretation"]["status"]["status"], "confirmed", "{body}");
     assert_eq!(body["holder"], "my_number_card");
     // The challenge is spent: the same signature cannot be replayed.
@@ -276,10 +283,21 @@ async fn a_card_read_by_the_page_is_confirmed_once_per_challenge() {
     let other = c.state.issue_challenge("kiosk");
     let signed = sign(&other);
     let (cert, sig) = (protocol::to_hex(&signed.certificate), protocol::to_hex(&signed.signature));
-    assert_eq!(c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &other).await.unwrap_err().0, "challenge");
+    assert_eq!(
+        c.state
+            .confirm_signed("tablet", "my_number_card", &cert, &sig, &other)
+            .await
+            .unwrap_err()
+            .0,
+        "challenge"
+    );
     // A signature over something else is refused by the gateway.
     let fresh = c.state.issue_challenge("tablet");
-    let err = c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &fresh).await.unwrap_err();
+    let err =
+        c.state.confirm_signed("tablet", "my_number_card", &cert, &sig, &fresh).await.unwrap_err();
     assert_eq!(err.0, "gateway", "{err:?}");
-    assert_eq!(c.state.confirm_signed("tablet", "my_number_card", "zz", &sig, &fresh).await.unwrap_err().0, "challenge");
+    assert_eq!(
+        c.state.confirm_signed("tablet", "my_number_card", "zz", &sig, &fresh).await.unwrap_err().0,
+        "challenge"
+    );
 }

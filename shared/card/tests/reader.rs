@@ -273,3 +273,62 @@ mod rcs300 {
         assert!(matches!(activate(None, false), Err(RfError::Timeout)));
     }
 }
+
+mod type_a {
+    use super::*;
+    use card::reader::isodep::{parse_ats, CardType};
+    use card::reader::rcs300::RcS300;
+    use card::reader::sim::SimRcS300;
+
+    fn phone(id: &str) -> SimPicc {
+        let mut p = picc(id);
+        p.type_a = true;
+        p
+    }
+
+    #[test]
+    fn a_type_a_card_is_found_after_type_b_stays_silent_on_both_readers() {
+        let policy = Policy::embedded().unwrap();
+        // RC-S380.
+        let mut dep = activate(Some(phone("yamada"))).unwrap();
+        assert_eq!(dep.card().kind, CardType::A);
+        assert_eq!(dep.card().id, vec![0x12, 0x34, 0x56, 0x78]);
+        assert_eq!(dep.card().fsc, 32, "FSCI 2 from the ATS");
+        let report = block(check(&mut dep, &policy, today())).unwrap();
+        assert_eq!(report.holder, Holder::MyNumberCard);
+        let c =
+            block(confirm(&mut dep, Pin::new("1234").unwrap(), StaffConfirmation::NotGiven, b"a"))
+                .unwrap();
+        assert_eq!(c.signature.len(), 256);
+        // The driver really switched framing: a 7-bit REQA without CRC, then CRC back on.
+        let written = &dep.into_rf().into_pipe().written;
+        let rf_106a = port100::command(port100::IN_SET_RF, &port100::RF_106A);
+        let short = port100::command(
+            port100::IN_SET_PROTOCOL,
+            &port100::framing_params(card::reader::Framing::SHORT),
+        );
+        assert!(written.contains(&rf_106a) && written.contains(&short));
+        // RC-S300.
+        let mut dep =
+            block(IsoDep::activate(RcS300::new(SimRcS300::new(Some(phone("yamada")))))).unwrap();
+        assert_eq!(dep.card().kind, CardType::A);
+        let report = block(check(&mut dep, &policy, today())).unwrap();
+        assert_eq!(report.holder, Holder::MyNumberCard);
+    }
+
+    #[test]
+    fn ats_fields_by_row() {
+        // (ATS, expected (FSC, FWT ms))
+        type Row = (&'static [u8], Option<(usize, u32)>);
+        let rows: [Row; 5] = [
+            (&[0x05, 0x72, 0x80, 0x70, 0x02], Some((32, 39))), // FWI 7: 38.7 ms, rounded up
+            (&[0x05, 0x78, 0x80, 0x80, 0x02], Some((256, 78))),
+            (&[0x02, 0x05], Some((64, 5))), // no TA/TB/TC: FWI defaults to 4
+            (&[0x01], Some((32, 5))),
+            (&[0x05, 0x72, 0x80], None), // TL says 5, 3 bytes came
+        ];
+        for (ats, want) in rows {
+            assert_eq!(parse_ats(ats).ok(), want, "{ats:02X?}");
+        }
+    }
+}

@@ -1,12 +1,13 @@
-//! The ISO-DEP (ISO/IEC 14443-4) host side, Type B: activation (SENSB_REQ → SENSB_RES →
-//! ATTRIB), then APDUs in I-blocks. Block numbers follow the standard's rules (the host
+//! The ISO-DEP (ISO/IEC 14443-4) host side: activation — Type B (SENSB_REQ → SENSB_RES →
+//! ATTRIB), or, when no Type B card answers, Type A (REQA → anticollision and SELECT per
+//! cascade level → RATS → ATS) — then APDUs in I-blocks. Block numbers follow the standard's rules (the host
 //! starts at 0 and toggles on an I-block or R(ACK) carrying its number); commands longer
 //! than the card's frame size are chained and each part waits for R(ACK); a chained answer
 //! is collected with R(ACK)s; an S(WTX) is echoed and the next wait is that much longer
 //! (signing takes seconds); a lost or garbled block is asked for again with R(NAK), twice,
 //! before the card counts as removed.
 
-use super::{Rf, RfError};
+use super::{Framing, Rf, RfError};
 use crate::apdu::{Command, Response};
 use crate::transport::{Transport, TransportError};
 
@@ -40,16 +41,90 @@ pub fn parse_sensb_res(res: &[u8]) -> Result<TypeB, RfError> {
     }
     let fsci = usize::from(res[10] >> 4).min(8);
     let fwi = u32::from(res[11] >> 4).min(14);
-    // FWT = 256 × 16 / fc × 2^FWI ≈ 0.302 ms × 2^FWI.
-    let fwt_ms = ((4096u64 << fwi) / 13_560).max(1) as u32 + 1;
-    Ok(TypeB { pupi: [res[1], res[2], res[3], res[4]], fsc: FSC_TABLE[fsci], fwt_ms })
+    Ok(TypeB { pupi: [res[1], res[2], res[3], res[4]], fsc: FSC_TABLE[fsci], fwt_ms: fwt_ms(fwi) })
+}
+
+/// Which activation found the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardType {
+    A,
+    B,
+}
+
+/// What activation learned: the type, the card's id (PUPI or UID), its frame size and
+/// frame waiting time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    pub kind: CardType,
+    pub id: Vec<u8>,
+    pub fsc: usize,
+    pub fwt_ms: u32,
+}
+
+/// FWI → milliseconds (FWT = 256 × 16 / fc × 2^FWI ≈ 0.302 ms × 2^FWI), rounded up.
+fn fwt_ms(fwi: u32) -> u32 {
+    ((4096u64 << fwi.min(14)) / 13_560).max(1) as u32 + 1
+}
+
+/// Reads an ATS: FSCI from T0, FWI from TB when present (else 4).
+pub fn parse_ats(ats: &[u8]) -> Result<(usize, u32), RfError> {
+    let tl = usize::from(*ats.first().ok_or_else(|| RfError::Reader("empty ATS".into()))?);
+    if tl != ats.len() || tl < 1 {
+        return Err(RfError::Reader("ATS length byte does not match".into()));
+    }
+    if tl == 1 {
+        return Ok((FSC_TABLE[2], fwt_ms(4)));
+    }
+    let t0 = ats[1];
+    let fsc = FSC_TABLE[usize::from(t0 & 0x0F).min(8)];
+    // TB follows TA when TA is present.
+    let tb_at = 2 + usize::from(t0 & 0x10 != 0);
+    let fwi = if t0 & 0x20 != 0 {
+        let tb = *ats.get(tb_at).ok_or_else(|| RfError::Reader("ATS without its TB".into()))?;
+        u32::from(tb >> 4)
+    } else {
+        4
+    };
+    Ok((fsc, fwt_ms(fwi)))
+}
+
+/// REQA, then anticollision and SELECT per cascade level, then RATS.
+async fn activate_type_a<R: Rf>(rf: &mut R) -> Result<Activation, RfError> {
+    rf.setup_type_a().await?;
+    let atqa = rf.exchange_framed(&[0x26], Framing::SHORT, 5).await?;
+    if atqa.len() != 2 {
+        return Err(RfError::Reader("ATQA is not 2 bytes".into()));
+    }
+    let mut uid = Vec::new();
+    let mut sak = 0u8;
+    for level in [0x93u8, 0x95, 0x97] {
+        let part = rf.exchange_framed(&[level, 0x20], Framing::NO_CRC, 5).await?;
+        if part.len() != 5 || part[..4].iter().fold(0, |x, b| x ^ b) != part[4] {
+            return Err(RfError::Reader("anticollision answer fails its BCC".into()));
+        }
+        let mut select = vec![level, 0x70];
+        select.extend_from_slice(&part);
+        let answer = rf.exchange_framed(&select, Framing::STANDARD, 5).await?;
+        sak = *answer.first().ok_or_else(|| RfError::Reader("empty SAK".into()))?;
+        uid.extend_from_slice(if part[0] == 0x88 { &part[1..4] } else { &part[..4] });
+        if sak & 0x04 == 0 {
+            break;
+        }
+    }
+    if sak & 0x20 == 0 {
+        return Err(RfError::Reader("the Type A card does not speak ISO 14443-4".into()));
+    }
+    // RATS: FSDI 8 (we take 256 bytes), CID 0.
+    let ats = rf.exchange_framed(&[0xE0, 0x80], Framing::STANDARD, 5).await?;
+    let (fsc, fwt_ms) = parse_ats(&ats)?;
+    Ok(Activation { kind: CardType::A, id: uid, fsc, fwt_ms })
 }
 
 /// An activated card.
 #[derive(Debug)]
 pub struct IsoDep<R> {
     rf: R,
-    card: TypeB,
+    card: Activation,
     block: u8,
 }
 
@@ -62,21 +137,27 @@ fn io(e: RfError) -> TransportError {
 }
 
 impl<R: Rf> IsoDep<R> {
-    /// Sets up Type B, finds a card and selects it.
+    /// Finds a card — Type B first (the My Number card), then Type A — and selects it.
     pub async fn activate(mut rf: R) -> Result<IsoDep<R>, RfError> {
         rf.setup_type_b().await?;
-        let res = rf.exchange(&SENSB_REQ, 30).await?;
-        let card = parse_sensb_res(&res)?;
-        // ATTRIB: PUPI, param1 00, param2 08 (FSDI 8: we take 256 bytes, 106 kbps),
-        // param3 01 (ISO 14443-4), param4 00 (CID 0).
-        let mut attrib = vec![0x1D];
-        attrib.extend_from_slice(&card.pupi);
-        attrib.extend_from_slice(&[0x00, 0x08, 0x01, 0x00]);
-        rf.exchange(&attrib, card.fwt_ms).await?;
+        let card = match rf.exchange(&SENSB_REQ, 30).await {
+            Ok(res) => {
+                let b = parse_sensb_res(&res)?;
+                // ATTRIB: PUPI, param1 00, param2 08 (FSDI 8: we take 256 bytes, 106 kbps),
+                // param3 01 (ISO 14443-4), param4 00 (CID 0).
+                let mut attrib = vec![0x1D];
+                attrib.extend_from_slice(&b.pupi);
+                attrib.extend_from_slice(&[0x00, 0x08, 0x01, 0x00]);
+                rf.exchange(&attrib, b.fwt_ms).await?;
+                Activation { kind: CardType::B, id: b.pupi.to_vec(), fsc: b.fsc, fwt_ms: b.fwt_ms }
+            }
+            Err(RfError::Timeout) => activate_type_a(&mut rf).await?,
+            Err(e) => return Err(e),
+        };
         Ok(IsoDep { rf, card, block: 0 })
     }
 
-    pub fn card(&self) -> &TypeB {
+    pub fn card(&self) -> &Activation {
         &self.card
     }
 

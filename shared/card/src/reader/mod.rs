@@ -49,11 +49,35 @@ pub enum RfError {
     Transport(#[from] TransportError),
 }
 
-/// A contactless front end: set up 106 kbps Type B, exchange frames (the reader adds and
-/// checks the CRC), switch the field off.
+/// How a frame goes on the air during Type A activation (ISO/IEC 14443-3): REQA is a
+/// 7-bit short frame without CRC, anticollision has no CRC, SELECT and RATS have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    pub crc: bool,
+    /// Valid bits in the last byte (7 for REQA/WUPA, else 8).
+    pub last_bits: u8,
+}
+
+impl Framing {
+    pub const SHORT: Framing = Framing { crc: false, last_bits: 7 };
+    pub const NO_CRC: Framing = Framing { crc: false, last_bits: 8 };
+    pub const STANDARD: Framing = Framing { crc: true, last_bits: 8 };
+}
+
+/// A contactless front end: set up 106 kbps Type B or Type A, exchange frames (the reader
+/// adds and checks the CRC unless told otherwise), switch the field off.
 #[allow(async_fn_in_trait)]
 pub trait Rf {
     async fn setup_type_b(&mut self) -> Result<(), RfError>;
+    async fn setup_type_a(&mut self) -> Result<(), RfError>;
+    /// A Type A activation frame with its own framing.
+    async fn exchange_framed(
+        &mut self,
+        data: &[u8],
+        framing: Framing,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, RfError>;
+    /// A frame with CRC (ISO-DEP blocks, Type B activation).
     async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError>;
     async fn field_off(&mut self) -> Result<(), RfError>;
     /// Frames exchanged so far (for the framing-overhead benchmark).

@@ -19,6 +19,27 @@ pub const SET_COMMAND_TYPE: u8 = 0x2A;
 
 /// InSetRF for 106 kbps Type B (send and receive).
 pub const RF_106B: [u8; 4] = [0x03, 0x07, 0x0F, 0x07];
+/// InSetRF for 106 kbps Type A.
+pub const RF_106A: [u8; 4] = [0x02, 0x03, 0x0F, 0x03];
+/// InSetProtocol defaults (nfcpy's `in_set_protocol_defaults`), set before Type A.
+pub const PROTOCOL_DEFAULTS: [u8; 38] = [
+    0x00, 0x18, 0x01, 0x01, 0x02, 0x01, 0x03, 0x00, 0x04, 0x00, 0x05, 0x00, 0x06, 0x00, 0x07, 0x08,
+    0x08, 0x00, 0x09, 0x00, 0x0A, 0x00, 0x0B, 0x00, 0x0C, 0x00, 0x0E, 0x04, 0x0F, 0x00, 0x10, 0x00,
+    0x11, 0x00, 0x12, 0x00, 0x13, 0x06,
+];
+/// InSetProtocol parameter ids for Type A framing.
+pub const ADD_CRC: u8 = 0x01;
+pub const CHECK_CRC: u8 = 0x02;
+pub const ADD_PARITY: u8 = 0x04;
+pub const CHECK_PARITY: u8 = 0x05;
+pub const LAST_BYTE_BIT_COUNT: u8 = 0x07;
+
+/// The InSetProtocol parameters for a Type A framing.
+pub fn framing_params(f: super::Framing) -> [u8; 10] {
+    let crc = u8::from(f.crc);
+    [ADD_CRC, crc, CHECK_CRC, crc, ADD_PARITY, 1, CHECK_PARITY, 1, LAST_BYTE_BIT_COUNT, f.last_bits]
+}
+
 /// InSetProtocol for Type B (as nfcpy sets it).
 pub const PROTOCOL_TYPE_B: [u8; 10] = [0x0B, 0x01, 0x09, 0x01, 0x0C, 0x01, 0x0A, 0x01, 0x00, 0x14];
 
@@ -118,11 +139,13 @@ pub struct Port100<P> {
     pipe: P,
     frames: usize,
     wire: usize,
+    /// The Type A framing in force (`None` in Type B).
+    framing: Option<super::Framing>,
 }
 
 impl<P: UsbPipe> Port100<P> {
     pub fn new(pipe: P) -> Port100<P> {
-        Port100 { pipe, frames: 0, wire: 0 }
+        Port100 { pipe, frames: 0, wire: 0, framing: None }
     }
 
     pub fn into_pipe(self) -> P {
@@ -164,14 +187,8 @@ impl<P: UsbPipe> Port100<P> {
     }
 }
 
-impl<P: UsbPipe> Rf for Port100<P> {
-    async fn setup_type_b(&mut self) -> Result<(), RfError> {
-        self.call(IN_SET_RF, &RF_106B, 100).await?;
-        self.call(IN_SET_PROTOCOL, &PROTOCOL_TYPE_B, 100).await?;
-        Ok(())
-    }
-
-    async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError> {
+impl<P: UsbPipe> Port100<P> {
+    async fn comm_rf(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError> {
         self.frames += 1;
         let mut params = timeout_units(timeout_ms).to_le_bytes().to_vec();
         params.extend_from_slice(data);
@@ -185,6 +202,47 @@ impl<P: UsbPipe> Rf for Port100<P> {
             RECEIVE_TIMEOUT => Err(RfError::Timeout),
             other => Err(RfError::Transmission(other)),
         }
+    }
+
+    async fn set_framing(&mut self, framing: super::Framing) -> Result<(), RfError> {
+        if self.framing != Some(framing) {
+            self.call(IN_SET_PROTOCOL, &framing_params(framing), 100).await?;
+            self.framing = Some(framing);
+        }
+        Ok(())
+    }
+}
+
+impl<P: UsbPipe> Rf for Port100<P> {
+    async fn setup_type_b(&mut self) -> Result<(), RfError> {
+        self.call(IN_SET_RF, &RF_106B, 100).await?;
+        self.call(IN_SET_PROTOCOL, &PROTOCOL_TYPE_B, 100).await?;
+        self.framing = None;
+        Ok(())
+    }
+
+    async fn setup_type_a(&mut self) -> Result<(), RfError> {
+        self.call(IN_SET_RF, &RF_106A, 100).await?;
+        self.call(IN_SET_PROTOCOL, &PROTOCOL_DEFAULTS, 100).await?;
+        self.framing = None;
+        Ok(())
+    }
+
+    async fn exchange_framed(
+        &mut self,
+        data: &[u8],
+        framing: super::Framing,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, RfError> {
+        self.set_framing(framing).await?;
+        self.comm_rf(data, timeout_ms).await
+    }
+
+    async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError> {
+        if self.framing.is_some() {
+            self.set_framing(super::Framing::STANDARD).await?;
+        }
+        self.comm_rf(data, timeout_ms).await
     }
 
     async fn field_off(&mut self) -> Result<(), RfError> {

@@ -29,6 +29,12 @@ pub const RESPONSE_STATUS: u8 = 0x96;
 pub const RESPONSE_DATA: u8 = 0x97;
 /// Switch protocol: ISO/IEC 14443 Type B, layer 2 (raw frames; ISO-DEP on the host).
 pub const TYPE_B_LAYER_2: [u8; 2] = [0x01, 0x02];
+/// Switch protocol: ISO/IEC 14443 Type A, layer 2.
+pub const TYPE_A_LAYER_2: [u8; 2] = [0x00, 0x02];
+/// Transmission and reception flags (bit 0: no CRC sent, bit 1: no CRC checked).
+pub const TX_RX_FLAGS: u8 = 0x90;
+/// Transmission bit framing: valid bits in the last byte (0 = 8).
+pub const TX_BIT_FRAMING: u8 = 0x91;
 
 /// A CCID Escape message around `payload`.
 pub fn escape(seq: u8, payload: &[u8]) -> Vec<u8> {
@@ -60,7 +66,24 @@ pub fn ber_length(n: usize) -> Vec<u8> {
 
 /// `FF 50 00 01` with an extended Lc, the timer and the transceive object, extended Le.
 pub fn transceive(data: &[u8], timeout_ms: u32) -> Vec<u8> {
-    let mut objects = TIMER.to_vec();
+    transceive_framed(data, None, timeout_ms)
+}
+
+/// The same with Type A framing objects first (CRC on/off, bits in the last byte).
+pub fn transceive_framed(data: &[u8], framing: Option<super::Framing>, timeout_ms: u32) -> Vec<u8> {
+    let mut objects = Vec::new();
+    if let Some(f) = framing {
+        let flags = if f.crc { 0x00 } else { 0x03 };
+        objects.extend_from_slice(&[
+            TX_RX_FLAGS,
+            0x01,
+            flags,
+            TX_BIT_FRAMING,
+            0x01,
+            f.last_bits % 8,
+        ]);
+    }
+    objects.extend_from_slice(&TIMER);
     objects.push(0x04);
     objects.extend_from_slice(&timeout_ms.saturating_mul(1000).to_le_bytes());
     objects.push(TRANSCEIVE);
@@ -150,17 +173,16 @@ impl<P: UsbPipe> RcS300<P> {
     }
 }
 
-impl<P: UsbPipe> Rf for RcS300<P> {
-    async fn setup_type_b(&mut self) -> Result<(), RfError> {
-        for payload in [manage(START_SESSION), switch_protocol(TYPE_B_LAYER_2), manage(RF_ON)] {
-            parse_objects(&self.call(&payload, 100).await?)?;
-        }
-        Ok(())
-    }
-
-    async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError> {
+impl<P: UsbPipe> RcS300<P> {
+    async fn transceive(
+        &mut self,
+        data: &[u8],
+        framing: Option<super::Framing>,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, RfError> {
         self.frames += 1;
-        let objects = parse_objects(&self.call(&transceive(data, timeout_ms), timeout_ms).await?)?;
+        let command = transceive_framed(data, framing, timeout_ms);
+        let objects = parse_objects(&self.call(&command, timeout_ms).await?)?;
         if let Some((_, status)) = objects.iter().find(|(t, _)| *t == ERROR_STATUS) {
             if status.iter().any(|b| *b != 0) {
                 let bits = status.iter().fold(0u32, |acc, b| acc << 8 | u32::from(*b));
@@ -172,6 +194,36 @@ impl<P: UsbPipe> Rf for RcS300<P> {
             .find(|(t, _)| *t == RESPONSE_DATA)
             .map(|(_, v)| v)
             .ok_or(RfError::Timeout)
+    }
+
+    async fn session(&mut self, protocol: [u8; 2]) -> Result<(), RfError> {
+        for payload in [manage(START_SESSION), switch_protocol(protocol), manage(RF_ON)] {
+            parse_objects(&self.call(&payload, 100).await?)?;
+        }
+        Ok(())
+    }
+}
+
+impl<P: UsbPipe> Rf for RcS300<P> {
+    async fn setup_type_b(&mut self) -> Result<(), RfError> {
+        self.session(TYPE_B_LAYER_2).await
+    }
+
+    async fn setup_type_a(&mut self) -> Result<(), RfError> {
+        self.session(TYPE_A_LAYER_2).await
+    }
+
+    async fn exchange_framed(
+        &mut self,
+        data: &[u8],
+        framing: super::Framing,
+        timeout_ms: u32,
+    ) -> Result<Vec<u8>, RfError> {
+        self.transceive(data, Some(framing), timeout_ms).await
+    }
+
+    async fn exchange(&mut self, data: &[u8], timeout_ms: u32) -> Result<Vec<u8>, RfError> {
+        self.transceive(data, None, timeout_ms).await
     }
 
     async fn field_off(&mut self) -> Result<(), RfError> {

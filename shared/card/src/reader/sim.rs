@@ -5,7 +5,7 @@
 //! leaves the field after a given number of frames.
 
 use super::port100::{self, Frame};
-use super::UsbPipe;
+use super::{Framing, UsbPipe};
 use crate::transport::TransportError;
 use crate::virtual_card::VirtualCard;
 use std::collections::VecDeque;
@@ -24,6 +24,10 @@ pub struct SimPicc {
     pub lose: Vec<usize>,
     /// The card leaves the field after this many frames.
     pub leaves_after: Option<usize>,
+    /// A Type A card (a phone may present either); else Type B like the My Number card.
+    pub type_a: bool,
+    /// Type A: 0 idle, 1 ready (after REQA), 2 selected (waiting for RATS).
+    a_state: u8,
     frames: usize,
     active: bool,
     block: u8,
@@ -44,6 +48,8 @@ impl SimPicc {
             wtx_before_sign: true,
             lose: Vec::new(),
             leaves_after: None,
+            type_a: false,
+            a_state: 0,
             frames: 0,
             active: false,
             block: 1,
@@ -78,11 +84,54 @@ impl SimPicc {
         self.send(block)
     }
 
-    /// Answers one RF frame (`None`: silence, the host times out).
-    pub fn handle(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+    /// Counts a frame; `false` when it is lost or the card has left.
+    fn arrives(&mut self) -> bool {
         let n = self.frames;
         self.frames += 1;
-        if self.leaves_after.is_some_and(|after| n >= after) || self.lose.contains(&n) {
+        !(self.leaves_after.is_some_and(|after| n >= after) || self.lose.contains(&n))
+    }
+
+    /// The 4-byte UID of a Type A card (the PUPI's bytes) and its BCC.
+    fn uid_bcc(&self) -> Vec<u8> {
+        let mut v = self.pupi.to_vec();
+        v.push(self.pupi.iter().fold(0, |x, b| x ^ b));
+        v
+    }
+
+    /// Answers one frame on a Type A field with the framing the reader used (`None`:
+    /// silence). A frame in the wrong framing is not heard, as on the air.
+    pub fn handle_a(&mut self, frame: &[u8], framing: Framing) -> Option<Vec<u8>> {
+        if !self.type_a || !self.arrives() {
+            return None;
+        }
+        match (frame, framing) {
+            ([0x26] | [0x52], Framing::SHORT) => {
+                self.a_state = 1;
+                self.active = false;
+                Some(vec![0x04, 0x00])
+            }
+            ([0x93, 0x20], Framing::NO_CRC) if self.a_state == 1 => Some(self.uid_bcc()),
+            ([0x93, 0x70, rest @ ..], Framing::STANDARD)
+                if self.a_state == 1 && rest == self.uid_bcc() =>
+            {
+                self.a_state = 2;
+                Some(vec![0x20])
+            }
+            ([0xE0, param], Framing::STANDARD) if self.a_state == 2 => {
+                self.fsd = super::isodep::FSC_TABLE[usize::from(param >> 4).min(8)];
+                self.active = true;
+                self.block = 1;
+                // TL, T0 (TA, TB, TC present | FSCI), TA, TB (FWI | SFGI 0), TC.
+                Some(vec![0x05, 0x70 | self.fsci, 0x80, self.fwi << 4, 0x02])
+            }
+            (_, Framing::STANDARD) if self.active => self.iso_dep(frame),
+            _ => None,
+        }
+    }
+
+    /// Answers one RF frame on a Type B field (`None`: silence, the host times out).
+    pub fn handle(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+        if self.type_a || !self.arrives() {
             return None;
         }
         let pcb = *frame.first()?;
@@ -113,6 +162,12 @@ impl SimPicc {
         if !self.active {
             return None;
         }
+        self.iso_dep(frame)
+    }
+
+    /// ISO-DEP blocks once the card is active (either type).
+    fn iso_dep(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+        let pcb = *frame.first()?;
         match pcb & 0xF6 {
             // S(WTX) answered: now send what was waiting.
             0xF2 => {
@@ -170,13 +225,23 @@ pub struct SimPort100 {
     pub picc: Option<SimPicc>,
     queue: VecDeque<Vec<u8>>,
     pub field_on: bool,
+    /// InSetRF chose 106 kbps Type A.
+    type_a: bool,
+    framing: Framing,
     /// Every frame the host wrote, in order (the worked-frame tests read them).
     pub written: Vec<Vec<u8>>,
 }
 
 impl SimPort100 {
     pub fn new(picc: Option<SimPicc>) -> SimPort100 {
-        SimPort100 { picc, queue: VecDeque::new(), field_on: false, written: Vec::new() }
+        SimPort100 {
+            picc,
+            queue: VecDeque::new(),
+            field_on: false,
+            type_a: false,
+            framing: Framing::STANDARD,
+            written: Vec::new(),
+        }
     }
 
     fn answer(&mut self, code: u8, body: &[u8]) {
@@ -202,13 +267,32 @@ impl UsbPipe for SimPort100 {
                 self.field_on = d.get(2) == Some(&1);
                 self.answer(code, &[0x00]);
             }
-            port100::IN_SET_RF | port100::IN_SET_PROTOCOL | port100::SET_COMMAND_TYPE => {
-                self.field_on |= code == port100::IN_SET_RF;
+            port100::IN_SET_RF => {
+                self.field_on = true;
+                self.type_a = d.get(2..6) == Some(&port100::RF_106A[..]);
+                self.framing = Framing::STANDARD;
+                self.answer(code, &[0x00]);
+            }
+            port100::IN_SET_PROTOCOL => {
+                for pair in d[2..].chunks(2) {
+                    match pair {
+                        [port100::ADD_CRC, v] => self.framing.crc = *v == 1,
+                        [port100::LAST_BYTE_BIT_COUNT, v] => self.framing.last_bits = *v,
+                        _ => {}
+                    }
+                }
                 self.answer(code, &[0x00]);
             }
             port100::IN_COMM_RF => {
                 let rf = d.get(4..).unwrap_or(&[]);
-                let reply = self.picc.as_mut().and_then(|p| p.handle(rf));
+                let (type_a, framing) = (self.type_a, self.framing);
+                let reply = self.picc.as_mut().and_then(|p| {
+                    if type_a {
+                        p.handle_a(rf, framing)
+                    } else {
+                        p.handle(rf)
+                    }
+                });
                 let body = match reply {
                     Some(r) => [&[0u8, 0, 0, 0, 0][..], &r].concat(),
                     None => {
@@ -238,6 +322,8 @@ pub struct SimRcS300 {
     queue: VecDeque<Vec<u8>>,
     pub session: bool,
     pub field_on: bool,
+    /// Switch protocol chose Type A.
+    type_a: bool,
     /// Answer each transceive with one time-extension message first.
     pub time_extensions: bool,
     pub written: Vec<Vec<u8>>,
@@ -250,6 +336,7 @@ impl SimRcS300 {
             queue: VecDeque::new(),
             session: false,
             field_on: false,
+            type_a: false,
             time_extensions: false,
             written: Vec::new(),
         }
@@ -289,17 +376,35 @@ impl UsbPipe for SimRcS300 {
                 let body = [&[ERROR_STATUS, 0x03, 0x00, 0x00, 0x00][..], &ok].concat();
                 self.reply(seq, &body, false);
             }
-            [0xFF, 0x50, 0x00, 0x02, ..] => {
+            [0xFF, 0x50, 0x00, 0x02, 0x04, SWITCH_PROTOCOL, 0x02, protocol, _, ..] => {
+                self.type_a = *protocol == TYPE_A_LAYER_2[0];
                 let body = [&[ERROR_STATUS, 0x03, 0x00, 0x00, 0x00][..], &ok].concat();
                 self.reply(seq, &body, false);
             }
             [0xFF, 0x50, 0x00, 0x01, 0x00, _, _, objects @ ..] => {
                 let objects = objects.get(..objects.len().saturating_sub(2)).unwrap_or(&[]);
-                let rf = parse_objects(&[objects, &ok[..]].concat())
-                    .ok()
-                    .and_then(|o| o.into_iter().find(|(t, _)| *t == TRANSCEIVE).map(|(_, v)| v));
-                let answer = match (self.field_on, rf) {
-                    (true, Some(frame)) => self.picc.as_mut().and_then(|p| p.handle(&frame)),
+                let parsed = parse_objects(&[objects, &ok[..]].concat()).unwrap_or_default();
+                let value =
+                    |tag: u8| parsed.iter().find(|(t, _)| *t == tag).map(|(_, v)| v.clone());
+                let mut framing = Framing::STANDARD;
+                if let Some(flags) = value(TX_RX_FLAGS) {
+                    framing.crc = flags.first() == Some(&0x00);
+                }
+                if let Some(bits) = value(TX_BIT_FRAMING) {
+                    framing.last_bits = match bits.first() {
+                        Some(0) | None => 8,
+                        Some(n) => *n,
+                    };
+                }
+                let type_a = self.type_a;
+                let answer = match (self.field_on, value(TRANSCEIVE)) {
+                    (true, Some(frame)) => self.picc.as_mut().and_then(|p| {
+                        if type_a {
+                            p.handle_a(&frame, framing)
+                        } else {
+                            p.handle(&frame)
+                        }
+                    }),
                     _ => None,
                 };
                 let body = match answer {

@@ -396,7 +396,16 @@ async fn the_pages_own_usb_reader_confirms_a_card_and_reports_a_pulled_card() {
                 b.screenshot(&screenshots().join(format!("reception-usb-{model}.png"))).await?;
                 b.click("record-visit").await?;
                 b.wait_text("recorded", "受付済", 10).await?;
-                // The card leaves the field after a few frames of the next read.
+                // Let the counter refresh that follows a confirmation finish first (the
+                // button is disabled while a card operation runs), then the card leaves
+                // the field a few frames into the next read.
+                b.wait_until("the reader to be idle", 20, || async {
+                    b.js("return !document.querySelector('[data-testid=check-card]').disabled")
+                        .await
+                        .ok()
+                        == Some(serde_json::json!(true))
+                })
+                .await?;
                 let (status, body) = http(server.port, "POST", "/dev/usb/card", None, r#"{"action":"leave_after 6"}"#)
                     .map_err(|e| e.to_string())?;
                 if status != 200 {

@@ -231,6 +231,16 @@ pub enum OqsCommand {
         #[arg(long)]
         outage: bool,
     },
+    /// The document numbers of a simulated person, as a lookup query (JSON), for tests
+    /// and training.
+    Numbers {
+        /// A sim id or a virtual-card person (yamada, …).
+        #[arg(long)]
+        person: String,
+        /// YYYY-MM-DD (default: today in Japan).
+        #[arg(long)]
+        visit: Option<String>,
+    },
     /// A simulated patient taps their card at the face-auth reader: drop a face/ result.
     Tap {
         #[arg(long)]

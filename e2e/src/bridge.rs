@@ -64,10 +64,17 @@ impl Serve {
     /// `/health` answers.
     pub fn start(bin: &Path, port: u16, data: &Path, extra: &[&str]) -> Result<Serve, String> {
         let data_arg = data.to_str().ok_or("the data directory must be UTF-8")?;
+        // The bridge's log goes to a file in its data directory (kept for a failed run; it
+        // would interleave with the test runner's lines otherwise).
+        let _ = std::fs::create_dir_all(data);
+        let log = std::fs::File::create(data.join("bridge.log"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null());
         let child = Command::new(bin)
             .args(["serve", "--port", &port.to_string(), "--data-dir", data_arg])
             .args(extra)
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let mut serve =

@@ -6,8 +6,11 @@
 //! - [`bridge::Serve`]: a real `bridge serve` process, with pairing and a small HTTP client.
 //! - [`browser::Browser`]: headless Chromium through its own chromedriver, one per
 //!   terminal, with a fresh profile.
+//! - [`report`]: figures scenarios leave for `cargo xtask e2e`'s report.
 #![forbid(unsafe_code)]
 
 pub mod bridge;
 pub mod browser;
 pub mod pcsc;
+pub mod report;
+pub mod terminal;

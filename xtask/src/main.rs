@@ -18,6 +18,7 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   demo   builds everything, walks the rules, then serves the terminal with the simulator and a
          virtual card in pcscd, and prints the URL and a pairing code
   dist   release builds of the bridge for Linux and Windows into target/dist/
+  e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +29,9 @@ fn main() -> std::process::ExitCode {
         Some("demo") => demo(),
         Some("gen-test-keys") => gen_test_keys(),
         Some("dist") => dist(),
+        Some("e2e") => step("setup", setup::ensure)
+            .and_then(|()| step("frontend (trunk build --release)", build_frontend))
+            .and_then(|()| step("end-to-end", e2e)),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -116,9 +120,13 @@ fn test() -> Result<()> {
     step("frontend store tests in headless Chromium (wasm-bindgen-test)", || {
         run("cargo", &["test", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--locked"])
     })?;
-    step("native tests, browser end-to-end included", || {
-        run("cargo", &["test", "--workspace", "--exclude", "frontend", "--locked"])
+    step("native tests", || {
+        run(
+            "cargo",
+            &["test", "--workspace", "--exclude", "frontend", "--exclude", "e2e", "--locked"],
+        )
     })?;
+    step("end-to-end: the terminal in Chromium, faults, and the report", e2e)?;
     eprintln!("screenshots of each screen: {}", root().join("screenshots").display());
     eprintln!("\nall checks passed in {:.0}s", start.elapsed().as_secs_f64());
     Ok(())
@@ -146,6 +154,74 @@ fn build_frontend() -> Result<()> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
         std::fs::write(path.with_file_name(format!("{name}.gz")), gz.finish()?)?;
+    }
+    Ok(())
+}
+
+/// Runs the e2e crate's tests (the harness's own, the terminal scenarios, the fault suite),
+/// then writes `target/e2e-report/report.{md,json}`: every scenario with passed / failed /
+/// ignored (an ignored one counts as failed, with its reason in ARCHITECTURE.md), and the
+/// figures scenarios recorded. Fails when any scenario failed.
+fn e2e() -> Result<()> {
+    let report_dir = root().join("target/e2e-report");
+    let _ = std::fs::remove_dir_all(report_dir.join("scenarios"));
+    std::fs::create_dir_all(&report_dir)?;
+    eprintln!("$ cargo test --locked -p e2e -- --test-threads=1");
+    let out = Command::new("cargo")
+        .args(["test", "--locked", "-p", "e2e", "--", "--test-threads=1"])
+        .env("E2E_REPORT_DIR", &report_dir)
+        .current_dir(root())
+        .output()
+        .context("cannot start cargo test")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    print!("{stdout}");
+    let mut scenarios = Vec::new();
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("test ") else { continue };
+        let Some((name, outcome)) = rest.rsplit_once(" ... ") else { continue };
+        let outcome = outcome.split_whitespace().next().unwrap_or("");
+        let status = match outcome {
+            "ok" => "passed",
+            "FAILED" => "failed",
+            "ignored" => "ignored (counted as failed)",
+            _ => continue,
+        };
+        let figures =
+            std::fs::read_to_string(report_dir.join("scenarios").join(format!("{name}.json")))
+                .ok()
+                .unwrap_or_default();
+        scenarios.push((name.to_string(), status, figures));
+    }
+    let passed = scenarios.iter().filter(|s| s.1 == "passed").count();
+    let mut md = format!(
+        "# End-to-end report\n\n{passed} of {} scenarios passed (`cargo xtask e2e`).\n\n| scenario | result | figures |\n|---|---|---|\n",
+        scenarios.len()
+    );
+    let mut json = Vec::new();
+    for (name, status, figures) in &scenarios {
+        let compact = figures.split_whitespace().collect::<Vec<_>>().join(" ");
+        md.push_str(&format!("| `{name}` | {status} | {} |\n", compact.replace('|', "\\|")));
+        json.push(format!(
+            "{{\"scenario\": {:?}, \"result\": {:?}, \"figures\": {}}}",
+            name,
+            status,
+            if figures.trim().is_empty() { "null" } else { figures.trim() }
+        ));
+    }
+    std::fs::write(report_dir.join("report.md"), &md)?;
+    std::fs::write(
+        report_dir.join("report.json"),
+        format!(
+            "{{\"passed\": {passed}, \"total\": {}, \"scenarios\": [{}]}}\n",
+            scenarios.len(),
+            json.join(", ")
+        ),
+    )?;
+    eprintln!("report: {}", report_dir.join("report.md").display());
+    let failed = scenarios.iter().filter(|s| s.1 == "failed").count();
+    if !out.status.success() || failed > 0 {
+        bail!("{failed} of {} end-to-end scenarios failed", scenarios.len());
     }
     Ok(())
 }

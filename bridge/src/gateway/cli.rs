@@ -87,6 +87,16 @@ pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
             }))?;
             Ok(Outcome::Done)
         }
+        OqsCommand::Numbers { person, visit } => {
+            let visit = visit_arg(visit)?;
+            let sim = Sim::new(visit);
+            let query = sim
+                .person(person)
+                .and_then(|p| p.query(visit))
+                .ok_or_else(|| anyhow!("no simulated person {person:?} with document numbers"))?;
+            writeln!(out, "{}", serde_json::to_string(&query.to_wire())?)?;
+            Ok(Outcome::Done)
+        }
         OqsCommand::Tap { folder, person, visit } => {
             let visit = visit_arg(visit)?;
             let name =

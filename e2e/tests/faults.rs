@@ -1,0 +1,262 @@
+//! Faults the field has seen, through the real terminal and bridge (issue 7's suite, the
+//! scenarios built so far). Each scenario is named after the rule or problem it covers and
+//! records its figures for `cargo xtask e2e`'s report.
+
+use e2e::bridge::free_port;
+use e2e::browser::{bridge_binary, with_browser, Browser};
+use e2e::terminal::{data_dir, ledger_receptions, open_and_pair, screenshots, serve};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The PIN guard through the UI: two wrong PINs leave one try; the pad then refuses to send
+/// a third without staff confirmation, so the card is never locked by the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_three_wrong_attempts_never_lock_the_card() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
+    let data = data_dir("fault-pin");
+    let server = serve(free_port(), &data, &[]);
+    let mut tries_seen = Vec::new();
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-reception").await?;
+            b.click("method-card").await?;
+            b.click("check-card").await?;
+            b.wait_text("pin-tries", "残り 3 回", 20).await?;
+            for expect_after in ["残り 2 回", "残り 1 回"] {
+                for d in ["9", "9", "9", "9"] {
+                    b.click(&format!("pin-key-{d}")).await?;
+                }
+                b.click("pin-ok").await?;
+                b.wait_text("pin-tries", expect_after, 20).await?;
+                tries_seen.push(expect_after.to_string());
+            }
+            // The third wrong PIN: typed, but the pad will not send it without staff.
+            for d in ["9", "9", "9", "9"] {
+                b.click(&format!("pin-key-{d}")).await?;
+            }
+            b.find("staff-confirm", 5).await?;
+            let disabled =
+                b.js("return document.querySelector('[data-testid=pin-ok]').disabled").await?;
+            if disabled != serde_json::json!(true) {
+                return Err("the OK button accepts a last try without staff confirmation".into());
+            }
+            b.screenshot(&screenshots().join("fault-pin-last-try.png")).await?;
+            // The card still has its one try (read again, spending nothing).
+            b.click("check-card").await?;
+            b.wait_text("pin-tries", "残り 1 回", 20).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    e2e::report::record(
+        "pin_three_wrong_attempts_never_lock_the_card",
+        serde_json::json!({ "tries_seen": tries_seen, "card_locked": false }),
+    );
+}
+
+/// One raw WebSocket upgrade; returns the HTTP status line's code.
+fn upgrade(port: u16, origin: &str) -> u16 {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET /ws HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// A WebSocket from a foreign or look-alike Origin is refused at the upgrade; a terminal
+/// whose token was revoked is told to pair again, and what it records stays in its outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_origins_and_revoked_tokens_are_refused() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("fault-origin");
+    let server = serve(free_port(), &data, &[]);
+    let port = server.port;
+    let own = upgrade(port, &format!("http://localhost:{port}"));
+    let foreign = upgrade(port, "https://evil.example");
+    let lookalike = upgrade(port, &format!("https://localhost.evil:{port}"));
+    assert_eq!((own, foreign, lookalike), (101, 403, 403));
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            let device = b.text("pairing-state").await;
+            let id = device.split_whitespace().last().unwrap_or("").to_string();
+            let out = std::process::Command::new(bridge_binary())
+                .args(["devices", "revoke", &id, "--data-dir", data.to_str().unwrap()])
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!("revoke {id}: {}", String::from_utf8_lossy(&out.stdout)));
+            }
+            e2e::terminal::record_without_documents(&b).await?;
+            b.wait_text("banner", "ペアリングし直して", 30).await?;
+            b.wait_text("status-outbox", "未送信 1", 10).await?;
+            b.screenshot(&screenshots().join("fault-revoked.png")).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    assert!(ledger_receptions(&server).is_empty(), "nothing from a revoked terminal");
+    e2e::report::record(
+        "foreign_origins_and_revoked_tokens_are_refused",
+        serde_json::json!({ "upgrade_own": own, "upgrade_foreign": foreign, "upgrade_lookalike": lookalike }),
+    );
+}
+
+/// Drops `name` with `content` into `face/` the way the 連携アプリケーション does (whole
+/// file renamed into place).
+fn drop_face(share: &std::path::Path, name: &str, content: &[u8]) {
+    let tmp = share.join("face").join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, share.join("face").join(name)).unwrap();
+}
+
+/// Malformed, oversized and XXE-bearing files in `face/`: the terminal says so, each is
+/// quarantined with its reason, and the next good file still reaches the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("fault-face");
+    let share = data.join("share");
+    for d in ["req", "res", "face"] {
+        std::fs::create_dir_all(share.join(d)).unwrap();
+    }
+    let share_arg = share.to_str().unwrap().to_string();
+    let server = serve(free_port(), &data, &["--gateway", "folder", "--folder", &share_arg]);
+    let mut latencies = Vec::new();
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-reception").await?;
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            drop_face(&share, "OQSsiquc01res_bad1.xml", b"<?xml version=\"1.0\"?><XmlMsg><Message");
+            let mut big = b"<?xml version=\"1.0\"?><XmlMsg>".to_vec();
+            big.resize(3 * 1024 * 1024, b' ');
+            big.extend_from_slice(b"</XmlMsg>");
+            drop_face(&share, "OQSsiquc01res_big.xml", &big);
+            drop_face(
+                &share,
+                "OQSsiquc01res_xxe.xml",
+                b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><XmlMsg>&e;</XmlMsg>",
+            );
+            b.wait_text("banner", "隔離", 30).await?;
+            b.screenshot(&screenshots().join("fault-face-quarantined.png")).await?;
+            let quarantined = || {
+                std::fs::read_dir(share.join("quarantine"))
+                    .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "xml")).count())
+                    .unwrap_or(0)
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while quarantined() < 3 {
+                if Instant::now() > deadline {
+                    return Err(format!("{} of 3 files quarantined", quarantined()));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            // The next good file still arrives.
+            let started = Instant::now();
+            let tap = std::process::Command::new(bridge_binary())
+                .args(["oqs", "tap", "--folder", &share_arg, "--person", "yamada"])
+                .output()
+                .map_err(|e| e.to_string())?;
+            if !tap.status.success() {
+                return Err("tap failed".into());
+            }
+            b.wait_text("face-result", "山田", 20).await?;
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    e2e::report::record(
+        "bad_face_files_are_quarantined_and_the_next_good_one_works",
+        serde_json::json!({ "quarantined": 3, "face_result_latency": e2e::report::percentiles(latencies) }),
+    );
+}
+
+/// The national system down while patients arrive at two terminals: receptions by numbers
+/// are recorded for 事後確認, and when the system returns the follow-ups run by themselves
+/// and both terminals show them confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_then_follow_ups_run_by_themselves_on_both_terminals() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("fault-outage");
+    std::fs::write(data.join("bridge.toml"), "follow_up_interval_s = 1\n").unwrap();
+    let server = serve(free_port(), &data, &[]);
+    std::fs::write(data.join(".sim-faults.json"), r#"{"outage": true}"#).unwrap();
+    // Persons the simulator knows with a plain valid record.
+    let people = ["yamada", "sato", "suzuki"];
+    let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut created = 0;
+    with_browser(|second| async {
+        let result = async {
+            open_and_pair(&first, &server, "受付1").await?;
+            open_and_pair(&second, &server, "受付2").await?;
+            for (i, person) in people.iter().enumerate() {
+                let b = if i % 2 == 0 { &first } else { &second };
+                let q = numbers_of(person);
+                b.click("nav-numbers").await?;
+                b.type_into("insurer", q["insurer"].as_str().unwrap_or("")).await?;
+                b.type_into("symbol", q["symbol"].as_str().unwrap_or("")).await?;
+                b.type_into("number", q["number"].as_str().unwrap_or("")).await?;
+                b.type_into("birth", q["birth"].as_str().unwrap_or("")).await?;
+                b.click("lookup").await?;
+                b.click("record-follow-up").await?;
+                b.wait_text("recorded", "事後確認待ち", 10).await?;
+                created += 1;
+            }
+            for b in [&first, &second] {
+                b.click("nav-ledger").await?;
+                b.wait_until("three pending rows", 30, || async {
+                    b.text("ledger-table").await.matches("事後確認待ち").count() == 3
+                })
+                .await?;
+            }
+            // The system returns.
+            std::fs::remove_file(data.join(".sim-faults.json")).map_err(|e| e.to_string())?;
+            for b in [&first, &second] {
+                b.wait_until("three confirmed rows", 60, || async {
+                    b.text("ledger-table").await.matches("確認済（事後）").count() == 3
+                })
+                .await?;
+            }
+            second.screenshot(&screenshots().join("fault-outage-followed-up.png")).await?;
+            Ok(())
+        }
+        .await;
+        (second, result)
+    })
+    .await;
+    first.close().await;
+    let ids = ledger_receptions(&server);
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (created, created));
+    e2e::report::record(
+        "an_outage_then_follow_ups_run_by_themselves_on_both_terminals",
+        serde_json::json!({ "receptions_created": created, "in_ledger": ids.len(), "duplicates": ids.len() - distinct.len() }),
+    );
+}
+
+/// A simulated person's document numbers, as the bridge's simulator knows them.
+fn numbers_of(person: &str) -> serde_json::Value {
+    let out = std::process::Command::new(bridge_binary())
+        .args(["oqs", "numbers", "--person", person])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}

@@ -232,6 +232,7 @@ pub fn start(ctx: Ctx) {
         }
         refresh_usb(ctx).await;
         crate::usb::watch(move || spawn_local(refresh_usb(ctx)));
+        crate::usb::release_on_page_hide();
         STORE.with(|s| *s.borrow_mut() = Some(store));
         ctx.token.set(token);
         ctx.device_id.set(device);

@@ -241,6 +241,18 @@ pub async fn open(device: &web_sys::UsbDevice) -> Result<(Model, UsbCard), UsbEr
     Ok((model, card))
 }
 
+/// Closes the reader when the page is hidden or left, so another tab or app can use it.
+pub fn release_on_page_hide() {
+    let Some(window) = web_sys::window() else { return };
+    let handler = Closure::<dyn Fn()>::new(|| {
+        if let Some(device) = device() {
+            wasm_bindgen_futures::spawn_local(async move { release(&device).await });
+        }
+    });
+    let _ = window.add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+    handler.forget();
+}
+
 /// Releases the interface (page hidden, or done).
 pub async fn release(device: &web_sys::UsbDevice) {
     if device.opened() {

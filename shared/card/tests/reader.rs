@@ -332,3 +332,21 @@ mod type_a {
         }
     }
 }
+
+#[test]
+fn presence_check_error_names_and_a_clean_deactivation() {
+    let mut dep = activate(Some(picc("yamada"))).unwrap();
+    assert!(block(dep.present()), "a card in the field answers the presence check");
+    // The check changed nothing: operations go on.
+    assert!(block(check(&mut dep, &Policy::embedded().unwrap(), today())).is_ok());
+    let sim = block(dep.deactivate()).unwrap().into_pipe();
+    assert!(!sim.field_on, "the field is off after deactivation");
+    // A card that left the field fails the presence check.
+    let mut gone = picc("yamada");
+    gone.leaves_after = Some(2); // SENSB_REQ and ATTRIB answered, then nothing
+    let mut dep = activate(Some(gone)).unwrap();
+    assert!(!block(dep.present()));
+    assert_eq!(port100::describe(0x0000_0084), "CRC, receive timeout");
+    assert_eq!(port100::describe(0x0001_0000), "0x00010000");
+    assert!(RfError::Transmission(0x04).to_string().contains("CRC"));
+}

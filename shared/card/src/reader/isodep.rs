@@ -23,6 +23,7 @@ const PCB_CHAINING: u8 = 0x10;
 const PCB_R_ACK: u8 = 0xA2;
 const PCB_R_NAK: u8 = 0xB2;
 const PCB_S_WTX: u8 = 0xF2;
+const PCB_S_DESELECT: u8 = 0xC2;
 
 /// What the card said in SENSB_RES.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,8 +250,15 @@ impl<R: Rf> IsoDep<R> {
         }
     }
 
-    /// DESELECT is not needed for a single card; switching the field off ends it.
+    /// Whether the card is still in the field: an R(NAK) with our block number, which a
+    /// present card answers (with R(ACK) or its last block) and which changes nothing.
+    pub async fn present(&mut self) -> bool {
+        matches!(self.rf.exchange(&[PCB_R_NAK | self.block], self.card.fwt_ms).await, Ok(a) if !a.is_empty())
+    }
+
+    /// S(DESELECT), then the field off: the card leaves ISO-DEP cleanly.
     pub async fn deactivate(mut self) -> Result<R, RfError> {
+        let _ = self.rf.exchange(&[PCB_S_DESELECT], self.card.fwt_ms).await;
         self.rf.field_off().await?;
         Ok(self.rf)
     }

@@ -39,8 +39,8 @@ pub enum RfError {
     /// No answer from the card within the time (it may have been pulled away).
     #[error("カードから応答がありません / no answer from the card")]
     Timeout,
-    /// The reader reported a transmission error (its error bits).
-    #[error("カードとの無線通信エラー（{0:#010x}）/ RF error bits {0:#010x}")]
+    /// The reader reported a transmission error (its error bits, named where known).
+    #[error("カードとの無線通信エラー（{}）/ RF error: {}", port100::describe(*.0), port100::describe(*.0))]
     Transmission(u32),
     /// The reader's own framing went wrong.
     #[error("カードリーダーの応答が不正です: {0} / the reader's answer is malformed: {0}")]

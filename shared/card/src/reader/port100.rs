@@ -60,6 +60,17 @@ pub const ERROR_BITS: [(u32, &str); 12] = [
 ];
 pub const RECEIVE_TIMEOUT: u32 = 0x0000_0080;
 
+/// The names of the error bits set in `bits` (`0x…` for bits without a name).
+pub fn describe(bits: u32) -> String {
+    let mut names: Vec<String> =
+        ERROR_BITS.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| (*n).to_string()).collect();
+    let unknown = bits & !ERROR_BITS.iter().fold(0, |all, (b, _)| all | b);
+    if unknown != 0 || names.is_empty() {
+        names.push(format!("{bits:#010x}"));
+    }
+    names.join(", ")
+}
+
 /// A data frame around `data`.
 pub fn frame(data: &[u8]) -> Vec<u8> {
     let len = data.len() as u16;

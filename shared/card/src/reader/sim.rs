@@ -169,6 +169,12 @@ impl SimPicc {
     fn iso_dep(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
         let pcb = *frame.first()?;
         match pcb & 0xF6 {
+            // S(DESELECT): answered in kind; the card leaves ISO-DEP.
+            0xC2 => {
+                self.active = false;
+                self.a_state = 0;
+                Some(vec![0xC2])
+            }
             // S(WTX) answered: now send what was waiting.
             0xF2 => {
                 let answer = self.waiting_for_wtx.take()?;

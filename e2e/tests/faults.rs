@@ -260,3 +260,62 @@ fn numbers_of(person: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// 100 network flaps between a terminal and the bridge (DevTools network emulation) while
+/// ten receptions are recorded: every reception reaches the ledger exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_network_flaps_lose_and_duplicate_nothing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("fault-flaps");
+    let server = serve(free_port(), &data, &[]);
+    let receptions = 10;
+    let mut flaps = 0;
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.cdp("Network.enable", serde_json::json!({})).await?;
+            let network = |offline: bool| {
+                serde_json::json!({
+                    "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1
+                })
+            };
+            // The emulation really cuts the terminal off from the bridge.
+            b.cdp("Network.emulateNetworkConditions", network(true)).await?;
+            let cut = b
+                .client()
+                .execute_async(
+                    "const done = arguments[arguments.length - 1]; fetch('/health', {cache: 'no-store'}).then(() => done('reached'), () => done('cut'));",
+                    vec![],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            b.cdp("Network.emulateNetworkConditions", network(false)).await?;
+            if cut != serde_json::json!("cut") {
+                return Err(format!("offline emulation did not cut the bridge off: {cut}"));
+            }
+            for _ in 0..receptions {
+                e2e::terminal::record_without_documents(&b).await?;
+                for _ in 0..10 {
+                    b.cdp("Network.emulateNetworkConditions", network(true)).await?;
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                    b.cdp("Network.emulateNetworkConditions", network(false)).await?;
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                    flaps += 1;
+                }
+            }
+            // Back to a steady network: the outbox drains (after its backoff).
+            b.wait_text("status-outbox", "未送信 0", 90).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    let ids = ledger_receptions(&server);
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (receptions, receptions), "{ids:?}");
+    e2e::report::record(
+        "a_hundred_network_flaps_lose_and_duplicate_nothing",
+        serde_json::json!({ "flaps": flaps, "receptions_created": receptions, "in_ledger": ids.len(), "duplicates": ids.len() - distinct.len() }),
+    );
+}

@@ -319,3 +319,52 @@ async fn a_hundred_network_flaps_lose_and_duplicate_nothing() {
         serde_json::json!({ "flaps": flaps, "receptions_created": receptions, "in_ledger": ids.len(), "duplicates": ids.len() - distinct.len() }),
     );
 }
+
+/// The seed's card branches through the own reader: a card certificate expired 2 months
+/// ago is still confirmed (grace), one expired 4 months ago is refused with a message that
+/// sends staff to the fallback, and an Android phone reads its certificate only after the PIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_grace_expiry_and_an_android_phone_through_the_own_reader() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // (person, what check shows, confirmed?)
+    let rows = [
+        ("suzuki", "猶予期間中", true),
+        ("takahashi", "猶予なし", false),
+        ("tanaka", "暗証番号の後", true),
+    ];
+    let mut outcomes = Vec::new();
+    for (person, shown, confirmed) in rows {
+        let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), person, &[]);
+        let data = data_dir(&format!("fault-cert-{person}"));
+        let server = serve(free_port(), &data, &[]);
+        with_browser(|b| async {
+            let result = async {
+                open_and_pair(&b, &server, "受付1").await?;
+                b.click("nav-reception").await?;
+                b.click("method-card").await?;
+                b.click("check-card").await?;
+                b.wait_text("check-certificate", shown, 20).await?;
+                for d in ["1", "2", "3", "4"] {
+                    b.click(&format!("pin-key-{d}")).await?;
+                }
+                b.click("pin-ok").await?;
+                if confirmed {
+                    b.wait_text("result-headline", "資格を確認しました", 30).await?;
+                } else {
+                    b.wait_text("message", "証明書", 30).await?;
+                }
+                b.screenshot(&screenshots().join(format!("fault-cert-{person}.png"))).await?;
+                Ok(())
+            }
+            .await;
+            (b, result)
+        })
+        .await;
+        outcomes
+            .push(serde_json::json!({ "person": person, "shown": shown, "confirmed": confirmed }));
+    }
+    e2e::report::record(
+        "certificate_grace_expiry_and_an_android_phone_through_the_own_reader",
+        serde_json::json!({ "cases": outcomes }),
+    );
+}

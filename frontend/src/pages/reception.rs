@@ -184,7 +184,6 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 })}
             </div>
             {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
-            {move || message.get().map(|t| view! { <p class="error" data-testid="message">{t}</p> })}
             {move || match method.get() {
                 Some(Method::Card) => view! {
                     <section class="card">
@@ -231,6 +230,8 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 }.into_any(),
                 None => ().into_any(),
             }}
+            // Next to the action that caused it (the PIN pad or the card check), not above.
+            {move || message.get().map(|t| view! { <p class="error" role="alert" data-testid="message">{t}</p> })}
             {move || reading.get().map(|r| view! { <ResultCard reading=r on_record=record/> })}
         </section>
     }

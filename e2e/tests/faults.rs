@@ -368,3 +368,36 @@ async fn certificate_grace_expiry_and_an_android_phone_through_the_own_reader() 
         serde_json::json!({ "cases": outcomes }),
     );
 }
+
+/// 再診 with the numbers known from earlier visits: confirmed orally, claimed with the
+/// current numbers, the copay estimated from the birth date (the seed's return-visit rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_visit_with_known_numbers_is_confirmed_orally() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let data = data_dir("fault-oral");
+    let server = serve(free_port(), &data, &[]);
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-fallback").await?;
+            b.type_into("capture-birth", "1950-04-02").await?;
+            e2e::terminal::walk_wizard(&b, &["nothing", "neither", "known", "unchanged"]).await?;
+            b.wait_text("outcome-title", "口頭確認", 5).await?;
+            b.wait_text("outcome-claim", "① 現在の番号", 5).await?;
+            b.wait_text("outcome-copay", "割（推定）", 5).await?;
+            b.click("wizard-record").await?;
+            b.wait_text("recorded", "受付済", 10).await?;
+            b.click("nav-ledger").await?;
+            b.wait_text("ledger-sync", "送信済", 30).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    assert_eq!(ledger_receptions(&server).len(), 1);
+    e2e::report::record(
+        "a_return_visit_with_known_numbers_is_confirmed_orally",
+        serde_json::json!({ "outcome": "oral_confirmation", "claim": "current_numbers" }),
+    );
+}

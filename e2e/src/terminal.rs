@@ -102,3 +102,25 @@ pub async fn record_without_documents(b: &Browser) -> Result<(), String> {
     b.click("wizard-record").await?;
     b.wait_text("recorded", "受付済", 10).await
 }
+
+/// Types `pin` on the on-screen pad, key by key (as a receptionist's patient would).
+pub async fn enter_pin(b: &Browser, pin: &str) -> Result<(), String> {
+    for d in pin.chars() {
+        b.click(&format!("pin-key-{d}")).await?;
+    }
+    Ok(())
+}
+
+/// Receptions in the bridge's ledger: how many rows, and how many of them repeat a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub in_ledger: usize,
+    pub duplicates: usize,
+}
+
+/// Counts the bridge's reception rows and duplicates (by record id).
+pub fn ledger_tally(serve: &Serve) -> Tally {
+    let ids = ledger_receptions(serve);
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    Tally { in_ledger: ids.len(), duplicates: ids.len() - distinct.len() }
+}

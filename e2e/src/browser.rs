@@ -64,21 +64,26 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a session.
     pub async fn start() -> Result<Browser, String> {
         let port = crate::bridge::free_port();
+        let profile = std::env::temp_dir().join(format!("chr-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        // Chromium puts scoped directories (~90 MB each) in TMPDIR and leaves them behind
+        // when it is ended; pointing TMPDIR inside the profile lets `Drop` remove them too.
+        // Short names: Chromium's singleton socket lives there (107-byte path limit).
+        let scratch = profile.join("t");
+        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         let driver =
             Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
                 .arg(format!("--port={port}"))
+                .env("TMPDIR", &scratch)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .map_err(|e| {
                     format!("chromedriver: {e} (cargo xtask test installs chromium-driver)")
                 })?;
-        let profile =
-            std::env::temp_dir().join(format!("madoguchi-chromium-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&profile);
         let mut browser = Browser { client: None, driver: Some(driver), profile };
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", browser.profile.display()));
+        args.push(format!("--user-data-dir={}", browser.profile.join("user-data").display()));
         let mut caps = serde_json::Map::new();
         caps.insert("acceptInsecureCerts".into(), json!(true));
         caps.insert(

@@ -174,10 +174,19 @@ impl Browser {
         }
     }
 
-    /// Types into the input with `data-testid` (after clearing it).
+    /// Types into the input with `data-testid` (after clearing it). WebDriver's clear fires
+    /// no `input` event, so one is dispatched: the page's signal must see the empty field.
     pub async fn type_into(&self, testid: &str, text: &str) -> Result<(), String> {
         let e = self.find(testid, 10).await?;
         e.clear().await.map_err(|err| format!("clear {testid}: {err}"))?;
+        let arg = serde_json::to_value(&e).map_err(|err| err.to_string())?;
+        self.client()
+            .execute("arguments[0].dispatchEvent(new Event('input', {bubbles: true}))", vec![arg])
+            .await
+            .map_err(|err| format!("clear {testid}: {err}"))?;
+        if text.is_empty() {
+            return Ok(());
+        }
         e.send_keys(text).await.map_err(|err| format!("type into {testid}: {err}"))
     }
 

@@ -51,29 +51,42 @@ impl Drop for Peer {
     }
 }
 
-/// Reception events in the bridge's ledger, by record id.
-pub fn ledger_receptions(serve: &Serve) -> Vec<String> {
+/// The bridge's reception events, in ledger order (through a checker terminal's token).
+pub fn ledger_events(serve: &Serve) -> Vec<serde_json::Value> {
     let token = serve.pair("e2e-checker").unwrap_or_else(|e| panic!("{e}"));
-    let (status, body) =
-        http(serve.port, "GET", "/api/sync/pull?after=0&limit=500", Some(&token), "").unwrap();
-    assert_eq!(status, 200, "{body}");
-    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
-    page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "reception")
-        .map(|e| e["record_id"].as_str().unwrap().to_string())
-        .collect()
+    let (mut events, mut after) = (Vec::new(), 0);
+    loop {
+        let path = format!("/api/sync/pull?after={after}&limit=500");
+        let (status, body) = http(serve.port, "GET", &path, Some(&token), "").unwrap();
+        assert_eq!(status, 200, "{body}");
+        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let rows = page["events"].as_array().cloned().unwrap_or_default();
+        events.extend(rows.into_iter().filter(|e| e["kind"] == "reception"));
+        match (page["more"].as_bool(), page["next"].as_u64()) {
+            (Some(true), Some(next)) => after = next,
+            _ => return events,
+        }
+    }
 }
 
-/// Clicks through the wizard preferring these answers, until an outcome.
-pub async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<(), String> {
+/// Reception events in the bridge's ledger, by record id.
+pub fn ledger_receptions(serve: &Serve) -> Vec<String> {
+    ledger_events(serve).iter().map(|e| e["record_id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Clicks through the wizard preferring these answers, until an outcome; returns the
+/// questions asked (node ids), so a scenario can tell which facts the terminal derived.
+pub async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<Vec<String>, String> {
+    let mut asked = Vec::new();
     for _ in 0..20 {
         if b.count("wizard-outcome").await > 0 {
-            return Ok(());
+            return Ok(asked);
         }
         b.find("wizard-question", 10).await?;
+        let node = b
+            .js("return document.querySelector('[data-testid=wizard-question]')?.dataset.node")
+            .await?;
+        asked.push(node.as_str().unwrap_or_default().to_string());
         let mut clicked = false;
         for value in prefer {
             let id = format!("answer-{value}");
@@ -84,10 +97,7 @@ pub async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<(), String> {
             }
         }
         if !clicked {
-            let node = b
-                .js("return document.querySelector('[data-testid=wizard-question]').dataset.node")
-                .await?;
-            return Err(format!("no preferred answer at {node}"));
+            return Err(format!("no preferred answer at {asked:?}"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -123,4 +133,57 @@ pub fn ledger_tally(serve: &Serve) -> Tally {
     let ids = ledger_receptions(serve);
     let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
     Tally { in_ledger: ids.len(), duplicates: ids.len() - distinct.len() }
+}
+
+/// A simulated person's document numbers, as the bridge's simulator knows them
+/// (`bridge oqs numbers --person ID`: insurer, symbol, number, branch, birth).
+pub fn numbers_of(person: &str) -> serde_json::Value {
+    let out = std::process::Command::new(bridge_binary())
+        .args(["oqs", "numbers", "--person", person])
+        .output()
+        .unwrap_or_else(|e| panic!("bridge oqs numbers: {e}"));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// 番号入力: types a document's numbers and looks them up (the result card or a message
+/// follows).
+pub async fn look_up_numbers(b: &Browser, q: &serde_json::Value) -> Result<(), String> {
+    b.click("nav-numbers").await?;
+    for field in ["insurer", "symbol", "number", "branch", "birth"] {
+        b.type_into(field, q[field].as_str().unwrap_or("")).await?;
+    }
+    b.click("lookup").await
+}
+
+/// The production path's shared folder (`req/ res/ face/` under `DATA/share`) with the
+/// 資格確認端末's stand-in answering in it (`bridge oqs sim --folder`), killed on drop.
+pub fn folder_peer(data: &Path) -> (Peer, PathBuf) {
+    let share = data.join("share");
+    for d in ["req", "res", "face"] {
+        std::fs::create_dir_all(share.join(d)).unwrap();
+    }
+    let peer = Peer(
+        std::process::Command::new(bridge_binary())
+            .args(["oqs", "sim", "--folder"])
+            .arg(&share)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("bridge oqs sim: {e}")),
+    );
+    (peer, share)
+}
+
+/// The patient taps `person`'s card on the face-auth reader (a result file in `face/`).
+pub fn tap(share: &Path, person: &str) -> Result<(), String> {
+    let out = std::process::Command::new(bridge_binary())
+        .args(["oqs", "tap", "--person", person, "--folder"])
+        .arg(share)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("tap failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
 }

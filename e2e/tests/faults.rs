@@ -4,7 +4,9 @@
 
 use e2e::bridge::free_port;
 use e2e::browser::{bridge_binary, with_browser, Browser};
-use e2e::terminal::{data_dir, ledger_receptions, open_and_pair, screenshots, serve};
+use e2e::terminal::{
+    data_dir, ledger_receptions, look_up_numbers, numbers_of, open_and_pair, screenshots, serve,
+};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -187,49 +189,64 @@ async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
 /// The national system down while patients arrive at two terminals: receptions by numbers
 /// are recorded for 事後確認, and when the system returns the follow-ups run by themselves
 /// and both terminals show them confirmed.
+/// How long the national system stays down in the outage scenario: the issue's 10 minutes
+/// unless `E2E_OUTAGE_SECONDS` says otherwise (for a quick local run; the report says which).
+fn outage_length() -> Duration {
+    let secs = std::env::var("E2E_OUTAGE_SECONDS").ok().and_then(|s| s.parse().ok());
+    Duration::from_secs(secs.unwrap_or(600))
+}
+
+/// The national system down for ten minutes while twenty patients arrive at two counters:
+/// each is recorded for 事後確認 with their document's numbers; when the system returns,
+/// the bridge's follow-ups confirm all of them by themselves, and both counters show it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_then_follow_ups_run_by_themselves_on_both_terminals() {
     let _one = ONE_AT_A_TIME.lock().await;
     let data = data_dir("fault-outage");
-    std::fs::write(data.join("bridge.toml"), "follow_up_interval_s = 1\n").unwrap();
+    std::fs::write(data.join("bridge.toml"), "follow_up_interval_s = 5\n").unwrap();
     let server = serve(free_port(), &data, &[]);
+    let outage = outage_length();
     std::fs::write(data.join(".sim-faults.json"), r#"{"outage": true}"#).unwrap();
-    // Persons the simulator knows with a plain valid record.
-    let people = ["yamada", "sato", "suzuki"];
+    let down_since = Instant::now();
+    // Twenty of the simulator's insured, each with a plain valid record.
+    let patients: Vec<serde_json::Value> =
+        (0..20).map(|i| numbers_of(&format!("p{:03}", 3 * i + 1))).collect();
     let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let mut created = 0;
+    let mut back_after = Duration::ZERO;
     with_browser(|second| async {
         let result = async {
             open_and_pair(&first, &server, "受付1").await?;
             open_and_pair(&second, &server, "受付2").await?;
-            for (i, person) in people.iter().enumerate() {
+            for (i, q) in patients.iter().enumerate() {
+                // Arrivals spread over the outage.
+                let arrives = down_since + outage.mul_f64(i as f64 / patients.len() as f64);
+                tokio::time::sleep_until(arrives.into()).await;
                 let b = if i % 2 == 0 { &first } else { &second };
-                let q = numbers_of(person);
-                b.click("nav-numbers").await?;
-                b.type_into("insurer", q["insurer"].as_str().unwrap_or("")).await?;
-                b.type_into("symbol", q["symbol"].as_str().unwrap_or("")).await?;
-                b.type_into("number", q["number"].as_str().unwrap_or("")).await?;
-                b.type_into("birth", q["birth"].as_str().unwrap_or("")).await?;
-                b.click("lookup").await?;
+                look_up_numbers(b, q).await?;
                 b.click("record-follow-up").await?;
                 b.wait_text("recorded", "事後確認待ち", 10).await?;
                 created += 1;
             }
+            let n = patients.len();
             for b in [&first, &second] {
                 b.click("nav-ledger").await?;
-                b.wait_until("three pending rows", 30, || async {
-                    b.text("ledger-table").await.matches("事後確認待ち").count() == 3
+                b.wait_until("every row pending", 30, || async {
+                    b.text("ledger-table").await.matches("事後確認待ち").count() == n
                 })
                 .await?;
             }
+            tokio::time::sleep_until((down_since + outage).into()).await;
             // The system returns.
             std::fs::remove_file(data.join(".sim-faults.json")).map_err(|e| e.to_string())?;
+            let returned = Instant::now();
             for b in [&first, &second] {
-                b.wait_until("three confirmed rows", 60, || async {
-                    b.text("ledger-table").await.matches("確認済（事後）").count() == 3
+                b.wait_until("every row confirmed", 120, || async {
+                    b.text("ledger-table").await.matches("確認済（事後）").count() == n
                 })
                 .await?;
             }
+            back_after = returned.elapsed();
             second.screenshot(&screenshots().join("fault-outage-followed-up.png")).await?;
             Ok(())
         }
@@ -240,20 +257,11 @@ async fn an_outage_then_follow_ups_run_by_themselves_on_both_terminals() {
     first.close().await;
     let tally = e2e::terminal::ledger_tally(&server);
     assert_eq!(tally, e2e::terminal::Tally { in_ledger: created, duplicates: 0 });
+    assert_eq!(created, 20);
     e2e::report::record(
         "an_outage_then_follow_ups_run_by_themselves_on_both_terminals",
-        serde_json::json!({ "receptions_created": created, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates }),
+        serde_json::json!({ "outage_s": outage.as_secs(), "receptions_created": created, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates, "all_confirmed_on_both_terminals_after_s": (back_after.as_secs_f64() * 10.0).round() / 10.0 }),
     );
-}
-
-/// A simulated person's document numbers, as the bridge's simulator knows them.
-fn numbers_of(person: &str) -> serde_json::Value {
-    let out = std::process::Command::new(bridge_binary())
-        .args(["oqs", "numbers", "--person", person])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// 100 network flaps between a terminal and the bridge (DevTools network emulation) while
@@ -316,15 +324,20 @@ async fn a_hundred_network_flaps_lose_and_duplicate_nothing() {
 
 /// The seed's card branches through the own reader: a card certificate expired 2 months
 /// ago is still confirmed (grace), one expired 4 months ago is refused with a message that
-/// sends staff to the fallback, and an Android phone reads its certificate only after the PIN.
+/// sends staff to the fallback; phones read their certificate only after the PIN, an
+/// iPhone and an Android phone are confirmed, and a phone whose certificate expired is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn certificate_grace_expiry_and_an_android_phone_through_the_own_reader() {
+async fn certificate_grace_expiry_and_phones_through_the_own_reader() {
     let _one = ONE_AT_A_TIME.lock().await;
     // (person, what check shows, confirmed?)
     let rows = [
         ("suzuki", "猶予期間中", true),
         ("takahashi", "猶予なし", false),
         ("tanaka", "暗証番号の後", true),
+        // An iPhone (its certificate, too, after the PIN) and an Android phone whose
+        // certificate expired 5 days ago: phones have no grace.
+        ("ito", "暗証番号の後", true),
+        ("watanabe", "暗証番号の後", false),
     ];
     let mut outcomes = Vec::new();
     for (person, shown, confirmed) in rows {
@@ -356,7 +369,7 @@ async fn certificate_grace_expiry_and_an_android_phone_through_the_own_reader() 
             .push(serde_json::json!({ "person": person, "shown": shown, "confirmed": confirmed }));
     }
     e2e::report::record(
-        "certificate_grace_expiry_and_an_android_phone_through_the_own_reader",
+        "certificate_grace_expiry_and_phones_through_the_own_reader",
         serde_json::json!({ "cases": outcomes }),
     );
 }
@@ -391,5 +404,56 @@ async fn a_return_visit_with_known_numbers_is_confirmed_orally() {
     e2e::report::record(
         "a_return_visit_with_known_numbers_is_confirmed_orally",
         serde_json::json!({ "outcome": "oral_confirmation", "claim": "current_numbers" }),
+    );
+}
+
+/// A card pulled off the PC/SC reader in the middle of the confirmation: the terminal says
+/// so in words and nothing is recorded; placed again, the same card confirms (its PIN
+/// tries untouched by the broken read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_pulled_mid_read_is_reported_and_the_next_try_works() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
+    let data = data_dir("fault-pulled");
+    let server = serve(free_port(), &data, &[]);
+    let mut said = String::new();
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-reception").await?;
+            b.click("method-card").await?;
+            b.click("check-card").await?;
+            b.wait_text("pin-tries", "残り 3 回", 20).await?;
+            // The card leaves after three more commands: inside the confirmation.
+            pcsc.emulator("remove-after 3");
+            e2e::terminal::enter_pin(&b, "1234").await?;
+            b.click("pin-ok").await?;
+            b.wait_text("message", "カード", 30).await?;
+            said = b.text("message").await;
+            b.screenshot(&screenshots().join("fault-card-pulled.png")).await?;
+            if b.count("record-visit").await != 0 {
+                return Err("a broken read offered a result to record".into());
+            }
+            pcsc.wait_for_card(false);
+            pcsc.emulator("insert");
+            pcsc.wait_for_card(true);
+            b.click("check-card").await?;
+            b.wait_text("pin-tries", "残り 3 回", 20).await?;
+            e2e::terminal::enter_pin(&b, "1234").await?;
+            b.click("pin-ok").await?;
+            b.wait_text("result-headline", "資格を確認しました", 30).await?;
+            b.click("record-visit").await?;
+            b.wait_text("recorded", "受付済", 10).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    let tally = e2e::terminal::ledger_tally(&server);
+    assert_eq!(tally, e2e::terminal::Tally { in_ledger: 1, duplicates: 0 });
+    e2e::report::record(
+        "a_card_pulled_mid_read_is_reported_and_the_next_try_works",
+        serde_json::json!({ "message": said, "receptions_created": 1, "in_ledger": tally.in_ledger }),
     );
 }

@@ -8,9 +8,8 @@ use e2e::bridge::{free_port, http};
 use e2e::browser::{bridge_binary, with_browser, Browser};
 use e2e::terminal::{
     data_dir, ledger_receptions, open_and_pair, record_without_documents, screenshots, serve,
-    walk_wizard, Peer,
+    walk_wizard,
 };
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -57,18 +56,8 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
 async fn a_face_reader_result_reaches_two_open_terminals() {
     let _one = ONE_AT_A_TIME.lock().await;
     let data = data_dir("face");
-    let share = data.join("share");
-    for d in ["req", "res", "face"] {
-        std::fs::create_dir_all(share.join(d)).unwrap();
-    }
+    let (_peer, share) = e2e::terminal::folder_peer(&data);
     let share_arg = share.to_str().unwrap().to_string();
-    let _peer = Peer(
-        Command::new(bridge_binary())
-            .args(["oqs", "sim", "--folder", &share_arg])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
     let server = serve(free_port(), &data, &["--gateway", "folder", "--folder", &share_arg]);
     let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     with_browser(|second| async {
@@ -81,13 +70,7 @@ async fn a_face_reader_result_reaches_two_open_terminals() {
             }
             // Both sockets must be up before the patient taps.
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            let tap = Command::new(bridge_binary())
-                .args(["oqs", "tap", "--folder", &share_arg, "--person", "yamada"])
-                .output()
-                .map_err(|e| e.to_string())?;
-            if !tap.status.success() {
-                return Err(format!("tap failed: {}", String::from_utf8_lossy(&tap.stderr)));
-            }
+            e2e::terminal::tap(&share, "yamada")?;
             for b in [&first, &second] {
                 b.wait_text("face-result", "山田", 15).await?;
             }

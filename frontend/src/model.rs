@@ -116,6 +116,10 @@ pub struct Reception {
     pub follow_up: Option<protocol::LookupQuery>,
     /// Free text: the claim path, the fallback outcome, notes.
     pub note: Option<String>,
+    /// The face-auth reader's result file this reception records: every terminal drops
+    /// that result from its 受付 list once the reception is in the clinic's ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_file: Option<String>,
     pub sync: SyncState,
 }
 
@@ -132,6 +136,9 @@ impl Reception {
         });
         if let Some(q) = &self.follow_up {
             body["follow_up"] = serde_json::to_value(q).unwrap_or_default();
+        }
+        if let Some(file) = &self.face_file {
+            body["face_file"] = file.clone().into();
         }
         protocol::Op {
             op_id: self.op_id.clone(),

@@ -109,7 +109,24 @@ pub async fn refresh_local(ctx: Ctx) {
         ctx.oldest_pending_ms.set(pending.iter().map(|r| r.enqueued_ms).reduce(f64::min));
     }
     if let Ok(ledger) = store.ledger().await {
+        drop_recorded_face_results(ctx, &ledger);
         ctx.ledger.set(ledger);
+    }
+}
+
+/// A face-auth result recorded at any terminal leaves every terminal's 受付 list (the
+/// result is broadcast to all of them; one counter records it).
+fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
+    if ctx.face.with_untracked(Vec::is_empty) {
+        return;
+    }
+    let recorded: std::collections::HashSet<&str> =
+        ledger.iter().filter_map(|e| e.body["face_file"].as_str()).collect();
+    if ctx
+        .face
+        .with_untracked(|f| f.iter().any(|b| recorded.contains(b["file"].as_str().unwrap_or(""))))
+    {
+        ctx.face.update(|f| f.retain(|b| !recorded.contains(b["file"].as_str().unwrap_or(""))));
     }
 }
 
@@ -199,7 +216,14 @@ fn connect_socket(ctx: Ctx) {
             _ => {}
         }
     });
-    let on_state: Rc<dyn Fn(bool)> = Rc::new(move |up| ctx.socket_up.set(up));
+    // The bridge is back: send what waited now, not at the end of the sender's backoff.
+    let on_state: Rc<dyn Fn(bool)> = Rc::new(move |up| {
+        let was_up = ctx.socket_up.get_untracked();
+        ctx.socket_up.set(up);
+        if up && !was_up && ctx.is_sender.get_untracked() {
+            spawn_local(drain_now(ctx));
+        }
+    });
     ws::connect(token, on_event, on_state);
 }
 

@@ -23,6 +23,7 @@ fn reception(n: u32) -> Reception {
         copay_basis: Some("confirmed".into()),
         follow_up: None,
         note: None,
+        face_file: None,
         sync: SyncState::Pending,
     }
 }

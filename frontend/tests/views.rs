@@ -55,6 +55,7 @@ fn local(n: u32, sync: SyncState) -> Reception {
         copay_basis: None,
         follow_up: None,
         note: None,
+        face_file: None,
         sync,
     }
 }

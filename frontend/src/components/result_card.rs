@@ -2,6 +2,7 @@
 //! flagged), kana, insurer, 記号・番号・枝番, copay with its basis, validity, 限度額 区分,
 //! notices — and one tap to record the visit.
 
+use crate::components::Bi;
 use crate::model::Patient;
 use leptos::prelude::*;
 
@@ -19,6 +20,10 @@ pub struct Reading {
     pub needs_correction: Vec<String>,
     pub ratio_missing: bool,
     pub results: usize,
+    /// Every result when there are several (複数該当): staff choose one with the patient.
+    pub choices: Vec<Patient>,
+    /// Staff chose `patient` among `choices` (never the first silently).
+    pub chosen: bool,
 }
 
 fn text(v: &serde_json::Value) -> Option<String> {
@@ -37,23 +42,13 @@ pub fn iso_day(compact: &str) -> String {
 impl Reading {
     pub fn from_json(v: &serde_json::Value) -> Reading {
         let i = &v["interpretation"];
-        let results = v["answer"]["results"].as_array().map_or(0, Vec::len);
+        let all = v["answer"]["results"].as_array().cloned().unwrap_or_default();
+        let results = all.len();
         let r = &v["answer"]["results"][0];
         Reading {
             status: i["status"]["status"].as_str().unwrap_or("error").to_string(),
             message: text(&i["message"]),
-            patient: Patient {
-                name: text(&r["name"]),
-                kana: text(&r["name_kana"]),
-                birth: text(&r["birthdate"]).map(|d| iso_day(&d)),
-                sex: text(&r["sex1"]),
-                address: text(&r["address"]),
-                insurer: text(&r["insurer_number"]),
-                insurer_name: text(&r["insurer_name"]),
-                symbol: text(&r["insured_card_symbol"]),
-                number: text(&r["insured_identification_number"]),
-                branch: text(&r["insured_branch_number"]),
-            },
+            patient: patient_of(r),
             copay_percent: i["copay"]["percent"].as_u64().map(|p| p as u8),
             copay_basis: text(&i["copay"]["basis"]["kind"]),
             valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
@@ -64,11 +59,20 @@ impl Reading {
                 .unwrap_or_default(),
             ratio_missing: i["copay_ratio_missing"].as_bool().unwrap_or(false),
             results,
+            choices: if results > 1 { all.iter().map(patient_of).collect() } else { Vec::new() },
+            chosen: false,
         }
     }
 
+    /// Confirmed by the system, or one of several results chosen by staff with the patient.
     pub fn confirmed(&self) -> bool {
-        self.status == "confirmed"
+        self.status == "confirmed" || self.chosen
+    }
+
+    /// The reading with choice `index` taken as the patient's qualification.
+    pub fn choose(&self, index: usize) -> Option<Reading> {
+        let patient = self.choices.get(index)?.clone();
+        Some(Reading { patient, chosen: true, ..self.clone() })
     }
 
     /// The status in words, with what to do next.
@@ -96,6 +100,22 @@ impl Reading {
     }
 }
 
+/// One `ResultOfQualificationConfirmation` as the card shows it.
+fn patient_of(r: &serde_json::Value) -> Patient {
+    Patient {
+        name: text(&r["name"]),
+        kana: text(&r["name_kana"]),
+        birth: text(&r["birthdate"]).map(|d| iso_day(&d)),
+        sex: text(&r["sex1"]),
+        address: text(&r["address"]),
+        insurer: text(&r["insurer_number"]),
+        insurer_name: text(&r["insurer_name"]),
+        symbol: text(&r["insured_card_symbol"]),
+        number: text(&r["insured_identification_number"]),
+        branch: text(&r["insured_branch_number"]),
+    }
+}
+
 fn or_dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "—".into())
 }
@@ -115,6 +135,42 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
         format!("{} ・ {} ・ {}", or_dash(&p.symbol), or_dash(&p.number), or_dash(&p.branch));
     let insurer = format!("{} {}", or_dash(&p.insurer), p.insurer_name.clone().unwrap_or_default());
     let reading_for_record = reading.clone();
+    // 複数該当: one button per qualification instead of one for "the" result.
+    let choices = (!reading.choices.is_empty()).then(|| {
+        let rows = reading
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(index, choice)| {
+                let picked = reading.choose(index);
+                let label = format!(
+                    "{} ／ {} {} ／ {} ・ {} ・ {}",
+                    or_dash(&choice.name),
+                    or_dash(&choice.insurer),
+                    choice.insurer_name.clone().unwrap_or_default(),
+                    or_dash(&choice.symbol),
+                    or_dash(&choice.number),
+                    or_dash(&choice.branch),
+                );
+                view! {
+                    <li>
+                        <span data-testid=format!("choice-{index}")>{label}</span>
+                        <button class="big" data-testid=format!("choose-{index}")
+                            on:click=move |_| if let Some(r) = picked.clone() { on_record.run(r) }>
+                            "この資格で受付 / record with this one"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="choices-list" data-testid="choices">
+                <p><Bi ja="患者さんに保険証・資格確認書などで確認し、一つ選んでください" en="Check with the patient which one is current, then choose"/></p>
+                <ul>{rows}</ul>
+            </div>
+        }
+    });
+    let single = reading.choices.is_empty();
     view! {
         <section class=if ok { "card result ok" } else { "card result warn" } data-testid="result-card" data-status=reading.status.clone()>
             <h2 data-testid="result-headline">{ja}<span class="en">{en}</span></h2>
@@ -134,10 +190,13 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
             </dl>
             {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
             {reading.ratio_missing.then(|| view! { <p class="notice">"負担割合が応答にありません：年齢から推定しています / the ratio is missing: estimated from age"</p> })}
-            <button class="primary big" data-testid="record-visit"
-                on:click=move |_| on_record.run(reading_for_record.clone())>
-                "受付を記録 / Record the visit"
-            </button>
+            {choices}
+            {single.then(|| view! {
+                <button class="primary big" data-testid="record-visit"
+                    on:click=move |_| on_record.run(reading_for_record.clone())>
+                    "受付を記録 / Record the visit"
+                </button>
+            })}
         </section>
     }
 }

@@ -72,12 +72,24 @@ pub fn FallbackPage() -> impl IntoView {
     let birth = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
     let contact = RwSignal::new(String::new());
+    // Empty = today. Staff set it when entering a visit taken on paper (an outage day),
+    // because what an old 保険証 is worth depends on the visit date, not on today.
+    let visit = RwSignal::new(String::new());
+    let visit_date = move || {
+        let typed = visit.get();
+        if typed.trim().is_empty() {
+            crate::ids::today_jst().ok_or_else(|| "今日の日付が分かりません / no clock".to_string())
+        } else {
+            eligibility::Date::parse(typed.trim())
+                .map_err(|_| "受診日は YYYY-MM-DD で / visit date as YYYY-MM-DD".to_string())
+        }
+    };
     let message = RwSignal::new(None::<String>);
     let recorded = RwSignal::new(None::<String>);
     let policy = eligibility::Policy::embedded().ok();
 
     let context = move || {
-        let mut ctx = VisitContext::on(crate::ids::today_jst()?);
+        let mut ctx = VisitContext::on(visit_date().ok()?);
         ctx.birth = eligibility::Date::parse(&birth.get()).ok();
         let (a, t) = (address.get(), contact.get());
         if !a.trim().is_empty() || !t.trim().is_empty() {
@@ -90,6 +102,9 @@ pub fn FallbackPage() -> impl IntoView {
     };
     let decision = Memo::new(move |_| {
         let policy = policy.as_ref()?;
+        if let Err(e) = visit_date() {
+            return Some(Err(e));
+        }
         let ctx = context()?;
         Some(
             Tree::official()
@@ -130,6 +145,9 @@ pub fn FallbackPage() -> impl IntoView {
             Status::Confirmed
         };
         let mut note = format!("{} / {}", outcome.title.ja, claim_text(&outcome.claim));
+        if !visit.get_untracked().trim().is_empty() {
+            note.push_str(&format!(" 受診日: {}", visit.get_untracked().trim()));
+        }
         if let Some(u) = &unknown_claim {
             note.push_str(&format!(
                 " 不詳: {} {} {}",
@@ -157,6 +175,7 @@ pub fn FallbackPage() -> impl IntoView {
             copay_basis: copay.as_ref().map(|_| "estimated".to_string()),
             follow_up: None,
             note: Some(note),
+            face_file: None,
             sync: SyncState::Pending,
         };
         spawn_local(async move {
@@ -184,6 +203,7 @@ pub fn FallbackPage() -> impl IntoView {
                     {input("生年月日 / Birth (YYYY-MM-DD)", "capture-birth", birth)}
                     {input("住所 / Address", "capture-address", address)}
                     {input("連絡先 / Contact", "capture-contact", contact)}
+                    {input("受診日 / Visit date (空欄=今日 / empty = today)", "capture-visit", visit)}
                 </div>
             </details>
             {move || match decision.get() {
@@ -242,7 +262,7 @@ pub fn FallbackPage() -> impl IntoView {
                                 <button class="big" data-testid="print-statement" on:click=move |_| { if let Some(w) = web_sys::window() { let _ = w.print(); } }>
                                     "申立書を印刷 / Print the statement"
                                 </button>
-                                <Statement name=name sex=sex birth=birth address=address contact=contact/>
+                                <Statement name=name sex=sex birth=birth address=address contact=contact visit=visit/>
                             })}
                         </section>
                     }.into_any()
@@ -266,8 +286,10 @@ fn Statement(
     birth: RwSignal<String>,
     address: RwSignal<String>,
     contact: RwSignal<String>,
+    visit: RwSignal<String>,
 ) -> impl IntoView {
     let today = crate::ids::today_jst().map(|d| d.to_string()).unwrap_or_default();
+    let day = move || Some(visit.get()).filter(|v| !v.trim().is_empty()).unwrap_or(today.clone());
     view! {
         <article class="statement" data-testid="statement">
             <h2>"被保険者資格申立書"</h2>
@@ -279,7 +301,7 @@ fn Statement(
                 <tr><th>"住所"</th><td>{move || address.get()}</td></tr>
                 <tr><th>"連絡先"</th><td>{move || contact.get()}</td></tr>
                 <tr><th>"加入している保険（わかる範囲で）"</th><td class="blank"></td></tr>
-                <tr><th>"受診日"</th><td>{today}</td></tr>
+                <tr><th>"受診日"</th><td>{day}</td></tr>
             </table>
             <p class="sign">"署名 ＿＿＿＿＿＿＿＿＿＿＿＿"</p>
         </article>

@@ -17,6 +17,8 @@ pub use usage::UsagePage;
 use crate::components::Reading;
 use crate::model::{Method, Reception, Status, SyncState};
 
+const CHOSEN: &str = "複数該当から職員が患者と確認して選択 / chosen with the patient";
+
 /// A reception from a reading (confirmed, or the status the reading implies).
 pub fn reception_from(reading: &Reading, method: Method, note: Option<String>) -> Reception {
     Reception {
@@ -30,7 +32,12 @@ pub fn reception_from(reading: &Reading, method: Method, note: Option<String>) -
         copay_percent: reading.copay_percent,
         copay_basis: reading.copay_basis.clone(),
         follow_up: None,
-        note,
+        note: match (reading.chosen, note) {
+            (false, note) => note,
+            (true, None) => Some(CHOSEN.into()),
+            (true, Some(n)) => Some(format!("{n} / {CHOSEN}")),
+        },
+        face_file: None,
         sync: SyncState::Pending,
     }
 }

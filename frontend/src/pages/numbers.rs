@@ -109,7 +109,10 @@ pub fn NumbersPage() -> impl IntoView {
         limit_consent: true,
     };
     let lookup = move |_| {
+        // A new patient: the last one's result and "recorded" line go.
         message.set(None);
+        recorded.set(None);
+        reading.set(None);
         offline_offer.set(false);
         let Some(token) = c.token.get_untracked() else {
             message.set(Some(
@@ -168,6 +171,7 @@ pub fn NumbersPage() -> impl IntoView {
             copay_basis: None,
             follow_up: Some(q),
             note: Some("書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected".into()),
+            face_file: None,
             sync: SyncState::Pending,
         };
         spawn_local(async move {

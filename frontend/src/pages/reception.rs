@@ -36,11 +36,12 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let record_face = move |index: usize| {
         let Some(body) = c.face.with_untracked(|f| f.get(index).cloned()) else { return };
         let r = Reading::from_json(&body);
-        let reception = reception_from(
+        let mut reception = reception_from(
             &r,
             Method::Card,
             Some("顔認証付きカードリーダー / face-auth reader".into()),
         );
+        reception.face_file = body["file"].as_str().map(String::from);
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(()) => {

@@ -76,6 +76,7 @@ pub fn ledger_receptions(serve: &Serve) -> Vec<String> {
 
 /// Clicks through the wizard preferring these answers, until an outcome; returns the
 /// questions asked (node ids), so a scenario can tell which facts the terminal derived.
+/// `node=value` applies at that question only (`claim_past=yes` before a general `no`).
 pub async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<Vec<String>, String> {
     let mut asked = Vec::new();
     for _ in 0..20 {
@@ -88,7 +89,13 @@ pub async fn walk_wizard(b: &Browser, prefer: &[&str]) -> Result<Vec<String>, St
             .await?;
         asked.push(node.as_str().unwrap_or_default().to_string());
         let mut clicked = false;
-        for value in prefer {
+        let here = asked.last().map(String::as_str).unwrap_or("");
+        for entry in prefer {
+            let value = match entry.split_once('=') {
+                Some((node, value)) if node == here => value,
+                Some(_) => continue,
+                None => entry,
+            };
             let id = format!("answer-{value}");
             if b.count(&id).await > 0 {
                 b.click(&id).await?;

@@ -76,7 +76,7 @@ const BRANCHES: &[Branch] = &[
         never_asks: None,
         title: "申立書",
         claim: "事後確認の後",
-        then_claim: Some((&["no", "yes"], "② 旧資格")),
+        then_claim: Some((&["claim_past=yes", "no"], "② 旧資格")),
     },
     Branch {
         rule: "expired_insurance_card_before_2026_03_31_confirmed_by_its_numbers",
@@ -207,6 +207,7 @@ async fn answers_at_the_counter_not_found_invalid_with_new_and_several() {
             if b.count("choose-0").await != 1 || b.count("choose-2").await != 0 {
                 return Err("複数該当 should offer exactly the two qualifications".into());
             }
+            b.js("document.querySelector('[data-testid=choices]').scrollIntoView({block: 'center'}); return true").await?;
             b.screenshot(&screenshots().join("branch-several-qualifications.png")).await?;
             b.wait_text("choice-1", "01", 5).await?;
             b.click("choose-1").await?;

@@ -54,19 +54,23 @@ async fn the_bridge_killed_while_a_push_lands_loses_and_duplicates_nothing() {
                     .await?;
                 let landed_before = created - unsent(&b).await.unwrap_or(0);
                 server = serve(port, &data, &[]);
+                let restarted = Instant::now();
                 // The terminal reconnects within its health interval and drains.
-                let deadline = Instant::now() + Duration::from_secs(30);
+                let deadline = restarted + Duration::from_secs(30);
                 let mut in_ledger = receptions_in_ledger(port, &checker).unwrap_or(0);
                 while in_ledger <= landed_before && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(1));
                     in_ledger = receptions_in_ledger(port, &checker).unwrap_or(in_ledger);
                 }
+                let landed = (in_ledger > landed_before)
+                    .then(|| restarted.elapsed().as_millis() as u64);
                 server.kill();
-                // Committed but not acknowledged: rows the terminal will send again.
+                // Committed but not acknowledged: rows the terminal will send again (its
+                // status bar may lag a moment; the figure is an upper bound).
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 let waiting = unsent(&b).await.unwrap_or(0);
                 let unacked = (in_ledger + waiting).saturating_sub(created);
-                kills.push(serde_json::json!({ "cycle": cycle, "in_ledger_at_kill": in_ledger, "terminal_unsent_after": waiting, "committed_but_unacknowledged": unacked }));
+                kills.push(serde_json::json!({ "cycle": cycle, "landed_ms_after_restart": landed, "in_ledger_at_kill": in_ledger, "terminal_unsent_after": waiting, "committed_but_unacknowledged": unacked }));
             }
             server = serve(port, &data, &[]);
             b.wait_text("status-outbox", "未送信 0", 60).await?;

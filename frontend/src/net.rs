@@ -29,16 +29,27 @@ fn js_error(e: wasm_bindgen::JsValue) -> NetError {
     NetError::Unreachable(format!("{e:?}"))
 }
 
-/// One request; `body` is JSON. Returns the parsed JSON of a 2xx answer.
+/// How long a call may take before it counts as unreachable. A request that never ends
+/// (a half-open connection to a bridge that was killed) would otherwise hold the outbox's
+/// one drain forever.
+const HEALTH_MS: u32 = 5_000;
+const SYNC_MS: u32 = 20_000;
+/// A lookup waits for the national system through the bridge (which has its own deadline).
+const LOOKUP_MS: u32 = 90_000;
+
+/// One request; `body` is JSON. Returns the parsed JSON of a 2xx answer, or `Unreachable`
+/// after `deadline_ms`.
 pub async fn call<T: DeserializeOwned>(
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<String>,
+    deadline_ms: u32,
 ) -> Result<T, NetError> {
     let window = web_sys::window().ok_or_else(|| NetError::Unreachable("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(deadline_ms)));
     let headers = web_sys::Headers::new().map_err(js_error)?;
     if let Some(token) = token {
         headers.set("authorization", &format!("Bearer {token}")).map_err(js_error)?;
@@ -71,7 +82,7 @@ pub async fn call<T: DeserializeOwned>(
 }
 
 pub async fn health() -> Result<serde_json::Value, NetError> {
-    call("GET", "/health", None, None).await
+    call("GET", "/health", None, None, HEALTH_MS).await
 }
 
 pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairResponse, NetError> {
@@ -80,17 +91,17 @@ pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairRespons
         device_name: device_name.to_string(),
     })
     .unwrap_or_default();
-    call("POST", "/api/pair", None, Some(body)).await
+    call("POST", "/api/pair", None, Some(body), SYNC_MS).await
 }
 
 pub async fn push(token: &str, ops: Vec<protocol::Op>) -> Result<protocol::PushResponse, NetError> {
     let body = serde_json::to_string(&protocol::PushRequest { ops }).unwrap_or_default();
-    call("POST", "/api/sync/push", Some(token), Some(body)).await
+    call("POST", "/api/sync/push", Some(token), Some(body), SYNC_MS).await
 }
 
 pub async fn pull(token: &str, after: u64) -> Result<protocol::PullResponse, NetError> {
     let body = serde_json::json!({ "after": after, "limit": 500 }).to_string();
-    call("POST", "/api/sync/pull", Some(token), Some(body)).await
+    call("POST", "/api/sync/pull", Some(token), Some(body), SYNC_MS).await
 }
 
 pub async fn lookup(
@@ -98,5 +109,5 @@ pub async fn lookup(
     query: &protocol::LookupQuery,
 ) -> Result<serde_json::Value, NetError> {
     let body = serde_json::to_string(query).unwrap_or_default();
-    call("POST", "/api/lookup", Some(token), Some(body)).await
+    call("POST", "/api/lookup", Some(token), Some(body), LOOKUP_MS).await
 }

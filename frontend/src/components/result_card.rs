@@ -135,6 +135,8 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
         format!("{} ・ {} ・ {}", or_dash(&p.symbol), or_dash(&p.number), or_dash(&p.branch));
     let insurer = format!("{} {}", or_dash(&p.insurer), p.insurer_name.clone().unwrap_or_default());
     let reading_for_record = reading.clone();
+    let single = reading.choices.is_empty();
+    let (valid_until, limit_class) = (or_dash(&reading.valid_until), or_dash(&reading.limit_class));
     // 複数該当: one button per qualification instead of one for "the" result.
     let choices = (!reading.choices.is_empty()).then(|| {
         let rows = reading
@@ -170,24 +172,26 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
             </div>
         }
     });
-    let single = reading.choices.is_empty();
     view! {
         <section class=if ok { "card result ok" } else { "card result warn" } data-testid="result-card" data-status=reading.status.clone()>
             <h2 data-testid="result-headline">{ja}<span class="en">{en}</span></h2>
-            <dl>
-                <dt>"氏名 / Name"</dt>
-                <dd data-testid="result-name" class:flag=flagged>
-                    {or_dash(&p.name)}
-                    {flagged.then(|| view! { <span class="flag-note">" ● 外字の置き換えあり：正しい字に直してください / stand-in character: correct it"</span> })}
-                </dd>
-                <dt>"カナ / Kana"</dt><dd data-testid="result-kana">{or_dash(&p.kana)}</dd>
-                <dt>"生年月日 / Birth"</dt><dd>{or_dash(&p.birth)}</dd>
-                <dt>"保険者 / Insurer"</dt><dd data-testid="result-insurer">{insurer}</dd>
-                <dt>"記号・番号・枝番"</dt><dd data-testid="result-numbers">{numbers}</dd>
-                <dt>"負担割合 / Copay"</dt><dd data-testid="result-copay">{copay}</dd>
-                <dt>"有効期限 / Valid until"</dt><dd>{or_dash(&reading.valid_until)}</dd>
-                <dt>"限度額 区分 / Limit class"</dt><dd>{or_dash(&reading.limit_class)}</dd>
-            </dl>
+            // 複数該当: no single record is shown as "the" patient's; the list below is.
+            {single.then(|| view! {
+                <dl>
+                    <dt>"氏名 / Name"</dt>
+                    <dd data-testid="result-name" class:flag=flagged>
+                        {or_dash(&p.name)}
+                        {flagged.then(|| view! { <span class="flag-note">" ● 外字の置き換えあり：正しい字に直してください / stand-in character: correct it"</span> })}
+                    </dd>
+                    <dt>"カナ / Kana"</dt><dd data-testid="result-kana">{or_dash(&p.kana)}</dd>
+                    <dt>"生年月日 / Birth"</dt><dd>{or_dash(&p.birth)}</dd>
+                    <dt>"保険者 / Insurer"</dt><dd data-testid="result-insurer">{insurer}</dd>
+                    <dt>"記号・番号・枝番"</dt><dd data-testid="result-numbers">{numbers}</dd>
+                    <dt>"負担割合 / Copay"</dt><dd data-testid="result-copay">{copay}</dd>
+                    <dt>"有効期限 / Valid until"</dt><dd>{valid_until}</dd>
+                    <dt>"限度額 区分 / Limit class"</dt><dd>{limit_class}</dd>
+                </dl>
+            })}
             {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
             {reading.ratio_missing.then(|| view! { <p class="notice">"負担割合が応答にありません：年齢から推定しています / the ratio is missing: estimated from age"</p> })}
             {choices}

@@ -90,11 +90,11 @@ fn card_confirmations_verify_for_real() {
     assert!(confirm(&confirmation("suzuki", today()), b"bridge-challenge").is_ok());
     assert!(matches!(
         confirm(&confirmation("takahashi", today()), b"bridge-challenge"),
-        Err(GatewayError::CardRejected(_))
+        Err(GatewayError::CertificateExpired)
     ));
     assert!(matches!(
         confirm(&confirmation("watanabe", today()), b"bridge-challenge"),
-        Err(GatewayError::CardRejected(_))
+        Err(GatewayError::CertificateExpired)
     ));
     // Outage: nothing answers.
     sim.set_faults(Faults { outage: true, ..Faults::default() });

@@ -76,6 +76,10 @@ pub enum GatewayError {
     CardNotSupported,
     #[error("カードの証明書または署名を確認できません: {0} / the card's certificate or signature does not verify: {0}")]
     CardRejected(String),
+    /// The seed's rule: a card's certificate serves 3 months past its expiry, a phone's not
+    /// at all. The next step is the fallback, not another try.
+    #[error("電子証明書の有効期限が切れています（猶予期間外）。マイナポータルの資格情報画面や資格確認書で受付してください（困ったとき）/ the certificate has expired beyond any grace: use the マイナポータル screen or a 資格確認書 (see 困ったとき)")]
+    CertificateExpired,
 }
 
 /// The national system as the bridge sees it.

@@ -544,7 +544,7 @@ impl Sim {
         if let card::certificate::CertificateState::Expired { .. }
         | card::certificate::CertificateState::NotYetValid = summary.state(policy, holder, visit)
         {
-            return Err(reject("the certificate is outside its validity and grace"));
+            return Err(GatewayError::CertificateExpired);
         }
         let person_id = summary
             .subject

@@ -194,3 +194,16 @@ pub fn tap(share: &Path, person: &str) -> Result<(), String> {
         Err(format!("tap failed: {}", String::from_utf8_lossy(&out.stderr)))
     }
 }
+
+/// 受付 → マイナ保険証 → カードを確認: the own reader's `check` (tries and certificate follow).
+pub async fn check_card(b: &Browser) -> Result<(), String> {
+    b.click("nav-reception").await?;
+    b.click("method-card").await?;
+    b.click("check-card").await
+}
+
+/// 本日の受付 until the newest row says 送信済 (the reception reached the bridge).
+pub async fn wait_sent(b: &Browser) -> Result<(), String> {
+    b.click("nav-ledger").await?;
+    b.wait_text("ledger-sync", "送信済", 30).await
+}

@@ -149,8 +149,7 @@ async fn every_fallback_branch_through_the_wizard() {
                 let asked = walk_branch(&b, branch).await?;
                 walked.push(serde_json::json!({ "rule": branch.rule, "asked": asked }));
             }
-            b.click("nav-ledger").await?;
-            b.wait_text("ledger-sync", "送信済", 30).await?;
+            e2e::terminal::wait_sent(&b).await?;
             Ok(())
         }
         .await;
@@ -212,8 +211,7 @@ async fn answers_at_the_counter_not_found_invalid_with_new_and_several() {
             b.wait_text("choice-1", "01", 5).await?;
             b.click("choose-1").await?;
             b.wait_text("recorded", "受付済", 10).await?;
-            b.click("nav-ledger").await?;
-            b.wait_text("ledger-sync", "送信済", 30).await?;
+            e2e::terminal::wait_sent(&b).await?;
             Ok(())
         }
         .await;

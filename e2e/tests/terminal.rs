@@ -39,8 +39,7 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
             b.screenshot(&screenshots().join("reception-result.png")).await?;
             b.click("record-visit").await?;
             b.wait_text("recorded", "受付済", 10).await?;
-            b.click("nav-ledger").await?;
-            b.wait_text("ledger-sync", "送信済", 30).await?;
+            e2e::terminal::wait_sent(&b).await?;
             b.wait_text("ledger-status", "確認済", 5).await?;
             b.screenshot(&screenshots().join("ledger.png")).await?;
             Ok(())

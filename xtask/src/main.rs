@@ -208,9 +208,11 @@ fn e2e() -> Result<()> {
     let report_dir = root().join("target/e2e-report");
     let _ = std::fs::remove_dir_all(report_dir.join("scenarios"));
     std::fs::create_dir_all(&report_dir)?;
-    eprintln!("$ cargo test --locked -p e2e -- --test-threads=1");
+    let started = Instant::now();
+    // Every scenario runs even after one fails, so that the report is whole.
+    eprintln!("$ cargo test --locked --no-fail-fast -p e2e -- --test-threads=1");
     let out = Command::new("cargo")
-        .args(["test", "--locked", "-p", "e2e", "--", "--test-threads=1"])
+        .args(["test", "--locked", "--no-fail-fast", "-p", "e2e", "--", "--test-threads=1"])
         .env("E2E_REPORT_DIR", &report_dir)
         .current_dir(root())
         .output()
@@ -232,40 +234,61 @@ fn e2e() -> Result<()> {
         let figures =
             std::fs::read_to_string(report_dir.join("scenarios").join(format!("{name}.json")))
                 .ok()
-                .unwrap_or_default();
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or(serde_json::Value::Null);
         scenarios.push((name.to_string(), status, figures));
     }
     let passed = scenarios.iter().filter(|s| s.1 == "passed").count();
+    let totals = totals(&scenarios);
+    let suite_s = started.elapsed().as_secs();
     let mut md = format!(
-        "# End-to-end report\n\n{passed} of {} scenarios passed (`cargo xtask e2e`).\n\n| scenario | result | figures |\n|---|---|---|\n",
-        scenarios.len()
+        "# End-to-end report\n\n{passed} of {} scenarios passed (`cargo xtask e2e`, {} min {} s).\n\n",
+        scenarios.len(),
+        suite_s / 60,
+        suite_s % 60
     );
+    md.push_str("## Totals\n\n| figure | value |\n|---|---|\n");
+    for (key, value) in totals.as_object().into_iter().flatten() {
+        md.push_str(&format!("| {key} | `{value}` |\n"));
+    }
+    md.push_str("\n## Scenarios\n\n| scenario | result | figures |\n|---|---|---|\n");
     let mut json = Vec::new();
     for (name, status, figures) in &scenarios {
-        let compact = figures.split_whitespace().collect::<Vec<_>>().join(" ");
+        let compact = figures.to_string();
         md.push_str(&format!("| `{name}` | {status} | {} |\n", compact.replace('|', "\\|")));
-        json.push(format!(
-            "{{\"scenario\": {:?}, \"result\": {:?}, \"figures\": {}}}",
-            name,
-            status,
-            if figures.trim().is_empty() { "null" } else { figures.trim() }
-        ));
+        json.push(serde_json::json!({ "scenario": name, "result": status, "figures": figures }));
     }
     std::fs::write(report_dir.join("report.md"), &md)?;
-    std::fs::write(
-        report_dir.join("report.json"),
-        format!(
-            "{{\"passed\": {passed}, \"total\": {}, \"scenarios\": [{}]}}\n",
-            scenarios.len(),
-            json.join(", ")
-        ),
-    )?;
+    let report = serde_json::json!({
+        "passed": passed, "total": scenarios.len(), "suite_seconds": suite_s,
+        "totals": totals, "scenarios": json,
+    });
+    std::fs::write(report_dir.join("report.json"), format!("{report:#}\n"))?;
     eprintln!("report: {}", report_dir.join("report.md").display());
     let failed = scenarios.iter().filter(|s| s.1 == "failed").count();
     if !out.status.success() || failed > 0 {
         bail!("{failed} of {} end-to-end scenarios failed", scenarios.len());
     }
     Ok(())
+}
+
+/// The suite's totals over every scenario's figures: receptions created and found in the
+/// ledger, duplicates, and the clinic day's latencies, memory, RSS and store size.
+fn totals(scenarios: &[(String, &str, serde_json::Value)]) -> serde_json::Value {
+    let sum = |key: &str| -> u64 { scenarios.iter().filter_map(|s| s.2[key].as_u64()).sum() };
+    let first = |key: &str| {
+        scenarios.iter().map(|s| &s.2[key]).find(|v| !v.is_null()).cloned().unwrap_or_default()
+    };
+    serde_json::json!({
+        "receptions_created": sum("receptions_created"),
+        "receptions_in_ledger": sum("in_ledger"),
+        "duplicates": sum("duplicates"),
+        "face_result_latency": first("face_result_latency"),
+        "confirmation_latency": first("confirmation_latency"),
+        "page_memory": first("page_memory"),
+        "bridge_rss_kib": first("bridge_rss_kib"),
+        "store": first("store"),
+    })
 }
 
 fn bench() -> Result<()> {

@@ -108,7 +108,7 @@ async fn kept_locally(b: &Browser) -> Result<u64, String> {
 
 /// Twenty times: 記録 is pressed and the page reloads a few milliseconds later, in the
 /// middle of the IndexedDB write. A reception is kept whole (with its outbox row) or not
-/// at all; what the page kept reaches the ledger once.
+/// at all; what the page kept (reported as the receptions created) reaches the ledger once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_in_the_middle_of_an_outbox_write_keeps_receptions_whole() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -148,7 +148,7 @@ async fn a_reload_in_the_middle_of_an_outbox_write_keeps_receptions_whole() {
     let tally = ledger_tally(&server);
     e2e::report::record(
         "a_reload_in_the_middle_of_an_outbox_write_keeps_receptions_whole",
-        serde_json::json!({ "reloads": reloads, "kept_by_the_page": kept, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates }),
+        serde_json::json!({ "reloads": reloads, "receptions_created": kept, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates }),
     );
     assert_eq!(tally, Tally { in_ledger: kept as usize, duplicates: 0 });
 }

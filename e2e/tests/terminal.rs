@@ -76,6 +76,12 @@ async fn a_face_reader_result_reaches_two_open_terminals() {
             second.screenshot(&screenshots().join("reception-face.png")).await?;
             first.click("face-record").await?;
             first.wait_text("recorded", "受付済", 10).await?;
+            // Recorded at one counter, the result leaves the other one's list too.
+            second
+                .wait_until("the face result to leave the second terminal", 30, || async {
+                    second.count("face-result").await == 0
+                })
+                .await?;
             // The second terminal sees the first one's reception in the clinic's ledger.
             second.click("nav-ledger").await?;
             second.wait_text("ledger-status", "確認済", 30).await?;

@@ -45,11 +45,9 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(()) => {
-                    c.face.update(|f| {
-                        if index < f.len() {
-                            f.remove(index);
-                        }
-                    });
+                    // By content, not index: another counter's result may have arrived (or
+                    // left) while this one was being recorded.
+                    c.face.update(|f| f.retain(|b| *b != body));
                     recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
                 }
                 Err(e) => message.set(Some(e)),

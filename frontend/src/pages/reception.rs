@@ -33,8 +33,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             }
         });
     });
-    let record_face = move |index: usize| {
-        let Some(body) = c.face.with_untracked(|f| f.get(index).cloned()) else { return };
+    let record_face = move |body: serde_json::Value| {
         let r = Reading::from_json(&body);
         let mut reception = reception_from(
             &r,
@@ -153,7 +152,10 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             <Show when=move || !c.face.with(Vec::is_empty)>
                 <section class="face-results" data-testid="face-results">
                     <h2><Bi ja="顔認証付きカードリーダーの結果" en="Face-auth reader results"/></h2>
-                    {move || c.face.get().into_iter().enumerate().map(|(i, body)| {
+                    // Keyed by result file: a row keeps its node and its button while other
+                    // counters' results arrive above it or leave.
+                    <For each=move || c.face.get() key=|body| body["file"].as_str().unwrap_or_default().to_string() let:body>
+                        {
                         let r = Reading::from_json(&body);
                         let (ja, en) = r.headline();
                         view! {
@@ -162,10 +164,11 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                 <span>{r.patient.kana.clone().unwrap_or_default()}</span>
                                 <span class=if r.confirmed() { "ok" } else { "warn" }>{ja}" / "{en}</span>
                                 <span>{r.copay_percent.map(|p| format!("{}割", p / 10))}</span>
-                                <button class="primary" data-testid="face-record" on:click=move |_| record_face(i)>"受付を記録 / Record"</button>
+                                <button class="primary" data-testid="face-record" on:click=move |_| record_face(body.clone())>"受付を記録 / Record"</button>
                             </div>
                         }
-                    }).collect_view()}
+                        }
+                    </For>
                 </section>
             </Show>
             <h2><Bi ja="患者さんが提示したもの" en="What the patient presents"/></h2>

@@ -3,6 +3,7 @@
 //! `test` is what CI runs: it first installs what a fresh machine lacks, then runs every
 //! check and test tier, stopping at the first failure.
 
+mod demo;
 mod setup;
 mod tidy;
 
@@ -18,6 +19,7 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   demo   builds everything, walks the rules, then serves the terminal with the simulator and a
          virtual card in pcscd, and prints the URL and a pairing code
   dist   release builds of the bridge for Linux and Windows into target/dist/
+  tidy   the repository rules rustc and clippy do not check (also part of test)
   e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
@@ -30,6 +32,7 @@ fn main() -> std::process::ExitCode {
         Some("gen-test-keys") => gen_test_keys(),
         Some("dist") => dist(),
         Some("e2e") => e2e_alone(),
+        Some("tidy") => tidy::check(),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -76,12 +79,27 @@ pub fn output(program: &str, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Every step's name and duration so far, for the summary at the end.
+static STEPS: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
 fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
     eprintln!("\n── {name} ──");
     let start = Instant::now();
-    f().with_context(|| format!("step `{name}`"))?;
-    eprintln!("── {name}: ok in {:.1}s", start.elapsed().as_secs_f64());
+    let result = f().with_context(|| format!("step `{name}`"));
+    let seconds = start.elapsed().as_secs_f64();
+    STEPS.lock().unwrap_or_else(|e| e.into_inner()).push((name.to_string(), seconds));
+    result?;
+    eprintln!("── {name}: ok in {seconds:.1}s");
     Ok(())
+}
+
+/// The steps' durations and the total, as the last lines of a run (also a failed one).
+fn print_step_summary(total: f64) {
+    eprintln!("\n── durations ──");
+    for (name, seconds) in STEPS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        eprintln!("{seconds:>8.1}s  {name}");
+    }
+    eprintln!("{total:>8.1}s  total");
 }
 
 /// The shared crates, which must build for the browser as well.
@@ -132,6 +150,15 @@ fn target_dir() -> PathBuf {
 
 fn test() -> Result<()> {
     let start = Instant::now();
+    let result = test_steps();
+    print_step_summary(start.elapsed().as_secs_f64());
+    if result.is_ok() {
+        eprintln!("\nall checks passed in {:.0}s", start.elapsed().as_secs_f64());
+    }
+    result
+}
+
+fn test_steps() -> Result<()> {
     let _scratch = Scratch::enter()?;
     step("setup", setup::ensure)?;
     step("rustfmt", || run("cargo", &["fmt", "--all", "--", "--check"]))?;
@@ -162,7 +189,6 @@ fn test() -> Result<()> {
     })?;
     step("end-to-end: the terminal in Chromium, faults, and the report", e2e)?;
     eprintln!("screenshots of each screen: {}", root().join("screenshots").display());
-    eprintln!("\nall checks passed in {:.0}s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -426,31 +452,40 @@ fn demo() -> Result<()> {
 
 /// The whole terminal with nothing but this machine: pcscd with the virtual card of 山田
 /// in the vpcd reader, `bridge serve` with the simulator and the built frontend, a fresh
-/// pairing code. Runs until Enter.
+/// pairing code. Everything is started as a process (xtask links nothing but Rust) and
+/// stopped when the demo ends: Enter on a terminal; without one (a service manager, CI, a
+/// pipe) it serves until interrupted.
 fn serve_demo(bridge: &str, target: &Path) -> Result<()> {
-    let pcsc = std::panic::catch_unwind(|| e2e::pcsc::Pcsc::start(bridge, "yamada", &[]));
-    if pcsc.is_err() {
-        eprintln!("(no virtual card: pcscd did not start; the rest of the demo works)");
+    let mut children = demo::Children::default();
+    match demo::start_card(&mut children, bridge, "yamada") {
+        Ok(()) => {}
+        Err(e) => eprintln!("(no virtual card: {e:#}; the rest of the demo works)"),
     }
     let data = target.join("demo-data");
     let port: u16 =
         std::env::var("MADOGUCHI_DEMO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8443);
     let dist = root().join("dist");
     let dist = dist.to_str().context("dist path is not UTF-8")?;
-    let serve = e2e::bridge::Serve::start(Path::new(bridge), port, &data, &["--frontend", dist])
-        .map_err(anyhow::Error::msg)?;
-    let code = serve.pairing_code().map_err(anyhow::Error::msg)?;
+    let code = demo::start_serve(&mut children, bridge, port, &data, dist)?;
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     println!(
-        "\n窓口 madoguchi demo\n  open      http://localhost:{port}/#settings  (or https://localhost:{port}/ with `bridge tls export-ca`)\n  pair      code {code}  (5 minutes, once; `{bridge} pair --data-dir {}` for more)\n  card      受付 → マイナ保険証 → カードを確認, PIN 1234 (山田太郎's virtual card in the vpcd reader)\n  numbers   番号入力 with the numbers of any simulated person\n  outage    echo '{{\"outage\": true}}' > {}/.sim-faults.json   (remove it to end the outage)\n  data      {}\npress Enter to stop.",
+        "\n窓口 madoguchi demo\n  open http://localhost:{port}/#settings  (or https://localhost:{port}/ with `bridge tls export-ca`)\n  pair      code {code}  (5 minutes, once; `{bridge} pair --data-dir {}` for more)\n  card      受付 → マイナ保険証 → カードを確認, PIN 1234 (山田太郎's virtual card in the vpcd reader)\n  numbers   番号入力 with the numbers of any simulated person\n  outage    echo '{{\"outage\": true}}' > {}/.sim-faults.json   (remove it to end the outage)\n  data      {}\n{}",
         data.display(),
         data.display(),
-        data.display()
+        data.display(),
+        if interactive { "press Enter to stop." } else { "serving until interrupted (Ctrl-C)." }
     );
-    let mut line = String::new();
-    let _ = std::io::stdin().read_line(&mut line);
-    drop(serve);
-    drop(pcsc);
-    Ok(())
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    if interactive {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        Ok(())
+    } else {
+        // No terminal to read Enter from: stay up while the bridge does. Ctrl-C reaches the
+        // whole process group, so the children end with us.
+        children.wait_for_serve()
+    }
 }
 
 /// Regenerates the committed RSA-2048 key pool of the test JPKI CA (PKCS#8 DER). Test

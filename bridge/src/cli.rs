@@ -99,6 +99,7 @@ pub struct ServeArgs {
     /// The 資格確認端末's folder holding req/ res/ face/ (with --gateway folder).
     #[arg(long)]
     pub folder: Option<std::path::PathBuf>,
+    #[cfg(feature = "test-doubles")]
     /// Tests and demos only: a simulated Sony USB reader with a virtual card
     /// (`rcs380:yamada`, `rcs300:tanaka`) reachable by a `navigator.usb` stand-in.
     #[arg(long)]
@@ -306,6 +307,7 @@ pub enum CardCommand {
         #[arg(long)]
         staff_confirmed_last_try: bool,
     },
+    #[cfg(feature = "test-doubles")]
     /// Connect a virtual card to pcscd's vpcd driver; commands on stdin: remove, insert,
     /// remove-after N, quit.
     Emulate {

@@ -4,7 +4,7 @@
 //! (`dist/`, with its .gz/.br siblings) and the release bridge beside this binary.
 
 use e2e::bridge::{free_port, Serve};
-use e2e::browser::{bridge_binary, frontend_dist, Browser};
+use e2e::browser::{bridge_binary, frontend_bench_dist, frontend_dist, Browser};
 use std::time::Duration;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -80,7 +80,18 @@ fn main() {
     let dist_arg = dist.to_str().expect("utf-8");
     let server = Serve::start(&bridge_binary(), port, &data, &["--frontend", dist_arg])
         .unwrap_or_else(|e| panic!("{e}"));
-    let token = server.pair("bench").expect("pair");
+    // The outbox figures need the measurement hooks, which only the bench build has.
+    let bench_dist = frontend_bench_dist().unwrap_or_else(|e| panic!("{e}"));
+    let bench_data = data.join("bench-build");
+    let bench_port = free_port();
+    let bench_server = Serve::start(
+        &bridge_binary(),
+        bench_port,
+        &bench_data,
+        &["--frontend", bench_dist.to_str().expect("utf-8")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let token = bench_server.pair("bench").expect("pair");
     runtime.block_on(async {
         let url = format!("http://localhost:{port}/");
         let mut paints = Vec::new();
@@ -98,6 +109,14 @@ fn main() {
             paints[paints.len() - 1]
         );
 
+        // The release build exports no bench hook.
+        let b = Browser::start().await.expect("browser");
+        b.goto(&url).await.expect("page");
+        b.find("status-bar", 30).await.expect("app");
+        let hooks = b.js("return typeof window.wasmBindings.madoguchi_bench_enqueue").await;
+        assert_eq!(hooks.expect("js"), serde_json::json!("undefined"), "release build has bench hooks");
+        b.close().await;
+        let url = format!("http://localhost:{bench_port}/");
         let b = Browser::start().await.expect("browser");
         b.goto(&url).await.expect("page");
         b.find("status-bar", 30).await.expect("app");
@@ -123,6 +142,7 @@ fn main() {
         );
         b.close().await;
     });
+    drop(bench_server);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

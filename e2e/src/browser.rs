@@ -293,7 +293,17 @@ pub fn bridge_binary() -> PathBuf {
 
 /// The built frontend (`cargo xtask test` runs Trunk first), `<workspace>/dist`.
 pub fn frontend_dist() -> Result<PathBuf, String> {
-    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    built_frontend("dist")
+}
+
+/// The bench build of the frontend (feature `bench`: the measurement hooks), which
+/// `cargo xtask bench` builds into `<workspace>/dist-bench`; the release build has none.
+pub fn frontend_bench_dist() -> Result<PathBuf, String> {
+    built_frontend("dist-bench")
+}
+
+fn built_frontend(name: &str) -> Result<PathBuf, String> {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
     if dist.join("index.html").is_file() {
         Ok(dist)
     } else {

@@ -8,11 +8,13 @@
 //! - [`store`]: IndexedDB (schema, migrations, atomic reception + outbox writes).
 //! - [`sync`]: the outbox's delivery (one sender tab by Web Lock, BroadcastChannel) and
 //!   the ledger pull; [`net`]: HTTP to the bridge; [`ws`]: the WebSocket.
-//! - [`bench`]: measurement hooks for `cargo xtask bench` (their own database).
+//! - `bench` (feature `bench`, never in the release build): measurement hooks for
+//!   `cargo xtask bench` (their own database).
 //! - [`state`]: the signals the screens read and the background work that feeds them.
 #![forbid(unsafe_code)]
 
 pub mod app;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod components;
 pub mod ids;

@@ -4,6 +4,7 @@
 //! check and test tier, stopping at the first failure.
 
 mod demo;
+mod dist;
 mod setup;
 mod tidy;
 
@@ -18,7 +19,8 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
          and the terminal in Chromium (sizes, first paint with 4x CPU throttling, enqueue, drain)
   demo   builds everything, walks the rules, then serves the terminal with the simulator and a
          virtual card in pcscd, and prints the URL and a pairing code
-  dist   release builds of the bridge for Linux and Windows into target/dist/
+  dist   release builds of the bridge for Linux and Windows into target/dist/, without test
+         doubles, checked for the committed test keys (also part of test)
   tidy   the repository rules rustc and clippy do not check (also part of test)
   e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
@@ -165,7 +167,8 @@ fn test_steps() -> Result<()> {
     step("tidy", tidy::check)?;
     step("clippy", || clippy(&["--workspace", "--exclude", "frontend"]))?;
     step("clippy (frontend, wasm32)", || {
-        clippy(&["-p", "frontend", "--target", "wasm32-unknown-unknown"])
+        // With the bench hooks, so that their code is checked too.
+        clippy(&["-p", "frontend", "--target", "wasm32-unknown-unknown", "--features", "bench"])
     })?;
     step("wasm32 build of the shared crates", || {
         let mut args = vec!["build", "--locked", "--target", "wasm32-unknown-unknown"];
@@ -174,9 +177,9 @@ fn test_steps() -> Result<()> {
         }
         run("cargo", &args)
     })?;
-    step("Windows build of the bridge (x86_64-pc-windows-gnu)", || {
-        run("cargo", &["build", "--locked", "--target", "x86_64-pc-windows-gnu", "-p", "bridge"])
-    })?;
+    // What a clinic installs: release builds for Linux and Windows without test doubles,
+    // checked for the committed test keys.
+    dist::dist()?;
     step("frontend (trunk build --release)", build_frontend)?;
     step("frontend store tests in headless Chromium (wasm-bindgen-test)", || {
         run("cargo", &["test", "-p", "frontend", "--target", "wasm32-unknown-unknown", "--locked"])
@@ -193,11 +196,26 @@ fn test_steps() -> Result<()> {
 }
 
 /// Trunk's release build into `dist/` (size profile, wasm-opt -Oz, offline), then
-/// brotli (q11) and gzip (9) siblings that the bridge serves as they are.
+/// brotli (q11) and gzip (9) siblings that the bridge serves as they are. This is what
+/// ships: no cargo feature of the frontend is on.
 fn build_frontend() -> Result<()> {
+    trunk_release("dist", None)
+}
+
+/// The same build with the measurement hooks (feature `bench`) into `dist-bench/`, for
+/// `cargo xtask bench` only.
+fn build_frontend_bench() -> Result<()> {
+    trunk_release("dist-bench", Some("bench"))
+}
+
+fn trunk_release(dist: &str, features: Option<&str>) -> Result<()> {
     run("cargo", &["fetch", "--locked"])?;
-    run("trunk", &["build", "--release", "--cargo-profile", "wasm-release"])?;
-    for entry in std::fs::read_dir(root().join("dist"))? {
+    let mut args = vec!["build", "--release", "--cargo-profile", "wasm-release", "--dist", dist];
+    if let Some(features) = features {
+        args.extend(["--features", features]);
+    }
+    run("trunk", &args)?;
+    for entry in std::fs::read_dir(root().join(dist))? {
         let path = entry?.path();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !["wasm", "js", "css", "html", "webmanifest", "svg"].contains(&ext) {
@@ -340,6 +358,10 @@ fn bench() -> Result<()> {
         run("cargo", &["bench", "--locked", "-p", "bridge", "--benches"])
     })?;
     step("frontend (trunk build --release)", build_frontend)?;
+    step(
+        "frontend with bench hooks (trunk build --release --features bench)",
+        build_frontend_bench,
+    )?;
     step("terminal: sizes, first paint, enqueue, drain", || {
         run("cargo", &["build", "--locked", "--release", "-p", "bridge"])?;
         run("cargo", &["bench", "--locked", "-p", "e2e", "--bench", "terminal"])
@@ -521,31 +543,7 @@ fn gen_test_keys() -> Result<()> {
     Ok(())
 }
 
-/// Release builds of the bridge: native and `bridge.exe` for the 資格確認端末 (Windows).
 fn dist() -> Result<()> {
     step("setup", setup::ensure)?;
-    let target = target_dir();
-    let out = target.join("dist");
-    std::fs::create_dir_all(&out)?;
-    step("bridge (native, release)", || {
-        run("cargo", &["build", "--locked", "--release", "-p", "bridge"])
-    })?;
-    std::fs::copy(target.join("release/bridge"), out.join("bridge"))?;
-    step("bridge.exe (x86_64-pc-windows-gnu, release)", || {
-        run(
-            "cargo",
-            &[
-                "build",
-                "--locked",
-                "--release",
-                "--target",
-                "x86_64-pc-windows-gnu",
-                "-p",
-                "bridge",
-            ],
-        )
-    })?;
-    std::fs::copy(target.join("x86_64-pc-windows-gnu/release/bridge.exe"), out.join("bridge.exe"))?;
-    println!("{}", out.display());
-    Ok(())
+    dist::dist()
 }

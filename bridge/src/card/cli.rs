@@ -1,14 +1,11 @@
 //! `bridge card …`: list readers, check a card, read the basic items, confirm, and run the
 //! virtual-card emulator.
 
-use super::emulator::{Control, Emulator};
 use super::service::ReaderService;
-use crate::cli::{CardArgs, CardCommand, Format, Outcome, PhoneKind};
+use crate::cli::{CardArgs, CardCommand, Format, Outcome};
 use crate::clock::today_jst;
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use card::pin::{Pin, StaffConfirmation};
-use card::virtual_card::{TestPerson, TestPki, VirtualCard};
-use card::Holder;
 use eligibility::{Date, Policy};
 use std::io::{BufRead, Write};
 
@@ -113,41 +110,60 @@ pub fn run(args: &CardArgs, out: &mut dyn Write) -> Result<Outcome> {
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             Ok(Outcome::Done)
         }
+        #[cfg(feature = "test-doubles")]
         CardCommand::Emulate { person, phone, port, host, state, today } => {
-            let base = TestPerson::find(person).ok_or_else(|| {
-                let ids: Vec<_> = card::virtual_card::TEST_PERSONS.iter().map(|p| p.id).collect();
-                anyhow!("unknown test person {person:?}; known: {}", ids.join(", "))
-            })?;
-            let mut person = *base;
-            if let Some(phone) = phone {
-                person.holder = match phone {
-                    PhoneKind::Android => Holder::AndroidPhone,
-                    PhoneKind::Iphone => Holder::IPhone,
-                };
-            }
-            let pki = TestPki::new(date_arg(today)?)?;
-            let card = VirtualCard::new(&pki, &person)?;
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                for line in std::io::stdin().lock().lines() {
-                    let Ok(line) = line else { break };
-                    match line.parse::<Control>() {
-                        Ok(c) => {
-                            if tx.send(c).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e) => eprintln!("emulator: {e}"),
-                    }
-                }
-                // stdin closed: keep running until killed (a background emulator has no stdin).
-                std::mem::forget(tx);
-            });
-            writeln!(out, "emulating {} ({:?}) on {host}:{port}", person.id, person.holder)?;
-            out.flush()?;
-            Emulator { card, address: format!("{host}:{port}"), state_file: state.clone() }
-                .run(rx)?;
-            Ok(Outcome::Done)
+            emulate(person, *phone, *port, host, state, today, out)
         }
     }
+}
+
+/// `bridge card emulate`: the virtual card in pcscd through vpcd (test builds only).
+#[cfg(feature = "test-doubles")]
+fn emulate(
+    person: &str,
+    phone: Option<crate::cli::PhoneKind>,
+    port: u16,
+    host: &str,
+    state: &Option<std::path::PathBuf>,
+    today: &Option<String>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    use super::emulator::{Control, Emulator};
+    use crate::cli::PhoneKind;
+    use anyhow::anyhow;
+    use card::virtual_card::{TestPerson, TestPki, VirtualCard};
+    use card::Holder;
+    let base = TestPerson::find(person).ok_or_else(|| {
+        let ids: Vec<_> = card::virtual_card::TEST_PERSONS.iter().map(|p| p.id).collect();
+        anyhow!("unknown test person {person:?}; known: {}", ids.join(", "))
+    })?;
+    let mut person = *base;
+    if let Some(phone) = phone {
+        person.holder = match phone {
+            PhoneKind::Android => Holder::AndroidPhone,
+            PhoneKind::Iphone => Holder::IPhone,
+        };
+    }
+    let pki = TestPki::new(date_arg(today)?)?;
+    let card = VirtualCard::new(&pki, &person)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match line.parse::<Control>() {
+                Ok(c) => {
+                    if tx.send(c).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("emulator: {e}"),
+            }
+        }
+        // stdin closed: keep running until killed (a background emulator has no stdin).
+        std::mem::forget(tx);
+    });
+    writeln!(out, "emulating {} ({:?}) on {host}:{port}", person.id, person.holder)?;
+    out.flush()?;
+    Emulator { card, address: format!("{host}:{port}"), state_file: state.clone() }.run(rx)?;
+    Ok(Outcome::Done)
 }

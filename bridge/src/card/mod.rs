@@ -6,6 +6,7 @@
 //! `card::apdu::Command`'s `Display`, which masks VERIFY data.
 
 pub mod cli;
+#[cfg(feature = "test-doubles")]
 pub mod emulator;
 pub mod logging;
 mod pcsc_transport;

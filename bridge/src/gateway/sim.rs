@@ -254,7 +254,9 @@ pub fn population(today: Date) -> Vec<SimPerson> {
     no_ratio.insurer_name = "熊本県後期高齢者医療広域連合".into();
     let stand_in = special("stand-in", "髙●　一郎", date(1960, 12, 12), kyokai.clone(), "900004");
     people.extend([lost_new, new_job, lost, twin_a, twin_b, no_ratio, stand_in]);
-    // The virtual cardholders, so card confirmations map to a record.
+    // The virtual cardholders, so card confirmations map to a record (test builds only:
+    // a release bridge carries no virtual card).
+    #[cfg(feature = "test-doubles")]
     for (k, p) in card::virtual_card::TEST_PERSONS.iter().enumerate() {
         let birth = p.birth_date().unwrap_or(today);
         let mut s = special(
@@ -509,36 +511,11 @@ impl Sim {
         visit: Date,
         now: &str,
     ) -> Result<Answer, GatewayError> {
-        use rsa::pkcs8::DecodePublicKey;
-        use sha2::{Digest, Sha256};
-        use x509_cert::der::{Decode, Encode};
         if self.faults().outage {
             return Err(GatewayError::Unavailable);
         }
         let reject = |why: &str| GatewayError::CardRejected(why.to_string());
-        let leaf = x509_cert::Certificate::from_der(certificate)
-            .map_err(|_| reject("certificate is not DER X.509"))?;
-        let pki = card::virtual_card::TestPki::new(visit).map_err(|e| reject(&e.to_string()))?;
-        let ca = x509_cert::Certificate::from_der(pki.ca_certificate_der())
-            .map_err(|_| reject("test CA"))?;
-        let key_of = |c: &x509_cert::Certificate| -> Result<rsa::RsaPublicKey, GatewayError> {
-            let der = c
-                .tbs_certificate
-                .subject_public_key_info
-                .to_der()
-                .map_err(|_| reject("public key"))?;
-            rsa::RsaPublicKey::from_public_key_der(&der)
-                .map_err(|_| reject("public key is not RSA"))
-        };
-        let tbs = leaf.tbs_certificate.to_der().map_err(|_| reject("certificate"))?;
-        let ca_signature =
-            leaf.signature.as_bytes().ok_or_else(|| reject("certificate signature"))?;
-        key_of(&ca)?
-            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&tbs), ca_signature)
-            .map_err(|_| reject("not issued by the JPKI CA"))?;
-        key_of(&leaf)?
-            .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(challenge), signature)
-            .map_err(|_| reject("the signature over the challenge does not verify"))?;
+        verify_test_card(certificate, signature, challenge, visit)?;
         let summary = card::certificate::CertificateSummary::from_der(certificate)
             .map_err(|e| reject(&e.to_string()))?;
         if let card::certificate::CertificateState::Expired { .. }
@@ -554,6 +531,46 @@ impl Sim {
         self.face_answer(person_id, visit, now)
             .ok_or_else(|| reject("no record for this certificate"))
     }
+}
+
+/// The signature over `challenge` verifies with the certificate, and the certificate
+/// chains to the test JPKI CA. Only a test build has that CA (and RSA): a release bridge's
+/// simulator cannot confirm any card, since real cards chain to J-LIS, not to our test CA.
+#[cfg(feature = "test-doubles")]
+fn verify_test_card(
+    certificate: &[u8],
+    signature: &[u8],
+    challenge: &[u8],
+    visit: Date,
+) -> Result<(), GatewayError> {
+    use rsa::pkcs8::DecodePublicKey;
+    use sha2::{Digest, Sha256};
+    use x509_cert::der::{Decode, Encode};
+    let reject = |why: &str| GatewayError::CardRejected(why.to_string());
+    let leaf = x509_cert::Certificate::from_der(certificate)
+        .map_err(|_| reject("certificate is not DER X.509"))?;
+    let pki = card::virtual_card::TestPki::new(visit).map_err(|e| reject(&e.to_string()))?;
+    let ca = x509_cert::Certificate::from_der(pki.ca_certificate_der())
+        .map_err(|_| reject("test CA"))?;
+    let key_of = |c: &x509_cert::Certificate| -> Result<rsa::RsaPublicKey, GatewayError> {
+        let der =
+            c.tbs_certificate.subject_public_key_info.to_der().map_err(|_| reject("public key"))?;
+        rsa::RsaPublicKey::from_public_key_der(&der).map_err(|_| reject("public key is not RSA"))
+    };
+    let tbs = leaf.tbs_certificate.to_der().map_err(|_| reject("certificate"))?;
+    let ca_signature = leaf.signature.as_bytes().ok_or_else(|| reject("certificate signature"))?;
+    key_of(&ca)?
+        .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&tbs), ca_signature)
+        .map_err(|_| reject("not issued by the JPKI CA"))?;
+    key_of(&leaf)?
+        .verify(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(challenge), signature)
+        .map_err(|_| reject("the signature over the challenge does not verify"))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "test-doubles"))]
+fn verify_test_card(_: &[u8], _: &[u8], _: &[u8], _: Date) -> Result<(), GatewayError> {
+    Err(GatewayError::CardNotSupported)
 }
 
 /// The simulator as the bridge's embedded gateway backend.

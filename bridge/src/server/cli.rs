@@ -79,6 +79,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
                 format!("フロントエンド {} を読めません / cannot read the frontend", frontend.display())
             })?);
         }
+        #[cfg(feature = "test-doubles")]
         if let Some(spec) = &args.simulate_usb_reader {
             let sim = super::dev_usb::DevUsb::from_spec(spec, crate::clock::today_jst())
                 .map_err(anyhow::Error::msg)?;

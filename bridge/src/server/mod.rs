@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod cli;
+#[cfg(feature = "test-doubles")]
 pub mod dev_usb;
 mod security;
 pub mod tls;
@@ -45,6 +46,7 @@ pub struct AppState {
     /// Wakes the follow-up worker when a push brought new 事後確認 tasks.
     pub follow_up_nudge: Arc<tokio::sync::Notify>,
     /// A simulated USB reader for browser tests (`serve --simulate-usb-reader`), else `None`.
+    #[cfg(feature = "test-doubles")]
     pub dev_usb: Option<dev_usb::Shared>,
     /// Challenges issued to devices for cards read by the page (single use).
     pub challenges: Arc<std::sync::Mutex<Challenges>>,
@@ -222,6 +224,7 @@ impl AppState {
             assets: Arc::new(Assets::embedded().unwrap_or_default()),
             follow_up_nudge: Arc::new(tokio::sync::Notify::new()),
             challenges: Arc::default(),
+            #[cfg(feature = "test-doubles")]
             dev_usb: None,
             broadcast: broadcast::channel(1024).0,
         }
@@ -488,6 +491,7 @@ pub fn routes(
                 .into_response()
         });
 
+    #[cfg(feature = "test-doubles")]
     #[derive(Deserialize)]
     struct DevUsbBody {
         #[serde(default)]
@@ -495,6 +499,12 @@ pub fn routes(
         #[serde(default)]
         action: String,
     }
+    // A release build has no simulated reader: the path does not exist there.
+    #[cfg(not(feature = "test-doubles"))]
+    let simulated_usb = warp::path!("dev" / "usb" / String).and_then(|_: String| async {
+        Err::<warp::reply::Response, warp::Rejection>(warp::reject::not_found())
+    });
+    #[cfg(feature = "test-doubles")]
     let simulated_usb = warp::path!("dev" / "usb" / String)
         .and(warp::post())
         .and(host.clone())

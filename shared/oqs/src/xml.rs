@@ -73,15 +73,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, XmlError> {
     }
     let head = &bytes[..bytes.len().min(200)];
     let head = String::from_utf8_lossy(head);
-    let declared = head.strip_prefix("<?xml").and_then(|rest| {
-        let decl = &rest[..rest.find("?>")?];
-        let at = decl.find("encoding")?;
-        let value = decl[at + 8..].trim_start().strip_prefix('=')?.trim_start();
-        let quote = value.chars().next()?;
-        let value = &value[1..];
-        Some(value[..value.find(quote)?].to_string())
-    });
-    match declared {
+    match declared_encoding(&head)? {
         Some(label) => {
             let encoding = encoding_rs::Encoding::for_label(label.trim().as_bytes())
                 .ok_or_else(|| XmlError::Encoding(format!("unknown encoding {label:?}")))?;
@@ -91,6 +83,32 @@ pub fn decode(bytes: &[u8]) -> Result<String, XmlError> {
             Ok(s) => Ok(s.to_string()),
             Err(_) => decode_with(encoding_rs::SHIFT_JIS, bytes),
         },
+    }
+}
+
+/// The `encoding` label of an XML declaration at the start of `head`, if there is one.
+/// The value must be quoted with `"` or `'`: anything else (a full-width `＂`, the U+FFFD a
+/// Shift_JIS byte becomes, no closing quote) is a typed error, never a slice inside a
+/// multi-byte character (that panicked once and stopped the gateway's worker).
+fn declared_encoding(head: &str) -> Result<Option<String>, XmlError> {
+    let Some(rest) = head.strip_prefix("<?xml") else { return Ok(None) };
+    let Some(end) = rest.find("?>") else { return Ok(None) };
+    let decl = &rest[..end];
+    let Some(at) = decl.find("encoding") else { return Ok(None) };
+    let bad = |why: &str| XmlError::Encoding(format!("the XML declaration's encoding {why}"));
+    let Some(value) = decl[at + "encoding".len()..].trim_start().strip_prefix('=') else {
+        return Err(bad("has no '='"));
+    };
+    let value = value.trim_start();
+    let quote = match value.chars().next() {
+        Some(q @ ('"' | '\'')) => q,
+        Some(other) => return Err(bad(&format!("is not quoted with \" or ' (found {other:?})"))),
+        None => return Err(bad("has no value")),
+    };
+    let value = &value[quote.len_utf8()..];
+    match value.find(quote) {
+        Some(close) => Ok(Some(value[..close].to_string())),
+        None => Err(bad("has no closing quote")),
     }
 }
 

@@ -55,6 +55,14 @@ pub fn now_rfc3339() -> String {
     )
 }
 
+/// `HH:MM` in Japan of a UTC RFC 3339 timestamp written by [`now_rfc3339`].
+pub fn jst_time_of_day(utc: &str) -> Option<String> {
+    let hours: i64 = utc.get(11..13)?.parse().ok()?;
+    let minutes = utc.get(14..16)?;
+    minutes.parse::<u8>().ok()?;
+    Some(format!("{:02}:{minutes}", (hours + 9) % 24))
+}
+
 /// The Japanese calendar day of a UTC RFC 3339 timestamp written by [`now_rfc3339`].
 pub fn jst_day(utc: &str) -> Option<Date> {
     let date = Date::parse(utc.get(0..10)?).ok()?;

@@ -37,6 +37,12 @@ pub struct Config {
     pub lookup_timeout_s: u64,
     /// How often pending 事後確認 lookups are retried.
     pub follow_up_interval_s: u64,
+    /// Copy every file the folder gateway reads into `<data dir>/archive/YYYYMMDD/`. Off
+    /// by default: the files stay in the 資格確認端末's folders either way.
+    pub archive_copies: bool,
+    /// After how many days a 事後確認 the system has not answered definitively becomes
+    /// 要対応 for staff.
+    pub follow_up_max_days: u32,
 }
 
 impl Default for Config {
@@ -50,6 +56,8 @@ impl Default for Config {
             medical_institution_code: "1312345678".into(),
             lookup_timeout_s: 30,
             follow_up_interval_s: 30,
+            archive_copies: false,
+            follow_up_max_days: 7,
         }
     }
 }

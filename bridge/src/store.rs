@@ -7,8 +7,14 @@
 //! - `devices` (paired terminals, token hashes only), `pairing_codes` (hashes, expiry,
 //!   single use), `follow_ups` (事後確認 tasks) and `audit`, an append-only log whose rows
 //!   are hash-chained so that `bridge audit verify` finds any edit.
+//! - `gateway_files`: every file of the 資格確認端末's `face/` folder the bridge has read
+//!   (name, size, modification time, SHA-256, and what came of it), so that a restart
+//!   neither repeats nor loses one — the folder itself is never written.
+//! - `face_claims`: which reception recorded which face result; a second claim is refused
+//!   in the push's own transaction.
 
 use crate::clock::{jst_day, now_rfc3339, now_unix};
+use crate::gateway::SeenFile;
 use protocol::{Op, OpResult, PullResponse, StoredEvent, MAX_PUSH_OPS};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
@@ -66,6 +72,24 @@ CREATE TABLE IF NOT EXISTS follow_ups (
     result TEXT,
     updated_time TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS gateway_files (
+    folder TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    event_seq INTEGER,
+    reason TEXT,
+    seen_time TEXT NOT NULL,
+    PRIMARY KEY (folder, name, sha256)
+);
+CREATE TABLE IF NOT EXISTS face_claims (
+    face_id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    claimed_time TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time TEXT NOT NULL,
@@ -108,10 +132,86 @@ pub struct FollowUp {
     /// When the reception reached the bridge.
     pub created_time: String,
     pub updated_time: String,
+    /// Why the last attempt did not end it (outage, 処理中, an error answer …).
+    pub last_reason: Option<String>,
 }
 
 fn reject(op: &Op, reason: &str) -> OpResult {
     OpResult::Rejected { op_id: op.op_id.clone(), reason: reason.to_string() }
+}
+
+/// Columns added after a table's first release, for stores made before them.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('follow_ups')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (column, definition) in
+        [("next_attempt_unix", "INTEGER NOT NULL DEFAULT 0"), ("last_reason", "TEXT")]
+    {
+        if !columns.iter().any(|c| c == column) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE follow_ups ADD COLUMN {column} {definition}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// One `events` row as `SELECT seq, op_id, record_id, device_id, kind, device_time,
+/// received_time, body` reads it.
+fn stored_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let body: String = r.get(7)?;
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        op_id: r.get(1)?,
+        record_id: r.get(2)?,
+        device_id: r.get(3)?,
+        kind: r.get(4)?,
+        device_time: r.get(5)?,
+        received_time: r.get(6)?,
+        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// A reception recorded from a face result (`face_file` in its body) claims that result
+/// inside the push's transaction. `Some(Claimed)` when another reception had claimed it
+/// first: the push creates nothing and says who recorded it and when.
+fn claim_face(
+    tx: &rusqlite::Transaction<'_>,
+    device_id: &str,
+    op: &Op,
+    now: &str,
+) -> Result<Option<OpResult>, StoreError> {
+    if op.kind != "reception" {
+        return Ok(None);
+    }
+    let Some(face_id) = op.body.get("face_file").and_then(|f| f.as_str()) else {
+        return Ok(None);
+    };
+    let earlier: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT c.record_id, COALESCE(d.name, c.device_id), c.claimed_time
+             FROM face_claims c LEFT JOIN devices d ON d.device_id = c.device_id WHERE c.face_id = ?1",
+            [face_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match earlier {
+        Some((record_id, _, _)) if record_id == op.record_id => Ok(None),
+        Some((_, by_device, at)) => Ok(Some(OpResult::Claimed {
+            op_id: op.op_id.clone(),
+            by_device,
+            at: crate::clock::jst_time_of_day(&at).unwrap_or(at),
+        })),
+        None => {
+            tx.execute(
+                "INSERT INTO face_claims (face_id, record_id, device_id, claimed_time) VALUES (?1, ?2, ?3, ?4)",
+                params![face_id, op.record_id, device_id, now],
+            )?;
+            Ok(None)
+        }
+    }
 }
 
 impl Store {
@@ -122,6 +222,7 @@ impl Store {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Store { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -167,6 +268,11 @@ impl Store {
                     Some((seq, h)) if h == hash => OpResult::Duplicate { op_id: op.op_id.clone(), seq },
                     Some((seq, _)) => OpResult::Conflict { op_id: op.op_id.clone(), seq },
                     None => {
+                        // A reception recorded from a face result claims it, once.
+                        if let Some(claimed) = claim_face(&tx, device_id, op, &received)? {
+                            results.push(claimed);
+                            continue;
+                        }
                         tx.execute(
                             "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -200,19 +306,7 @@ impl Store {
                  FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let mut events: Vec<StoredEvent> = stmt
-                .query_map(params![after as i64, i64::from(limit) + 1], |r| {
-                    let body: String = r.get(7)?;
-                    Ok(StoredEvent {
-                        seq: r.get::<_, i64>(0)? as u64,
-                        op_id: r.get(1)?,
-                        record_id: r.get(2)?,
-                        device_id: r.get(3)?,
-                        kind: r.get(4)?,
-                        device_time: r.get(5)?,
-                        received_time: r.get(6)?,
-                        body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                    })
-                })?
+                .query_map(params![after as i64, i64::from(limit) + 1], stored_event)?
                 .collect::<Result<_, _>>()?;
             let more = events.len() > limit as usize;
             events.truncate(limit as usize);
@@ -249,6 +343,15 @@ impl Store {
         self.follow_ups_where("f.state = 'pending'", "f.id", limit)
     }
 
+    /// Pending tasks whose next attempt is due (`now_unix` or earlier), oldest first.
+    pub fn due_follow_ups(&self, now_unix: i64, limit: u32) -> Result<Vec<FollowUp>, StoreError> {
+        self.follow_ups_where(
+            &format!("f.state = 'pending' AND f.next_attempt_unix <= {now_unix}"),
+            "f.id",
+            limit,
+        )
+    }
+
     /// Every follow-up, newest first (for `GET /api/follow-ups`).
     pub fn follow_ups(&self, limit: u32) -> Result<Vec<FollowUp>, StoreError> {
         self.follow_ups_where("1 = 1", "f.id DESC", limit)
@@ -261,7 +364,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<FollowUp>, StoreError> {
         let sql = format!(
-            "SELECT f.id, f.record_id, f.query, f.state, f.attempts, f.result, e.received_time, f.updated_time
+            "SELECT f.id, f.record_id, f.query, f.state, f.attempts, f.result, e.received_time, f.updated_time, f.last_reason
              FROM follow_ups f JOIN events e ON e.seq = f.created_seq WHERE {filter} ORDER BY {order} LIMIT ?1"
         );
         self.with(|c| {
@@ -279,6 +382,7 @@ impl Store {
                         result: result.and_then(|r| serde_json::from_str(&r).ok()),
                         created_time: r.get(6)?,
                         updated_time: r.get(7)?,
+                        last_reason: r.get(8)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -286,12 +390,19 @@ impl Store {
         })
     }
 
-    /// One more failed attempt (the national system is still down); the task stays pending.
-    pub fn follow_up_attempted(&self, id: u64) -> Result<(), StoreError> {
+    /// One more attempt without a definitive answer: the task stays pending, with the
+    /// reason, and is not tried again before `next_attempt_unix`.
+    pub fn follow_up_attempted(
+        &self,
+        id: u64,
+        reason: &str,
+        next_attempt_unix: i64,
+    ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE follow_ups SET attempts = attempts + 1, updated_time = ?1 WHERE id = ?2",
-                params![now_rfc3339(), id as i64],
+                "UPDATE follow_ups SET attempts = attempts + 1, updated_time = ?1, last_reason = ?2,
+                 next_attempt_unix = ?3 WHERE id = ?4 AND state = 'pending'",
+                params![now_rfc3339(), reason, next_attempt_unix, id as i64],
             )?;
             Ok(())
         })
@@ -347,6 +458,101 @@ impl Store {
                 |r| r.get(0),
             )?)
         })
+    }
+
+    /// A face result read from `face/`: the file remembered and the `face_result` event
+    /// stored in one transaction, before anyone is told. Returns the event's seq, or
+    /// `None` when this content of this file was stored before (a restart, a rescan).
+    pub fn record_face(
+        &self,
+        file: &SeenFile,
+        body: &serde_json::Value,
+    ) -> Result<Option<u64>, StoreError> {
+        let body = body.to_string();
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let now = now_rfc3339();
+            let fresh = tx.execute(
+                "INSERT OR IGNORE INTO gateway_files (folder, name, sha256, size, mtime_ns, outcome, seen_time)
+                 VALUES ('face', ?1, ?2, ?3, ?4, 'result', ?5)",
+                params![file.name, file.sha256, file.size as i64, file.mtime_ns, now],
+            )?;
+            if fresh == 0 {
+                return Ok(None);
+            }
+            let (op_id, record_id, kind) =
+                (format!("face:{}", file.face_id()), uuid::Uuid::now_v7().to_string(), "face_result");
+            let hash = sha256_hex(format!("{record_id}\n{kind}\n{body}").as_bytes());
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
+                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6)",
+                params![op_id, record_id, kind, now, body, hash],
+            )?;
+            if inserted == 0 {
+                tx.commit()?;
+                return Ok(None);
+            }
+            let seq = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE gateway_files SET event_seq = ?1 WHERE folder = 'face' AND name = ?2 AND sha256 = ?3",
+                params![seq, file.name, file.sha256],
+            )?;
+            tx.commit()?;
+            Ok(Some(seq as u64))
+        })
+    }
+
+    /// A `face/` file that could not be read: remembered (so it is reported once), with
+    /// the reason. Returns false when it was recorded before.
+    pub fn record_quarantined(&self, file: &SeenFile, reason: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.execute(
+                "INSERT OR IGNORE INTO gateway_files (folder, name, sha256, size, mtime_ns, outcome, reason, seen_time)
+                 VALUES ('face', ?1, ?2, ?3, ?4, 'quarantined', ?5, ?6)",
+                params![file.name, file.sha256, file.size as i64, file.mtime_ns, reason, now_rfc3339()],
+            )? == 1)
+        })
+    }
+
+    /// Every `face/` file already read: (name, size, mtime), so the watcher can skip them
+    /// at start-up without reading them again.
+    pub fn seen_face_files(&self) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT name, size, mtime_ns FROM gateway_files WHERE folder = 'face'")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// How many `face/` files were read, and how many of them were quarantined.
+    pub fn face_file_counts(&self) -> Result<(u64, u64), StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(outcome = 'quarantined'), 0) FROM gateway_files WHERE folder = 'face'",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )?)
+        })
+    }
+
+    /// Today's (Japan) face results that no reception has claimed yet, oldest first: what
+    /// every terminal's 受付 list shows, on connect, on reload and after the idle timeout.
+    pub fn open_face_results(&self) -> Result<Vec<StoredEvent>, StoreError> {
+        let today = crate::clock::today_jst();
+        let events = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT seq, op_id, record_id, device_id, kind, device_time, received_time, body
+                 FROM events e WHERE kind = 'face_result' AND seq > (SELECT COALESCE(MAX(seq), 0) - 5000 FROM events)
+                 AND NOT EXISTS (SELECT 1 FROM face_claims c WHERE 'face:' || c.face_id = e.op_id)
+                 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], stored_event)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        Ok(events.into_iter().filter(|e| jst_day(&e.received_time) == Some(today)).collect())
     }
 
     /// Records an event the bridge itself produced (a face-auth result), keyed by `op_id`

@@ -24,11 +24,48 @@ fn temp_folder(name: &str) -> PathBuf {
     dir
 }
 
+/// Our data directory for a share: beside it, never inside (the share is the clinic's).
+fn data_of(dir: &Path) -> PathBuf {
+    dir.with_extension("data")
+}
+
 fn config(dir: &Path, timeout_ms: u64) -> FolderConfig {
     let mut c = FolderConfig::new(dir);
     c.timeout = Duration::from_millis(timeout_ms);
     c.settle = Duration::from_millis(700);
+    c.data_dir = Some(data_of(dir));
     c
+}
+
+/// Every entry of the share's top level: only the 資格確認端末's own folders (and the
+/// peer's faults file) — nothing of ours.
+fn share_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".sim-faults.json")
+        .collect();
+    names.sort();
+    names
+}
+
+/// Name → (bytes, mtime) of every file in `face/`.
+fn face_snapshot(
+    dir: &Path,
+) -> std::collections::BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    std::fs::read_dir(dir.join("face"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            let meta = std::fs::metadata(&p).unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (std::fs::read(&p).unwrap(), meta.modified().unwrap()),
+            )
+        })
+        .collect()
 }
 
 /// Starts the peer; stops it when the returned sender is dropped.
@@ -61,7 +98,7 @@ fn files_in(dir: &Path) -> usize {
 }
 
 fn archived(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("archive"))
+    std::fs::read_dir(data_of(dir).join("archive"))
         .map(|d| d.flatten().map(|day| files_in(&day.path())).sum())
         .unwrap_or(0)
 }
@@ -72,7 +109,9 @@ async fn fifty_concurrent_lookups_pair_with_their_answers() {
     let sim = Arc::new(Sim::new(today()));
     let _peer = start_peer(&dir, sim.clone());
     peer::set_faults(&dir, &Faults { latency_ms: 20, ..Faults::default() }).unwrap();
-    let gateway = Arc::new(FolderGateway::start(config(&dir, 10_000)).unwrap());
+    let mut with_archive = config(&dir, 10_000);
+    with_archive.archive_copies = true;
+    let gateway = Arc::new(FolderGateway::start(with_archive).unwrap());
     let ids: Vec<String> = sim
         .people()
         .iter()
@@ -99,7 +138,9 @@ async fn fifty_concurrent_lookups_pair_with_their_answers() {
         assert_eq!(answer.body.qualification_validity.as_deref(), Some("1"));
     }
     assert_eq!(files_in(&dir.join("req")), 0, "the peer consumed every request");
-    assert_eq!(archived(&dir), 50, "every answer archived");
+    assert_eq!(files_in(&dir.join("res")), 0, "our own answers are taken out of res/");
+    assert_eq!(archived(&dir), 50, "every answer copied into our archive");
+    assert_eq!(share_entries(&dir), ["face", "req", "res"], "nothing of ours in the share");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -177,7 +218,7 @@ async fn partial_writes_are_read_only_when_complete() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(!dir.join("quarantine").exists(), "nothing quarantined");
+    assert!(!data_of(&dir).join("quarantine").exists(), "nothing quarantined");
     // A file that stays broken is quarantined with its reason and surfaced.
     std::fs::write(
         dir.join("face").join("OQSsiquc01res_face_bad_1.xml"),
@@ -186,12 +227,17 @@ async fn partial_writes_are_read_only_when_complete() {
     .unwrap();
     match next_face(&mut events).await {
         GatewayEvent::Quarantined { file, reason } => {
-            assert_eq!(file, "OQSsiquc01res_face_bad_1.xml");
+            assert_eq!(file.name, "OQSsiquc01res_face_bad_1.xml");
             assert!(reason.contains("truncated"), "{reason}");
         }
         other => panic!("{other:?}"),
     }
-    assert!(dir.join("quarantine/OQSsiquc01res_face_bad_1.reason.txt").exists());
+    // A copy and its reason in our data directory; the file itself stays where it is.
+    let quarantine = data_of(&dir).join("quarantine");
+    assert!(quarantine.join("OQSsiquc01res_face_bad_1.reason.txt").exists());
+    assert!(quarantine.join("OQSsiquc01res_face_bad_1.xml").exists());
+    assert!(dir.join("face/OQSsiquc01res_face_bad_1.xml").exists(), "never moved");
+    assert_eq!(share_entries(&dir), ["face", "req", "res"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -208,15 +254,15 @@ async fn a_burst_of_100_face_files_is_published_once_each() {
     while seen.len() < 100 {
         match next_face(&mut events).await {
             GatewayEvent::Face { file, .. } => {
-                assert!(seen.insert(file.clone()), "{file} published twice")
+                assert!(seen.insert(file.name.clone()), "{} published twice", file.name)
             }
             other => panic!("{other:?}"),
         }
     }
     tokio::time::sleep(Duration::from_millis(1500)).await; // a rescan passes: still nothing twice
     assert!(events.try_recv().is_err(), "no duplicates after a rescan");
-    assert_eq!(files_in(&dir.join("face")), 0);
-    assert_eq!(archived(&dir), 100);
+    assert_eq!(files_in(&dir.join("face")), 100, "face/ is read-only to us: every file stays");
+    assert_eq!(archived(&dir), 0, "archive copies are off by default");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -228,32 +274,122 @@ async fn bridge_restarted_while_files_wait() {
     for n in 0..5 {
         peer::tap(&dir, &sim, &format!("p{:03}", 100 + n), today()).unwrap();
     }
+    let before = face_snapshot(&dir);
     let first = FolderGateway::start(config(&dir, 1000)).unwrap();
+    // Subscribed after start: the first subscriber still gets what the start-up scan read.
     let mut events = first.events();
-    let mut seen = 0;
-    // Subscribed after start: the start-up scan may have run already; count the archive.
-    while archived(&dir) < 5 && seen < 5 {
-        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(3), events.recv()).await {
-            seen += 1;
+    let mut known = Vec::new();
+    for _ in 0..5 {
+        match next_face(&mut events).await {
+            GatewayEvent::Face { file, .. } => known.push((file.name, file.size, file.mtime_ns)),
+            other => panic!("{other:?}"),
         }
     }
-    assert_eq!(archived(&dir), 5, "nothing lost");
     drop(first);
-    let second = FolderGateway::start(config(&dir, 1000)).unwrap();
+    assert_eq!(face_snapshot(&dir), before, "every face/ file byte-identical, same mtime");
+    // Restarted with what the store remembers: nothing is published twice.
+    let mut again = config(&dir, 1000);
+    again.known_face_files = known;
+    let second = FolderGateway::start(again).unwrap();
     let mut events = second.events();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(events.try_recv().is_err(), "nothing processed twice after a restart");
-    assert_eq!(archived(&dir), 5);
-    // A late answer for a lookup from before the restart is archived, not lost.
+    // New content under an old name is a new result.
+    let (name, _) = before.iter().next().unwrap();
+    let xml = sim.face_answer("p200", today(), "20261125100000").unwrap().to_xml();
+    write_atomically(&dir.join("face"), name, xml.as_bytes()).unwrap();
+    match next_face(&mut events).await {
+        GatewayEvent::Face { file, .. } => assert_eq!(&file.name, name),
+        other => panic!("{other:?}"),
+    }
+    // An answer to a lookup this process did not make (the レセコン's, or one from before
+    // the restart) is not ours: left where it is, never read as ours.
     write_atomically(
         &dir.join("res"),
-        "OQSsiquc01res_old.xml",
+        "OQSsiquc01res_receipt-computer-7.xml",
         sim.face_answer("p001", today(), "20261125").unwrap().to_xml().as_bytes(),
     )
     .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(archived(&dir), 6);
+    assert!(dir.join("res/OQSsiquc01res_receipt-computer-7.xml").exists());
+    assert!(events.try_recv().is_err(), "someone else's answer is not an event");
+    assert_eq!(share_entries(&dir), ["face", "req", "res"]);
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(data_of(&dir));
+}
+
+/// A face file whose declaration has a full-width quote (or a Shift_JIS byte where the
+/// quote should be), and one of random bytes: recorded as quarantined, the files left as
+/// they are, and the next good file still arrives — the worker never restarts for input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_face_files_are_quarantined_and_the_worker_keeps_going() {
+    let dir = temp_folder("odd");
+    let sim = Sim::new(today());
+    let gateway = FolderGateway::start(config(&dir, 1000)).unwrap();
+    let mut events = gateway.events();
+    let face = dir.join("face");
+    std::fs::write(
+        face.join("OQSsiquc01res_face_fullwidth_1.xml"),
+        "<?xml version=\"1.0\" encoding=＂Shift_JIS＂?><XmlMsg/>",
+    )
+    .unwrap();
+    let mut sjis = b"<?xml version=\"1.0\" encoding=".to_vec();
+    sjis.extend_from_slice(&[0x81, 0x68]);
+    sjis.extend_from_slice(b"Shift_JIS\x81\x68?><XmlMsg/>");
+    std::fs::write(face.join("OQSsiquc01res_face_sjisquote_2.xml"), &sjis).unwrap();
+    let soup: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(face.join("OQSsiquc01res_face_soup_3.xml"), &soup).unwrap();
+    let before = face_snapshot(&dir);
+    let mut quarantined = std::collections::BTreeSet::new();
+    while quarantined.len() < 3 {
+        match next_face(&mut events).await {
+            GatewayEvent::Quarantined { file, .. } => {
+                quarantined.insert(file.name);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let good = peer::tap(&dir, &sim, "p010", today()).unwrap();
+    let started = std::time::Instant::now();
+    match next_face(&mut events).await {
+        GatewayEvent::Face { file, .. } => assert_eq!(file.name, good),
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "the usual latency");
+    assert_eq!(gateway.health().restarts(), 0, "the worker never restarts for input");
+    assert_eq!(gateway.health().degraded(), None);
+    let mut after = face_snapshot(&dir);
+    after.remove(&good);
+    assert_eq!(after, before, "the odd files are untouched");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(data_of(&dir));
+}
+
+/// The supervisor restarts a worker that ends, and reports the gateway degraded with the
+/// reason until the new one runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_is_restarted_and_reported() {
+    use bridge::gateway::folder::{supervise, WorkerHealth};
+    let health = Arc::new(WorkerHealth::default());
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = runs.clone();
+    let handle = supervise("test worker", health.clone(), move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                panic!("boom on the first run");
+            }
+            std::future::pending::<()>().await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reason = health.degraded().expect("degraded while restarting");
+    assert!(reason.contains("boom on the first run"), "{reason}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(health.degraded(), None, "back once restarted");
+    assert_eq!(health.restarts(), 1);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    handle.abort();
 }
 
 #[test]

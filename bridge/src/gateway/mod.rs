@@ -49,14 +49,32 @@ impl NumberQuery {
     }
 }
 
-/// What the gateway publishes to every paired terminal.
+/// A file read from the 資格確認端末's `face/` folder: who it is, by content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeenFile {
+    pub name: String,
+    pub sha256: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl SeenFile {
+    /// The face result's identity: the file name plus the start of its hash, so that new
+    /// content under an old name is a new result.
+    pub fn face_id(&self) -> String {
+        format!("{}:{}", self.name, &self.sha256[..self.sha256.len().min(16)])
+    }
+}
+
+/// What the gateway publishes; the server stores it before any terminal is told.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum GatewayEvent {
     /// A confirmation result that arrived unasked (face-auth reader → `face/`).
-    Face { file: String, answer: Box<Answer> },
-    /// A file that could not be read; moved to quarantine with the reason beside it.
-    Quarantined { file: String, reason: String },
+    Face { file: SeenFile, answer: Box<Answer> },
+    /// A file that could not be read: recorded, a copy kept in our quarantine, the file
+    /// itself left where it is.
+    Quarantined { file: SeenFile, reason: String },
 }
 
 /// Why the gateway has no answer.
@@ -170,7 +188,8 @@ impl Backend {
         }
     }
 
-    /// `up`, `outage` (sim fault) or `unreachable` (the folder share is gone).
+    /// `up`, `outage` (sim fault), `unreachable` (the folder share is gone) or `degraded`
+    /// (the folder worker is being restarted).
     pub fn state(&self) -> &'static str {
         if let Backend::Sim(g) = self {
             g.refresh_faults();
@@ -178,8 +197,32 @@ impl Backend {
         match self {
             Backend::Sim(g) if g.sim.faults().outage => "outage",
             Backend::Sim(_) => "up",
+            Backend::Folder(g) if g.health().degraded().is_some() => "degraded",
             Backend::Folder(g) if g.reachable() => "up",
             Backend::Folder(_) => "unreachable",
+        }
+    }
+
+    /// Why the gateway's worker is not running right now (it is being restarted).
+    pub fn degraded(&self) -> Option<String> {
+        match self {
+            Backend::Folder(g) => g.health().degraded(),
+            Backend::Sim(_) => None,
+        }
+    }
+
+    /// How often the gateway's worker was restarted since the bridge started.
+    pub fn restarts(&self) -> u64 {
+        match self {
+            Backend::Folder(g) => g.health().restarts(),
+            Backend::Sim(_) => 0,
+        }
+    }
+
+    /// Ask the backend to publish every waiting result again (a subscriber lagged).
+    pub fn redeliver(&self) {
+        if let Backend::Folder(g) = self {
+            g.redeliver();
         }
     }
 

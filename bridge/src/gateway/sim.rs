@@ -26,6 +26,10 @@ pub struct Faults {
     pub malformed_rate: f64,
     /// Every lookup answers 資格無効.
     pub invalid_storm: bool,
+    /// The next lookups' answers, in order, before the normal ones resume: `error`
+    /// (SegmentOfResult 9, "try again later"), `processing` (SegmentOfResult 2, 処理中) or
+    /// `timeout` (no answer at all). Writing a new sequence starts it from the beginning.
+    pub sequence: Vec<String>,
 }
 
 /// How a person's qualification stands.
@@ -286,6 +290,8 @@ pub fn population(today: Date) -> Vec<SimPerson> {
 pub struct Sim {
     people: Vec<SimPerson>,
     faults: RwLock<Faults>,
+    /// How much of `faults.sequence` has been answered.
+    sequence_used: std::sync::atomic::AtomicUsize,
     calls: std::sync::atomic::AtomicU64,
     pub medical_institution_code: String,
 }
@@ -302,6 +308,7 @@ impl Sim {
         Sim {
             people: population(today),
             faults: RwLock::new(Faults::default()),
+            sequence_used: std::sync::atomic::AtomicUsize::new(0),
             calls: std::sync::atomic::AtomicU64::new(0),
             medical_institution_code: "1312345678".into(),
         }
@@ -322,8 +329,20 @@ impl Sim {
 
     pub fn set_faults(&self, faults: Faults) {
         if let Ok(mut f) = self.faults.write() {
+            if f.sequence != faults.sequence {
+                self.sequence_used.store(0, std::sync::atomic::Ordering::SeqCst);
+            }
             *f = faults;
         }
+    }
+
+    /// The next scripted answer of `faults.sequence`, if any is left.
+    fn scripted(&self, faults: &Faults) -> Option<String> {
+        if faults.sequence.is_empty() {
+            return None;
+        }
+        let i = self.sequence_used.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        faults.sequence.get(i).cloned()
     }
 
     /// Whether this call draws a fault at `rate` (deterministic sequence).
@@ -450,6 +469,24 @@ impl Sim {
             ),
             ..Default::default()
         });
+        match self.scripted(&faults).as_deref() {
+            Some("timeout") => return Err(GatewayError::Timeout(0)),
+            Some("processing") => {
+                a.header.segment_of_result = Some("2".into());
+                a.header.error_code = Some("EO1002".into());
+                a.header.error_message =
+                    Some("処理中です。しばらくしてから再度照会してください。".into());
+                return Ok(a);
+            }
+            Some(_) => {
+                a.header.segment_of_result = Some("9".into());
+                a.header.error_code = Some("EO9999".into());
+                a.header.error_message =
+                    Some("システムエラーが発生しました。時間をおいて再度実行してください。".into());
+                return Ok(a);
+            }
+            None => {}
+        }
         if self.draw(faults.error_rate) {
             a.header.segment_of_result = Some("9".into());
             a.header.error_code = Some("EO9999".into());
@@ -606,13 +643,16 @@ impl SimGateway {
         static TAPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = TAPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.sim.face_answer(person, visit, now) {
-            Some(answer) => self
-                .events
-                .send(GatewayEvent::Face {
-                    file: format!("sim:{person}:{now}:{n}"),
-                    answer: Box::new(answer),
-                })
-                .is_ok(),
+            Some(answer) => {
+                let xml = answer.to_xml();
+                let file = super::SeenFile {
+                    name: format!("sim:{person}:{now}:{n}"),
+                    sha256: crate::store::sha256_hex(xml.as_bytes()),
+                    size: xml.len() as u64,
+                    mtime_ns: 0,
+                };
+                self.events.send(GatewayEvent::Face { file, answer: Box::new(answer) }).is_ok()
+            }
             None => false,
         }
     }

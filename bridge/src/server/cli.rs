@@ -49,7 +49,9 @@ pub fn serve_config(args: &ServeArgs, dir: &Path) -> Result<Config> {
 }
 
 /// The gateway backend the settings name (inside the runtime: the folder watcher spawns).
-pub fn backend(config: &Config, dir: &Path) -> Result<Backend> {
+/// The folder gateway keeps its copies in `dir` and skips the `face/` files `store` has
+/// read before.
+pub fn backend(config: &Config, dir: &Path, store: &Store) -> Result<Backend> {
     Ok(match config.gateway {
         GatewayKind::Sim => Backend::Sim(
             SimGateway::new(Arc::new(Sim::new(crate::clock::today_jst())))
@@ -60,6 +62,9 @@ pub fn backend(config: &Config, dir: &Path) -> Result<Backend> {
             let mut folder = FolderConfig::new(root);
             folder.medical_institution_code = config.medical_institution_code.clone();
             folder.timeout = config.lookup_timeout();
+            folder.data_dir = Some(dir.to_path_buf());
+            folder.archive_copies = config.archive_copies;
+            folder.known_face_files = store.seen_face_files()?;
             Backend::Folder(FolderGateway::start(folder)?)
         }
     })
@@ -71,7 +76,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let config = serve_config(args, &dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let gateway = Arc::new(backend(&config, &dir)?);
+        let gateway = Arc::new(backend(&config, &dir, &store)?);
         let mut state =
             AppState::new(store, gateway, Allowed::for_port(config.port, &config.lan_names));
         if let Some(frontend) = &config.frontend {
@@ -89,7 +94,10 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         super::forward_events(&state);
         crate::follow_up::spawn(
             state.clone(),
-            config.follow_up_interval(),
+            crate::follow_up::Pacing {
+                interval: config.follow_up_interval(),
+                max_days: config.follow_up_max_days,
+            },
             state.follow_up_nudge.clone(),
         );
         let ip = if config.lan_names.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };

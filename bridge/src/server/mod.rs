@@ -253,7 +253,10 @@ pub fn forward_events(state: &AppState) {
             let event = match events.recv().await {
                 Ok(event) => event,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "gateway events lagged");
+                    // Nothing is lost: the worker publishes every face/ file again and the
+                    // store keeps only what it has not seen.
+                    tracing::warn!(missed = n, "gateway events lagged: asking for them again");
+                    state.gateway.redeliver();
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -263,23 +266,34 @@ pub fn forward_events(state: &AppState) {
                     let visit = crate::clock::today_jst();
                     let mut body = crate::gateway::reading(answer, visit);
                     body["event"] = "face".into();
-                    body["file"] = file.clone().into();
-                    // The ledger keeps it (one row per file, however often it is seen).
+                    body["file"] = file.face_id().into();
+                    body["file_name"] = file.name.clone().into();
+                    // Stored before shown: the ledger keeps it (once per file content),
+                    // then the terminals hear of it.
                     let store = state.store.clone();
-                    let (op_id, stored) = (format!("face:{file}"), body.clone());
-                    let record = uuid::Uuid::now_v7().to_string();
-                    let seq = tokio::task::spawn_blocking(move || {
-                        store.record_bridge_event(&op_id, &record, "face_result", &stored)
-                    })
-                    .await;
-                    match seq {
-                        Ok(Ok(protocol::OpResult::Created { seq, .. })) => body["seq"] = seq.into(),
-                        Ok(Ok(_)) => continue, // seen before: already announced
-                        _ => tracing::warn!("a face result could not be stored"),
+                    let (seen, stored) = (file.clone(), body.clone());
+                    match blocking(move || store.record_face(&seen, &stored)).await {
+                        Ok(Ok(Some(seq))) => body["seq"] = seq.into(),
+                        Ok(Ok(None)) => continue, // read before: already announced
+                        _ => {
+                            tracing::warn!(
+                                "a face result could not be stored; it is asked for again"
+                            );
+                            state.gateway.redeliver();
+                            continue;
+                        }
                     }
                     body
                 }
-                other => serde_json::to_value(other).unwrap_or_default(),
+                GatewayEvent::Quarantined { file, reason } => {
+                    let store = state.store.clone();
+                    let (seen, why) = (file.clone(), reason.clone());
+                    match blocking(move || store.record_quarantined(&seen, &why)).await {
+                        Ok(Ok(true)) => {}
+                        _ => continue, // reported before
+                    }
+                    serde_json::json!({ "event": "quarantined", "file": file.name, "reason": reason })
+                }
             };
             let _ = state.broadcast.send(("gateway".into(), body));
         }
@@ -366,6 +380,11 @@ pub fn routes(
             }
         })
         .await?;
+        let face_files = blocking({
+            let st = s.store.clone();
+            move || st.face_file_counts().unwrap_or((0, 0))
+        })
+        .await?;
         Ok::<_, Rejection>(
             warp::reply::json(&serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"),
@@ -373,7 +392,14 @@ pub fn routes(
                 "uptime_s": s.started.elapsed().as_secs(),
                 "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
-                "gateway": { "backend": s.gateway.name(), "state": s.gateway.state() },
+                "gateway": {
+                    "backend": s.gateway.name(),
+                    "state": s.gateway.state(),
+                    "degraded": s.gateway.degraded(),
+                    "worker_restarts": s.gateway.restarts(),
+                    "face_files_read": face_files.0,
+                    "face_files_quarantined": face_files.1,
+                },
                 "store": store,
             }))
             .into_response(),
@@ -389,6 +415,23 @@ pub fn routes(
         .and_then(|_device: String, s: AppState| async move {
             let store = s.store.clone();
             Ok::<_, Rejection>(match blocking(move || store.follow_ups(500)).await? {
+                Ok(list) => warp::reply::json(&list).into_response(),
+                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            })
+        });
+
+    // Today's face results no reception has recorded yet: the 受付 list is a view of this
+    // (on connect, on reload, after the idle timeout and after any socket gap). POST for
+    // pages (a same-origin GET carries no Origin), GET for tools.
+    let open_face_results = warp::path!("api" / "face-results" / "open")
+        .and(warp::get().or(warp::post()).unify())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(with_state.clone())
+        .and_then(|_device: String, s: AppState| async move {
+            let store = s.store.clone();
+            Ok::<_, Rejection>(match blocking(move || store.open_face_results()).await? {
                 Ok(list) => warp::reply::json(&list).into_response(),
                 Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
             })
@@ -565,6 +608,8 @@ pub fn routes(
         .or(pair)
         .unify()
         .or(follow_ups)
+        .unify()
+        .or(open_face_results)
         .unify()
         .or(lookup)
         .unify()

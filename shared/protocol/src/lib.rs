@@ -112,6 +112,14 @@ pub enum OpResult {
         op_id: String,
         reason: String,
     },
+    /// A reception recorded from a face result that another reception recorded first:
+    /// nothing was stored. `by_device` is the other counter's name, `at` its time (HH:MM,
+    /// Japan). The terminal drops its own copy and says who recorded it.
+    Claimed {
+        op_id: String,
+        by_device: String,
+        at: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

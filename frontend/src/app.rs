@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     let (page, set_page) = signal(Page::from_hash(&hash));
     // A new screen instance (a fresh reception) after the idle timeout: patient details go.
+    // Face results stay (they are the bridge's, fetched again) but are hidden until touch.
     let generation = RwSignal::new(0u32);
     leptos::task::spawn_local(async move {
         loop {
@@ -56,7 +57,8 @@ pub fn App() -> impl IntoView {
             let idle = now - ctx.last_touch_ms.get_untracked();
             if idle > f64::from(ctx.idle_timeout_s.get_untracked()) * 1000.0 {
                 ctx.last_touch_ms.set(now);
-                ctx.face.set(Vec::new());
+                ctx.face_hidden.set(true);
+                leptos::task::spawn_local(state::refresh_face(ctx));
                 generation.update(|g| *g += 1);
             }
         }
@@ -68,8 +70,8 @@ pub fn App() -> impl IntoView {
         }
     };
     view! {
-        <div class="app" on:pointerdown=move |_| ctx.last_touch_ms.set(js_sys::Date::now())
-            on:keydown=move |_| ctx.last_touch_ms.set(js_sys::Date::now())>
+        <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); }
+            on:keydown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); }>
             <header>
                 <span class="brand">"窓口 madoguchi"</span>
                 <nav>

@@ -65,5 +65,5 @@ pub async fn madoguchi_bench_drain(db: String, token: String, n: u32) -> Result<
         crate::sync::drain(&store, &token).await.map_err(|e| JsValue::from_str(&e.to_string()))?;
     let ms = performance.now() - start;
     store.close();
-    Ok(vec![ms, drained.acknowledged as f64])
+    Ok(vec![ms, drained.0.acknowledged as f64])
 }

@@ -38,8 +38,15 @@ pub struct Ctx {
     pub is_sender: RwSignal<bool>,
     pub receptions: RwSignal<Vec<Reception>>,
     pub ledger: RwSignal<Vec<protocol::StoredEvent>>,
-    /// Face-auth results pushed by the bridge, newest first (cleared when recorded).
+    /// Today's open face-auth results, newest first: a view of the bridge's list (fetched
+    /// on connect, on reload, after the idle timeout; pushed as they arrive), never the only
+    /// copy. A result leaves when any counter records it.
     pub face: RwSignal<Vec<serde_json::Value>>,
+    /// After the idle timeout the face results are hidden (a count only) until staff touch
+    /// the screen: patient details leave the screen, the results stay.
+    pub face_hidden: RwSignal<bool>,
+    /// A reception is being saved: every record button is disabled until it is.
+    pub saving: RwSignal<bool>,
     pub readers: RwSignal<serde_json::Value>,
     pub error: RwSignal<Option<String>>,
     /// Milliseconds since the last touch; patient details clear after the idle timeout.
@@ -73,6 +80,8 @@ impl Ctx {
             receptions: RwSignal::new(Vec::new()),
             ledger: RwSignal::new(Vec::new()),
             face: RwSignal::new(Vec::new()),
+            face_hidden: RwSignal::new(false),
+            saving: RwSignal::new(false),
             readers: RwSignal::new(serde_json::Value::Null),
             error: RwSignal::new(None),
             last_touch_ms: RwSignal::new(js_sys::Date::now()),
@@ -130,9 +139,54 @@ fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
     }
 }
 
+/// Fetches the bridge's open face results and makes them this terminal's list; results
+/// pushed while the request was out are kept.
+pub async fn refresh_face(ctx: Ctx) {
+    let Some(token) = ctx.token.get_untracked() else { return };
+    let Ok(open) = net::open_face_results(&token).await else { return };
+    let newest = open.iter().map(|e| e.seq).max().unwrap_or(0);
+    let mut list: Vec<serde_json::Value> = open
+        .into_iter()
+        .rev()
+        .map(|e| {
+            let mut body = e.body;
+            body["seq"] = e.seq.into();
+            body
+        })
+        .collect();
+    let keys: std::collections::HashSet<String> =
+        list.iter().filter_map(|b| b["file"].as_str().map(String::from)).collect();
+    let arrived: Vec<serde_json::Value> = ctx.face.with_untracked(|current| {
+        current
+            .iter()
+            .filter(|b| b["seq"].as_u64().unwrap_or(0) > newest)
+            .filter(|b| !keys.contains(b["file"].as_str().unwrap_or("")))
+            .cloned()
+            .collect()
+    });
+    list.splice(0..0, arrived);
+    ctx.face.set(list);
+}
+
+/// Clears `saving` when a save ends, however it ends.
+struct Saving(Ctx);
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        self.0.saving.set(false);
+    }
+}
+
 /// Records a reception (one strict transaction with its outbox row), then asks the sender
-/// tab to drain. Returns only after the commit.
-pub async fn record(ctx: Ctx, reception: Reception) -> Result<(), String> {
+/// tab to drain. Returns only after the commit: `Ok(true)` once saved, `Ok(false)` when a
+/// save was already running (a double tap: the second one records nothing).
+pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
+    // Checked and set before the first await, so two clicks in one task cannot both pass.
+    if ctx.saving.get_untracked() {
+        return Ok(false);
+    }
+    ctx.saving.set(true);
+    let _saving = Saving(ctx);
     let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
     let op = reception.to_op();
     store.record(&reception, &op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
@@ -141,7 +195,7 @@ pub async fn record(ctx: Ctx, reception: Reception) -> Result<(), String> {
     if ctx.is_sender.get_untracked() {
         spawn_local(drain_now(ctx));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// One drain + pull, unless one is already running in this tab.
@@ -154,6 +208,11 @@ pub async fn drain_now(ctx: Ctx) {
     let drained = sync::drain(&store, &token).await;
     let pulled = sync::pull(&store, &token).await;
     DRAINING.with(|d| *d.borrow_mut() = false);
+    if let Ok((_, notices)) = &drained {
+        if !notices.is_empty() {
+            ctx.error.set(Some(notices.join(" ")));
+        }
+    }
     match (&drained, &pulled) {
         (Ok(_), Ok(_)) => {
             ctx.bridge_up.set(true);
@@ -220,8 +279,12 @@ fn connect_socket(ctx: Ctx) {
     let on_state: Rc<dyn Fn(bool)> = Rc::new(move |up| {
         let was_up = ctx.socket_up.get_untracked();
         ctx.socket_up.set(up);
-        if up && !was_up && ctx.is_sender.get_untracked() {
-            spawn_local(drain_now(ctx));
+        if up && !was_up {
+            // After any gap the list is fetched again: results may have arrived meanwhile.
+            spawn_local(refresh_face(ctx));
+            if ctx.is_sender.get_untracked() {
+                spawn_local(drain_now(ctx));
+            }
         }
     });
     ws::connect(token, on_event, on_state);

@@ -206,16 +206,29 @@ impl Store {
 
     /// Applies the bridge's answer to a push: each row is deleted only on its own
     /// `created`/`duplicate`; `conflict`/`rejected` rows stay, marked 要対応; the
-    /// receptions' sync states follow. Ops missing from `results` stay pending.
+    /// receptions' sync states follow. Ops missing from `results` stay pending. A
+    /// `claimed` reception (another counter recorded the same face result first) was never
+    /// stored by the bridge: its row and the local copy go, and the returned notices say
+    /// who recorded it.
     pub async fn apply_results(
         &self,
         sent: &[OutboxRow],
         results: &[OpResult],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
+        let mut notices = Vec::new();
         let tx = self.strict(&[OUTBOX, RECEPTIONS])?;
         let outbox = tx.object_store(OUTBOX)?;
         let receptions = tx.object_store(RECEPTIONS)?;
         for result in results {
+            if let OpResult::Claimed { op_id, by_device, at } = result {
+                let Some(row) = sent.iter().find(|r| &r.op_id == op_id) else { continue };
+                outbox.delete(Query::Key(JsValue::from_str(op_id)))?.await?;
+                receptions.delete(Query::Key(JsValue::from_str(&row.op.record_id)))?.await?;
+                notices.push(format!(
+                    "この結果は{by_device}で{at}に記録済みです（この端末では記録していません）/ already recorded at {by_device} at {at} (nothing recorded here)"
+                ));
+                continue;
+            }
             let (op_id, state) = match result {
                 OpResult::Created { op_id, seq } | OpResult::Duplicate { op_id, seq } => {
                     (op_id, SyncState::Acknowledged { seq: *seq })
@@ -226,6 +239,7 @@ impl Store {
                 OpResult::Rejected { op_id, reason } => {
                     (op_id, SyncState::NeedsAttention { reason: reason.clone() })
                 }
+                OpResult::Claimed { .. } => continue,
             };
             let Some(row) = sent.iter().find(|r| &r.op_id == op_id) else { continue };
             match &state {
@@ -247,7 +261,8 @@ impl Store {
                 receptions.put(&to_js(&reception)?, None)?.await?;
             }
         }
-        Store::finish(tx).await
+        Store::finish(tx).await?;
+        Ok(notices)
     }
 
     /// Counts one more failed delivery attempt for `rows` (the bridge was unreachable).

@@ -19,15 +19,18 @@ pub const BATCH: usize = 100;
 pub struct Drained {
     pub acknowledged: usize,
     pub needs_attention: usize,
+    /// Receptions another counter had recorded first (face results claimed once).
+    pub claimed: usize,
 }
 
 /// Sends everything pending, batch by batch; stops at the first network error.
-pub async fn drain(store: &Store, token: &str) -> Result<Drained, NetError> {
+pub async fn drain(store: &Store, token: &str) -> Result<(Drained, Vec<String>), NetError> {
     let mut drained = Drained::default();
+    let mut notices = Vec::new();
     loop {
         let rows = store.pending(BATCH).await.map_err(|e| NetError::Unreachable(e.0))?;
         if rows.is_empty() {
-            return Ok(drained);
+            return Ok((drained, notices));
         }
         let ops = rows.iter().map(|r| r.op.clone()).collect();
         match net::push(token, ops).await {
@@ -36,13 +39,16 @@ pub async fn drain(store: &Store, token: &str) -> Result<Drained, NetError> {
                     match r {
                         protocol::OpResult::Created { .. }
                         | protocol::OpResult::Duplicate { .. } => drained.acknowledged += 1,
+                        protocol::OpResult::Claimed { .. } => drained.claimed += 1,
                         _ => drained.needs_attention += 1,
                     }
                 }
-                store
-                    .apply_results(&rows, &response.results)
-                    .await
-                    .map_err(|e| NetError::Unreachable(e.0))?;
+                notices.extend(
+                    store
+                        .apply_results(&rows, &response.results)
+                        .await
+                        .map_err(|e| NetError::Unreachable(e.0))?,
+                );
             }
             Err(e) => {
                 let _ = store.attempted(&rows).await;

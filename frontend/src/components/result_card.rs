@@ -122,6 +122,8 @@ fn or_dash(v: &Option<String>) -> String {
 
 #[component]
 pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoView {
+    // Every record button waits while a reception is being saved (no double taps).
+    let saving = crate::state::ctx().saving;
     let (ja, en) = reading.headline();
     let ok = reading.confirmed();
     let p = reading.patient.clone();
@@ -158,6 +160,7 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
                     <li>
                         <span data-testid=format!("choice-{index}")>{label}</span>
                         <button class="big" data-testid=format!("choose-{index}")
+                            prop:disabled=move || saving.get()
                             on:click=move |_| if let Some(r) = picked.clone() { on_record.run(r) }>
                             "この資格で受付 / record with this one"
                         </button>
@@ -197,6 +200,7 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
             {choices}
             {single.then(|| view! {
                 <button class="primary big" data-testid="record-visit"
+                    prop:disabled=move || saving.get()
                     on:click=move |_| on_record.run(reading_for_record.clone())>
                     "受付を記録 / Record the visit"
                 </button>

@@ -180,7 +180,8 @@ pub fn FallbackPage() -> impl IntoView {
         };
         spawn_local(async move {
             match state::record(c, reception).await {
-                Ok(()) => recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into())),
+                Ok(true) => recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into())),
+                Ok(false) => {}
                 Err(e) => message.set(Some(e)),
             }
         });
@@ -252,7 +253,7 @@ pub fn FallbackPage() -> impl IntoView {
                             <h3>"事後確認 / Follow-up"</h3>
                             <p data-testid="outcome-follow-up">{follow_up_text(&outcome.follow_up)}</p>
                             <blockquote class="rule"><cite>{src_ja}</cite>{src_text}</blockquote>
-                            <button class="primary big" data-testid="wizard-record" on:click=record>"受付を記録 / Record the visit"</button>
+                            <button class="primary big" data-testid="wizard-record" prop:disabled=move || c.saving.get() on:click=record>"受付を記録 / Record the visit"</button>
                             {(outcome.claim == ClaimPlan::AfterFollowUp).then(|| view! {
                                 <button class="big" data-testid="wizard-claim" on:click=move |_| root.set(Root::Claim)>
                                     "事後確認の後：請求を決める / After the follow-up: decide the claim"

@@ -142,7 +142,8 @@ pub fn NumbersPage() -> impl IntoView {
         let reception = reception_from(&r, Method::Certificate, None);
         spawn_local(async move {
             match state::record(c, reception).await {
-                Ok(()) => {
+                Ok(false) => {}
+                Ok(true) => {
                     recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
                     reading.set(None);
                 }
@@ -151,7 +152,10 @@ pub fn NumbersPage() -> impl IntoView {
         });
     });
     let record_follow_up = move |_| {
-        let q = query();
+        // The 事後確認 asks for the visit's date, not for the day it finally runs (an
+        // outage can last past midnight or a month end).
+        let mut q = query();
+        q.visit = crate::ids::today_jst().map(|d| d.to_string());
         let reception = Reception {
             record_id: crate::ids::uuid_v7(),
             op_id: crate::ids::uuid_v7(),
@@ -176,7 +180,8 @@ pub fn NumbersPage() -> impl IntoView {
         };
         spawn_local(async move {
             match state::record(c, reception).await {
-                Ok(()) => {
+                Ok(false) => {}
+                Ok(true) => {
                     recorded.set(Some(
                         "受付済（未送信）・事後確認待ち / recorded, follow-up pending".into(),
                     ));
@@ -202,7 +207,7 @@ pub fn NumbersPage() -> impl IntoView {
             {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
             {move || message.get().map(|t| view! { <p class="error" data-testid="message">{t}</p> })}
             <Show when=move || offline_offer.get()>
-                <button class="primary big" data-testid="record-follow-up" on:click=record_follow_up>
+                <button class="primary big" data-testid="record-follow-up" prop:disabled=move || c.saving.get() on:click=record_follow_up>
                     "この番号で受付し、事後確認する / Record now, confirm later"
                 </button>
             </Show>

@@ -24,11 +24,12 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         let reception = reception_from(&r, m, None);
         spawn_local(async move {
             match state::record(c, reception).await {
-                Ok(()) => {
+                Ok(true) => {
                     recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
                     reading.set(None);
                     check.set(None);
                 }
+                Ok(false) => {}
                 Err(e) => message.set(Some(e)),
             }
         });
@@ -43,7 +44,8 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         reception.face_file = body["file"].as_str().map(String::from);
         spawn_local(async move {
             match state::record(c, reception).await {
-                Ok(()) => {
+                Ok(false) => {}
+                Ok(true) => {
                     // By content, not index: another counter's result may have arrived (or
                     // left) while this one was being recorded.
                     c.face.update(|f| f.retain(|b| *b != body));
@@ -149,7 +151,12 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     view! {
         <section class="page" data-testid="page-reception">
             <h1><Bi ja="受付" en="Reception"/></h1>
-            <Show when=move || !c.face.with(Vec::is_empty)>
+            <Show when=move || c.face_hidden.get() && !c.face.with(Vec::is_empty)>
+                <section class="face-results" data-testid="face-results-hidden">
+                    <p>{move || format!("顔認証の結果 {} 件（画面に触れると表示）/ {} face-auth results (touch the screen to show)", c.face.with(Vec::len), c.face.with(Vec::len))}</p>
+                </section>
+            </Show>
+            <Show when=move || !c.face_hidden.get() && !c.face.with(Vec::is_empty)>
                 <section class="face-results" data-testid="face-results">
                     <h2><Bi ja="顔認証付きカードリーダーの結果" en="Face-auth reader results"/></h2>
                     // Keyed by result file: a row keeps its node and its button while other
@@ -164,7 +171,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                 <span>{r.patient.kana.clone().unwrap_or_default()}</span>
                                 <span class=if r.confirmed() { "ok" } else { "warn" }>{ja}" / "{en}</span>
                                 <span>{r.copay_percent.map(|p| format!("{}割", p / 10))}</span>
-                                <button class="primary" data-testid="face-record" on:click=move |_| record_face(body.clone())>"受付を記録 / Record"</button>
+                                <button class="primary" data-testid="face-record" prop:disabled=move || c.saving.get() on:click=move |_| record_face(body.clone())>"受付を記録 / Record"</button>
                             </div>
                         }
                         }

@@ -164,6 +164,178 @@ async fn follow_ups_wait_out_an_outage_and_are_recorded_once() {
     assert_eq!((attempts("fu-rec-1"), attempts("fu-rec-2")), (Some(2), Some(1)), "{list}");
 }
 
+/// The system answers an error, 処理中 and a timeout before it answers valid: the task
+/// stays pending through all three (each reason kept) and ends done once, with the valid
+/// answer.
+#[tokio::test]
+async fn follow_ups_end_only_on_a_definitive_answer() {
+    use bridge::follow_up::{run_paced, Pacing};
+    let c = clinic("definitive").await;
+    let person = first_valid_person(&c.state);
+    let numbers = serde_json::to_value(numbers_of(&c.state, &person)).unwrap();
+    set_faults(
+        &c.dir,
+        &Faults {
+            sequence: vec!["error".into(), "processing".into(), "timeout".into()],
+            ..Faults::default()
+        },
+    )
+    .unwrap();
+    c.state.push("dev".into(), vec![reception(1, numbers)]).await.unwrap();
+    // No backoff wait in the test: every round finds the task due.
+    let pacing = Pacing { interval: std::time::Duration::ZERO, max_days: 7 };
+    let mut reasons = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(run_paced(&c.state, pacing).await, Round { done: 0, failed: 0, waiting: 1 });
+        let task = c.state.store.pending_follow_ups(10).unwrap().pop().expect("still pending");
+        reasons.push(task.last_reason.unwrap_or_default());
+    }
+    assert!(reasons[0].contains("SegmentOfResult 9"), "{reasons:?}");
+    assert!(reasons[1].contains("処理中"), "{reasons:?}");
+    assert!(reasons[2].contains("応答がありません"), "{reasons:?}");
+    assert_eq!(run_paced(&c.state, pacing).await, Round { done: 1, failed: 0, waiting: 0 });
+    assert_eq!(run_paced(&c.state, pacing).await, Round::default());
+    let results: Vec<_> =
+        c.ledger().await.into_iter().filter(|e| e.kind == "follow_up_result").collect();
+    assert_eq!(results.len(), 1, "ended once");
+    assert_eq!(results[0].body["state"], "done");
+    assert_eq!(results[0].body["result"]["interpretation"]["status"]["status"], "confirmed");
+}
+
+/// An error answer backs the task off (interval × 2ⁿ); a task without a definitive answer
+/// past the cap becomes 要対応 with the last reason.
+#[tokio::test]
+async fn error_answers_back_off_and_a_capped_task_needs_attention() {
+    use bridge::follow_up::{run_paced, Pacing};
+    let c = clinic("backoff").await;
+    let person = first_valid_person(&c.state);
+    let numbers = serde_json::to_value(numbers_of(&c.state, &person)).unwrap();
+    set_faults(&c.dir, &Faults { error_rate: 1.0, ..Faults::default() }).unwrap();
+    c.state.push("dev".into(), vec![reception(1, numbers)]).await.unwrap();
+    let pacing = Pacing { interval: std::time::Duration::from_secs(60), max_days: 7 };
+    assert_eq!(run_paced(&c.state, pacing).await.waiting, 1);
+    // Backed off: not due again at once.
+    assert_eq!(run_paced(&c.state, pacing).await, Round::default());
+    let now = bridge::clock::now_unix();
+    assert!(c.state.store.due_follow_ups(now + 59, 10).unwrap().is_empty());
+    assert_eq!(c.state.store.due_follow_ups(now + 61, 10).unwrap().len(), 1);
+    // With a cap of 0 days the next attempt without an answer ends it as 要対応.
+    c.state.store.execute_raw("UPDATE follow_ups SET next_attempt_unix = 0").unwrap();
+    let capped = Pacing { interval: std::time::Duration::ZERO, max_days: 0 };
+    assert_eq!(run_paced(&c.state, capped).await, Round { done: 0, failed: 1, waiting: 0 });
+    let result = c.ledger().await.into_iter().find(|e| e.kind == "follow_up_result").unwrap();
+    assert_eq!(result.body["state"], "failed");
+    assert_eq!(result.body["result"]["error"], "expired");
+    assert!(result.body["result"]["message"].as_str().unwrap().contains("SegmentOfResult 9"));
+}
+
+/// An outage from 23:55 to 00:10: the reception of the evening before is confirmed for
+/// its own visit date, not for the day the worker finally runs.
+#[tokio::test]
+async fn a_follow_up_asks_for_the_visit_date_after_midnight() {
+    let c = clinic("midnight").await;
+    let person = first_valid_person(&c.state);
+    let mut numbers = numbers_of(&c.state, &person);
+    let yesterday = bridge::clock::today_jst().pred();
+    numbers.visit = Some(yesterday.to_string());
+    c.outage(true);
+    c.state.push("dev".into(), vec![reception(1, serde_json::to_value(&numbers).unwrap())]).await;
+    assert_eq!(run_once(&c.state).await.waiting, 1);
+    c.outage(false);
+    assert_eq!(run_once(&c.state).await.done, 1);
+    let result = c.ledger().await.into_iter().find(|e| e.kind == "follow_up_result").unwrap();
+    // The simulator answers for the date of the request it was given.
+    assert_eq!(
+        result.body["result"]["answer"]["header"]["qualification_confirmation_date"],
+        yesterday.compact(),
+        "{}",
+        result.body
+    );
+}
+
+/// A task stored without a visit date asks for the day it reached the bridge.
+#[test]
+fn a_follow_up_without_a_visit_date_uses_its_arrival_day() {
+    let task = bridge::store::FollowUp {
+        id: 1,
+        record_id: "r".into(),
+        query: serde_json::Value::Null,
+        state: "pending".into(),
+        attempts: 0,
+        result: None,
+        created_time: "2026-11-30T14:58:00.000Z".into(), // 23:58 in Japan
+        updated_time: "2026-12-01T00:00:00.000Z".into(),
+        last_reason: None,
+    };
+    let query = protocol::LookupQuery {
+        insurer: "01130012".into(),
+        symbol: None,
+        number: "1".into(),
+        branch: None,
+        birth: "1980-01-01".into(),
+        visit: None,
+        limit_consent: false,
+    };
+    assert_eq!(
+        bridge::follow_up::visit_of(&task, &query),
+        eligibility::Date::parse("2026-11-30").ok()
+    );
+}
+
+/// Two counters record the same face result at once: one reception; the other push is
+/// told who recorded it and creates nothing. The open list drops a claimed result.
+#[tokio::test]
+async fn a_face_result_is_claimed_once() {
+    let c = clinic("claim").await;
+    bridge::server::forward_events(&c.state);
+    let mut sockets = c.state.broadcast.subscribe();
+    let today = bridge::clock::today_jst();
+    assert!(c.state.gateway.sim().unwrap().tap("yamada", today, "20261126090000"));
+    let (_, body) = tokio::time::timeout(std::time::Duration::from_secs(5), sockets.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let face_id = body["file"].as_str().unwrap().to_string();
+    let (status, open) = c.request("POST", "/api/face-results/open", None).await;
+    assert_eq!(status, 200, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    let code = c.state.store.new_pairing_code(60).unwrap();
+    let (second, _) = c.state.store.pair(&code, "受付2").unwrap().unwrap();
+    let claim = |n: u32| Op {
+        op_id: format!("claim-op-{n}"),
+        record_id: format!("claim-rec-{n}"),
+        kind: "reception".into(),
+        device_time: "2026-11-26T09:00:00+09:00".into(),
+        body: serde_json::json!({ "status": "confirmed", "face_file": face_id }),
+    };
+    let first_device = c.state.store.devices().unwrap()[0].device_id.clone();
+    let (a, b) = tokio::join!(
+        c.state.push(first_device, vec![claim(1)]),
+        c.state.push(second, vec![claim(2)]),
+    );
+    let results = [a.unwrap().pop().unwrap(), b.unwrap().pop().unwrap()];
+    let created = results.iter().filter(|r| matches!(r, OpResult::Created { .. })).count();
+    assert_eq!(created, 1, "{results:?}");
+    let claimed = results
+        .iter()
+        .find_map(|r| match r {
+            OpResult::Claimed { by_device, at, .. } => Some((by_device.clone(), at.clone())),
+            _ => None,
+        })
+        .expect("the other push is told");
+    assert!(["受付1", "受付2"].contains(&claimed.0.as_str()), "{claimed:?}");
+    assert_eq!(claimed.1.len(), 5, "HH:MM: {claimed:?}");
+    let receptions = c.ledger().await.into_iter().filter(|e| e.kind == "reception").count();
+    assert_eq!(receptions, 1);
+    // A retry of the winner's own push is a duplicate, not a claim.
+    let winner = if matches!(results[0], OpResult::Created { .. }) { 1 } else { 2 };
+    let device = c.state.store.devices().unwrap()[winner - 1].device_id.clone();
+    let retry = c.state.push(device, vec![claim(winner as u32)]).await.unwrap();
+    assert!(matches!(retry[0], OpResult::Duplicate { .. }), "{retry:?}");
+    let (_, open) = c.request("POST", "/api/face-results/open", None).await;
+    assert_eq!(open.as_array().unwrap().len(), 0, "a claimed result is no longer open");
+}
+
 #[tokio::test]
 async fn lookup_by_numbers_answers_names_bad_fields_and_reports_outage() {
     let c = clinic("lookup").await;

@@ -82,7 +82,15 @@ fn folder_gateway_by_config_file_with_automatic_follow_up() {
     let (status, body) = http(port, "POST", "/api/lookup", Some(&token), &wire).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["interpretation"]["status"]["status"], "confirmed", "{body}");
-    assert!(std::fs::read_dir(share.join("archive")).unwrap().count() >= 1, "answers archived");
+    // Our answer is taken out of res/; nothing of ours is created in the share.
+    let mut entries: Vec<String> = std::fs::read_dir(&share)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".sim-faults.json")
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["face", "req", "res"]);
 
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -101,5 +109,77 @@ fn folder_gateway_by_config_file_with_automatic_follow_up() {
     let (_, health) = http(port, "GET", "/health", None, "").unwrap();
     assert!(json(&health)["store"]["oldest_pending_follow_up"].is_null(), "{health}");
     drop(serve);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Five face results wait in `face/` when the bridge starts: all five are stored and
+/// offered as open results (a terminal connecting later gets them), a restart repeats
+/// none, and every file is still there, byte-identical, with its modification time.
+#[test]
+fn face_files_waiting_at_start_are_offered_and_left_untouched() {
+    let root = std::env::temp_dir().join(format!("madoguchi-serve-face-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (data, share) = (root.join("data"), root.join("share"));
+    bridge::gateway::peer::prepare(&share).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let today = bridge::clock::today_jst();
+    let sim = bridge::gateway::sim::Sim::new(today);
+    for n in 0..5 {
+        bridge::gateway::peer::tap(&share, &sim, &format!("p{:03}", 20 + n), today).unwrap();
+    }
+    let snapshot = || -> std::collections::BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+        std::fs::read_dir(share.join("face"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let modified = e.metadata().unwrap().modified().unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    (std::fs::read(e.path()).unwrap(), modified),
+                )
+            })
+            .collect()
+    };
+    let before = snapshot();
+    assert_eq!(before.len(), 5);
+    std::fs::write(
+        data.join("bridge.toml"),
+        format!("gateway = \"folder\"\nfolder = {:?}\n", share.to_str().unwrap()),
+    )
+    .unwrap();
+    let open_results = |port: u16, token: &str| -> usize {
+        let (status, body) =
+            http(port, "POST", "/api/face-results/open", Some(token), "{}").unwrap();
+        assert_eq!(status, 200, "{body}");
+        json(&body).as_array().unwrap().len()
+    };
+    let port = free_port();
+    let serve = Serve::start(Path::new(BIN), port, &data, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let token = serve.pair("受付1").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_results(port, &token) < 5 {
+        assert!(Instant::now() < deadline, "the five waiting results were not offered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, health) = http(port, "GET", "/health", None, "").unwrap();
+    assert_eq!(json(&health)["gateway"]["face_files_read"], 5, "{health}");
+    drop(serve);
+    // Restarted: the store remembers them; nothing is stored twice.
+    let port = free_port();
+    let serve = Serve::start(Path::new(BIN), port, &data, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let token = serve.pair("受付2").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(open_results(port, &token), 5);
+    let (_, body) =
+        http(port, "GET", "/api/sync/pull?after=0&limit=500", Some(&token), "").unwrap();
+    let faces = json(&body)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "face_result")
+        .count();
+    assert_eq!(faces, 5, "one stored result per file");
+    drop(serve);
+    assert_eq!(snapshot(), before, "face/ is read-only to the bridge");
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -119,8 +119,10 @@ fn drop_face(share: &std::path::Path, name: &str, content: &[u8]) {
     std::fs::rename(&tmp, share.join("face").join(name)).unwrap();
 }
 
-/// Malformed, oversized and XXE-bearing files in `face/`: the terminal says so, each is
-/// quarantined with its reason, and the next good file still reaches the terminal.
+/// Malformed, oversized, XXE-bearing, full-width-quoted and random-byte files in `face/`:
+/// the terminal says so, each is recorded as quarantined with its reason (a copy in the
+/// bridge's data directory), the files stay as they were, the worker never restarts, and
+/// the next good file still reaches the terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -147,17 +149,33 @@ async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
                 "OQSsiquc01res_xxe.xml",
                 b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><XmlMsg>&e;</XmlMsg>",
             );
+            drop_face(
+                &share,
+                "OQSsiquc01res_fullwidth.xml",
+                "<?xml version=\"1.0\" encoding=＂Shift_JIS＂?><XmlMsg/>".as_bytes(),
+            );
+            let soup: Vec<u8> =
+                (0..2048u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+            drop_face(&share, "OQSsiquc01res_soup.xml", &soup);
+            let before: Vec<(String, Vec<u8>)> = ["bad1", "big", "xxe", "fullwidth", "soup"]
+                .iter()
+                .map(|n| {
+                    let name = format!("OQSsiquc01res_{n}.xml");
+                    let bytes = std::fs::read(share.join("face").join(&name)).unwrap_or_default();
+                    (name, bytes)
+                })
+                .collect();
             b.wait_text("banner", "隔離", 30).await?;
             b.screenshot(&screenshots().join("fault-face-quarantined.png")).await?;
             let quarantined = || {
-                std::fs::read_dir(share.join("quarantine"))
+                std::fs::read_dir(data.join("quarantine"))
                     .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "xml")).count())
                     .unwrap_or(0)
             };
             let deadline = Instant::now() + Duration::from_secs(20);
-            while quarantined() < 3 {
+            while quarantined() < 5 {
                 if Instant::now() > deadline {
-                    return Err(format!("{} of 3 files quarantined", quarantined()));
+                    return Err(format!("{} of 5 files quarantined", quarantined()));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -172,6 +190,20 @@ async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
             }
             b.wait_text("face-result", "山田", 20).await?;
             latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            for (name, bytes) in &before {
+                if std::fs::read(share.join("face").join(name)).ok().as_ref() != Some(bytes) {
+                    return Err(format!("{name} was changed or moved"));
+                }
+            }
+            if share.join("quarantine").exists() || share.join("archive").exists() {
+                return Err("the bridge created a folder inside the share".into());
+            }
+            let (_, health) = e2e::bridge::http(server.port, "GET", "/health", None, "")
+                .map_err(|e| e.to_string())?;
+            let health: serde_json::Value = serde_json::from_str(&health).unwrap_or_default();
+            if health["gateway"]["worker_restarts"] != 0 || health["gateway"]["face_files_quarantined"] != 5 {
+                return Err(format!("health: {health}"));
+            }
             Ok(())
         }
         .await;
@@ -180,7 +212,7 @@ async fn bad_face_files_are_quarantined_and_the_next_good_one_works() {
     .await;
     e2e::report::record(
         "bad_face_files_are_quarantined_and_the_next_good_one_works",
-        serde_json::json!({ "quarantined": 3, "face_result_latency": e2e::report::percentiles(latencies) }),
+        serde_json::json!({ "quarantined": 5, "face_result_latency": e2e::report::percentiles(latencies) }),
     );
 }
 

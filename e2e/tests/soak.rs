@@ -2,7 +2,10 @@
 //! (the folder gateway, `bridge oqs sim` answering in `req/ res/ face/`), with seeded random
 //! paths — a face-auth tap, a lookup by a document's numbers, or the no-document wizard.
 //! Afterwards: every reception exactly once in the ledger, the face-result and confirmation
-//! latencies, the pages' memory, the bridge's RSS and the store's size.
+//! latencies, the pages' memory, the bridge's RSS and the store's size. A `notify` watcher
+//! on `face/` sees the whole day: the bridge never removes, renames or writes a file there
+//! (the only writer is the 資格確認端末's stand-in, which renames its temporary files into
+//! place), and every file tapped is still there at the end.
 
 use e2e::bridge::{free_port, http};
 use e2e::browser::{with_browser, Browser};
@@ -167,6 +170,34 @@ async fn page_memory(b: &Browser) -> serde_json::Value {
         .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
 }
 
+/// What the watcher saw in `face/` that only a writer could cause, other than the
+/// stand-in's own temporary files being written and renamed into place.
+fn writes_by_others(events: &[notify::Event]) -> Vec<String> {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    use notify::EventKind;
+    let temporary = |p: &std::path::PathBuf| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
+    };
+    events
+        .iter()
+        .filter(|e| match e.kind {
+            EventKind::Remove(_) => !e.paths.iter().all(temporary),
+            EventKind::Modify(ModifyKind::Data(_)) => !e.paths.iter().all(temporary),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                !e.paths.iter().all(temporary)
+            }
+            // A rename away from a result file's name (a temporary file renamed into place
+            // is From(".x.tmp") then To("x"), or Both with the temporary first).
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) => !e.paths.iter().all(temporary),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                !e.paths.first().is_some_and(temporary)
+            }
+            _ => false,
+        })
+        .map(|e| format!("{:?} {:?}", e.kind, e.paths))
+        .collect()
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -178,6 +209,19 @@ async fn a_clinic_day_of_300_patients_on_two_terminals() {
     let data = data_dir("soak");
     std::fs::write(data.join("bridge.toml"), "follow_up_interval_s = 5\n").unwrap();
     let (_peer, share) = folder_peer(&data);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<notify::Event>::new()));
+    let mut watcher = {
+        use notify::Watcher;
+        let seen = seen.clone();
+        let mut w = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
+            if let (Ok(e), Ok(mut seen)) = (e, seen.lock()) {
+                seen.push(e);
+            }
+        })
+        .unwrap();
+        w.watch(&share.join("face"), notify::RecursiveMode::NonRecursive).unwrap();
+        w
+    };
     let share_arg = share.to_str().unwrap().to_string();
     let server = serve(free_port(), &data, &["--gateway", "folder", "--folder", &share_arg]);
     // Thirty of the simulator's insured, looked up by their numbers.
@@ -237,6 +281,19 @@ async fn a_clinic_day_of_300_patients_on_two_terminals() {
     let rss = server.pid().and_then(rss_kib);
     let (_, health) = http(server.port, "GET", "/health", None, "").unwrap();
     let health: serde_json::Value = serde_json::from_str(&health).unwrap_or_default();
+    drop(server);
+    {
+        use notify::Watcher;
+        let _ = watcher.unwatch(&share.join("face"));
+    }
+    drop(watcher);
+    let events = seen.lock().map(|e| e.clone()).unwrap_or_default();
+    let forbidden = writes_by_others(&events);
+    let face_files = std::fs::read_dir(share.join("face"))
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
     let face_ms = [a.face_ms, b_out.face_ms].concat();
     let confirm_ms = [a.confirm_ms, b_out.confirm_ms].concat();
     e2e::report::record(
@@ -248,8 +305,21 @@ async fn a_clinic_day_of_300_patients_on_two_terminals() {
             "face_result_latency": e2e::report::percentiles(face_ms),
             "confirmation_latency": e2e::report::percentiles(confirm_ms),
             "page_memory": memory, "bridge_rss_kib": rss, "store": health["store"],
+            "face_files_present": face_files,
+            "face_results_delivered": health["gateway"]["face_files_read"],
+            "face_folder_events_seen": events.len(), "face_folder_writes_by_the_bridge": forbidden.len(),
         }),
     );
+    assert!(
+        forbidden.is_empty(),
+        "face/ was written by someone other than the stand-in: {forbidden:?}"
+    );
+    assert_eq!(
+        Some(face_files as u64),
+        mix["face"].as_u64(),
+        "every tapped file is still in face/"
+    );
+    assert_eq!(health["gateway"]["face_files_read"].as_u64(), Some(face_files as u64));
     assert_eq!(tally, Tally { in_ledger: PATIENTS, duplicates: 0 });
     assert_eq!(created, PATIENTS);
     // The bound for the whole day (both counters, from first patient to drained).

@@ -79,8 +79,8 @@ const BRANCHES: &[Branch] = &[
         then_claim: Some((&["claim_past=yes", "no"], "② 旧資格")),
     },
     Branch {
-        rule: "expired_insurance_card_before_2026_03_31_confirmed_by_its_numbers",
-        visit: Some("2026-03-15"),
+        rule: "expired_insurance_card_before_2026_07_31_confirmed_by_its_numbers",
+        visit: Some("2026-07-31"),
         answers: &["health_insurance_card", "confirmed"],
         asks: Some("lookup_by_numbers"),
         never_asks: Some("old_card_period"),
@@ -89,8 +89,8 @@ const BRANCHES: &[Branch] = &[
         then_claim: None,
     },
     Branch {
-        rule: "expired_insurance_card_after_2026_03_31_is_not_accepted",
-        visit: Some("2026-04-01"),
+        rule: "expired_insurance_card_after_2026_07_31_is_not_accepted",
+        visit: Some("2026-08-01"),
         answers: &["health_insurance_card", "neither", "not_known", "no"],
         asks: Some("alt_document_no_card"),
         never_asks: Some("lookup_by_numbers"),

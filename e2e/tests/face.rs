@@ -46,6 +46,8 @@ async fn double_click(b: &Browser, testid: &str) -> Result<(), String> {
 async fn set_idle_timeout(b: &Browser, seconds: u32) -> Result<(), String> {
     b.click("nav-settings").await?;
     b.find("idle-timeout", 10).await?;
+    // 設定 also says which rules the terminal decides by.
+    b.wait_text("policy-version", "第2版・2026-12-01 確認", 5).await?;
     b.js(&format!(
         "const e = document.querySelector('[data-testid=idle-timeout]'); e.value = '{seconds}'; e.dispatchEvent(new Event('change', {{bubbles: true}})); return true"
     ))

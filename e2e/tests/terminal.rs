@@ -238,6 +238,8 @@ async fn the_usage_screen_shows_a_seeded_ledger_and_its_plot() {
             b.wait_text("usage-phone", "33.33%", 5).await?;
             b.wait_text("usage-national", "29.45%", 5).await?;
             b.wait_text("usage-prefecture", "東京都 27.22%", 5).await?;
+            // This month's billing falls under the 2026 successor 加算: one 30% requirement.
+            b.wait_text("usage-thresholds", "30% 以上", 5).await?;
             let bars = b.count("usage-bar").await;
             if bars != 7 {
                 return Err(format!("{bars} bars, not 7"));

@@ -343,6 +343,22 @@ fn default_limit() -> u32 {
     200
 }
 
+/// The policy table the bridge decides by: its version, review date, and the sections whose
+/// last known rule ended before today ("unknown" says which rule, instead of a blank).
+fn policy_health() -> serde_json::Value {
+    match eligibility::Policy::embedded() {
+        Ok(p) => {
+            let unknown: Vec<serde_json::Value> = p
+                .unknown_on(crate::clock::today_jst())
+                .into_iter()
+                .map(|(section, until)| serde_json::json!({ "section": section, "known_until": until.to_string() }))
+                .collect();
+            serde_json::json!({ "version": p.version, "reviewed": p.reviewed.map(|d| d.to_string()), "unknown": unknown })
+        }
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    }
+}
+
 /// Runs a store call off the async threads (SQLite with synchronous=FULL blocks on fsync).
 async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
@@ -401,6 +417,7 @@ pub fn routes(
                     "face_files_quarantined": face_files.1,
                 },
                 "store": store,
+                "policy": policy_health(),
             }))
             .into_response(),
         )

@@ -88,6 +88,12 @@ pub fn SettingsPage() -> impl IntoView {
                 </label>
             </section>
             <section class="card">
+                <h2><Bi ja="ルール（政策テーブル）" en="Rules (policy table)"/></h2>
+                // The table this terminal decides by offline: the one built in. (The bridge's
+                // table, an override included, does not reach the terminal yet: see Known gaps.)
+                <p data-testid="policy-version">{policy_line()}</p>
+            </section>
+            <section class="card">
                 <h2><Bi ja="保存領域" en="Storage"/></h2>
                 <p data-testid="persisted">{move || match c.persisted.get() {
                     Some(true) => "永続化済み：ブラウザが自動で消しません / persistent: the browser will not evict it",
@@ -98,5 +104,33 @@ pub fn SettingsPage() -> impl IntoView {
                 <p data-testid="sender">{move || if c.is_sender.get() { "このタブが送信を担当 / this tab sends the outbox" } else { "送信は別のタブ / another tab sends" }}</p>
             </section>
         </section>
+    }
+}
+
+/// The embedded policy table's version, review date and any section whose rules ended.
+fn policy_line() -> String {
+    match eligibility::Policy::embedded() {
+        Ok(p) => {
+            let reviewed = p.reviewed.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+            let today = crate::ids::today_jst();
+            let unknown: Vec<String> = today
+                .map(|t| p.unknown_on(t))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(section, until)| format!("{section}（{until} まで / known to {until}）"))
+                .collect();
+            let mut line = format!(
+                "組み込みの表 第{}版・{} 確認 / built-in table version {}, reviewed {}",
+                p.version, reviewed, p.version, reviewed
+            );
+            if !unknown.is_empty() {
+                line.push_str(&format!(
+                    "。期限後のルール不明 / rules unknown after: {}",
+                    unknown.join("、")
+                ));
+            }
+            line
+        }
+        Err(e) => e.to_string(),
     }
 }

@@ -142,21 +142,19 @@ pub fn UsagePage() -> impl IntoView {
                             <Plot report=r.clone()/>
                         </section>
                         <section class="card" data-testid="usage-tier">
-                            <h2><Bi ja="医療DX推進体制整備加算" en="DX promotion addition"/></h2>
-                            {match projection {
-                                None => view! { <p>{r.projection_error.clone()}</p> }.into_any(),
-                                Some(p) => view! {
-                                    <p data-testid="usage-thresholds">{format!("{} 算定分の基準（利用割合）: 加算1・4 {}% ／ 加算2・5 {}% ／ 加算3・6 {}%", p.billing, p.thresholds[0], p.thresholds[1], p.thresholds[2])}</p>
-                                    <p data-testid="usage-reached">{match (p.reached, p.best) {
-                                        (Some(t), Some((m, rate))) => format!("到達: 加算{t}（{m} の {}）/ reached tier {t}", rate.display()),
-                                        (None, Some((m, rate))) => format!("未到達（最高 {m} の {}）/ no tier reached", rate.display()),
-                                        _ => "3〜5か月前の記録がありません / no records for the 3rd–5th month before".to_string(),
-                                    }}</p>
-                                    <p data-testid="usage-next">{p.next.map(|n| format!(
-                                        "今月あと {} 件のマイナ保険証利用で加算{}（{}%）に届きます / {} more this month reach tier {}",
-                                        n.more_needed, n.tier, n.threshold, n.more_needed, n.tier))}</p>
-                                }.into_any(),
-                            }}
+                            <h2><Bi ja="加算（マイナ保険証利用率）" en="Addition (マイナ保険証 rate)"/></h2>
+                            // One computation with `bridge report usage`: the requirement, whether
+                            // it is reached, this month's gap, and how sure the rule is.
+                            <ul data-testid="usage-addition">
+                                {r.addition_summary.clone().into_iter().enumerate().map(|(i, l)| {
+                                    let id = match i { 0 => "usage-thresholds", 1 => "usage-reached", _ => "usage-addition-line" };
+                                    let en = format!(" / {}", l.en);
+                                    view! { <li data-testid=id>{l.ja}<Show when=move || c.english.get()><span class="en">{en.clone()}</span></Show></li> }
+                                }).collect_view()}
+                            </ul>
+                            {projection.and_then(|p| p.next).map(|n| view! {
+                                <p data-testid="usage-next">{format!("あと {} 件 / {} more", n.more_needed, n.more_needed)}</p>
+                            })}
                             <p class="source">{format!("出典 / source: {}", r.benchmark_source)}</p>
                         </section>
                     }.into_any()

@@ -124,6 +124,9 @@ pub enum Notice {
     BlanketLateElderlyValidity { valid_until: Date },
     /// Valid only in the transitional window that ends on this date.
     Transitional { until: Date },
+    /// The rule this decision rests on is not from an official text at hand: reported, or
+    /// inferred. Shown as "推定 / inferred" (or "reported") beside the decision.
+    Unconfirmed { confidence: crate::policy::Confidence },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,6 +212,9 @@ pub fn accept(policy: &Policy, p: &Presentation) -> Acceptance {
             notices.push(Notice::Transitional { until });
         }
     }
+    if rule.confidence != crate::policy::Confidence::Official {
+        notices.push(Notice::Unconfirmed { confidence: rule.confidence });
+    }
     rule.modes
         .iter()
         .map(|mode| evaluate(*mode, p, &notices))
@@ -288,10 +294,23 @@ fn document_checks(
             certificate_check(policy, Holder::Phone, *certificate_not_after, p.visit, notices)
         }
         Document::EligibilityCertificate { valid_until, late_elderly } => {
+            // The blanket certificate: since 2026-08-01 only for those old enough on the
+            // rule's day (85+); with no birth date the printed validity decides.
             let blanket = late_elderly
                 .then(|| policy.late_elderly_certificate(p.visit))
                 .flatten()
-                .map(|r| r.valid_until);
+                .filter(|r| match (r.min_age, r.age_on) {
+                    (Some(min), Some(on)) => {
+                        p.birth.and_then(|b| age_on(b, on)).is_some_and(|age| age >= min)
+                    }
+                    _ => true,
+                })
+                .map(|r| {
+                    if r.confidence != crate::policy::Confidence::Official {
+                        notices.push(Notice::Unconfirmed { confidence: r.confidence });
+                    }
+                    r.valid_until
+                });
             match valid_until.or(blanket) {
                 Some(until) if p.visit > until => Err(refused(
                     Refusal::Expired { on: until },

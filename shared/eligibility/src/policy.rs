@@ -43,6 +43,42 @@ pub enum Mode {
     FirstVisitStatement,
 }
 
+/// How sure the table is of a rule: read in an official text, reported by the press or
+/// public tools without the primary text at hand, or inferred. A decision that rests on a
+/// rule that is not official says so ("推定 / inferred").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    #[default]
+    Official,
+    Reported,
+    Inferred,
+}
+
+impl Confidence {
+    /// `None` for an official rule; the words to show beside a decision otherwise.
+    pub fn caveat(self) -> Option<crate::text::Text> {
+        match self {
+            Confidence::Official => None,
+            Confidence::Reported => Some(crate::text::Text::new(
+                "報道・公開資料による（一次資料未確認）",
+                "reported; primary text not found",
+            )),
+            Confidence::Inferred => Some(crate::text::Text::new("推定", "inferred")),
+        }
+    }
+}
+
+/// Which facilities a 加算 row is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdditionFacility {
+    /// 医科 (clinics and hospitals).
+    Clinic,
+    /// 調剤 (pharmacies).
+    Pharmacy,
+}
+
 /// Who holds the electronic certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +95,8 @@ pub struct DocumentRule {
     pub until: Option<Date>,
     pub modes: Vec<Mode>,
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +107,8 @@ pub struct GraceRule {
     pub until: Option<Date>,
     pub months: u32,
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +122,8 @@ pub struct SmartphoneRule {
     /// Minimum Android version, `[major, minor]`.
     pub android_min: [u32; 2],
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +133,14 @@ pub struct LateElderlyCertificateRule {
     pub until: Option<Date>,
     /// The validity of the blanket 資格確認書 when none is printed or typed.
     pub valid_until: Date,
+    /// Only those at least this old on `age_on` receive it (from 2026-08-01: 85+).
+    #[serde(default)]
+    pub min_age: Option<u32>,
+    #[serde(default)]
+    pub age_on: Option<Date>,
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +153,8 @@ pub struct CopayRule {
     pub age_70_to_74: u8,
     pub late_elderly: u8,
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,13 +162,41 @@ pub struct CopayRule {
 pub struct DxAdditionRule {
     /// First billing month (inclusive).
     pub from: YearMonth,
-    /// Last billing month (inclusive).
-    pub until: YearMonth,
-    /// 利用割合 thresholds in percent for 加算1・4, 加算2・5, 加算3・6.
-    pub tiers: [u8; 3],
+    /// Last billing month (inclusive); none = until further notice.
+    #[serde(default)]
+    pub until: Option<YearMonth>,
+    /// The 加算's name (医療DX推進体制整備加算 until 2026-05; its successors after).
+    #[serde(default = "old_addition_name")]
+    pub name: String,
+    /// The facilities the row is for; none = every facility.
+    #[serde(default)]
+    pub facility: Option<AdditionFacility>,
+    /// マイナ保険証 利用割合 thresholds in percent, tier 1 first (one entry where every tier
+    /// asks the same rate and differs by other requirements).
+    pub tiers: Vec<u8>,
     /// The 小児科 exception for tier 3, when one applies.
     pub pediatric_tier3: Option<u8>,
+    /// Which months' rate counts: the best of the `rate_months[0]`-th to
+    /// `rate_months[1]`-th month before the billing month.
+    #[serde(default = "default_rate_months")]
+    pub rate_months: [u32; 2],
+    /// How sure the table is of `rate_months` (inferred for the 2026 加算).
+    #[serde(default)]
+    pub rate_months_confidence: Confidence,
+    /// What else a tier needs besides the rate (declared by the clinic in 設定), in words.
+    #[serde(default)]
+    pub other_requirements: Option<String>,
     pub source: String,
+    #[serde(default)]
+    pub confidence: Confidence,
+}
+
+fn old_addition_name() -> String {
+    "医療DX推進体制整備加算".into()
+}
+
+fn default_rate_months() -> [u32; 2] {
+    [3, 5]
 }
 
 /// The whole table. Sections are public for display and export; lookups go through
@@ -127,6 +206,9 @@ pub struct DxAdditionRule {
 pub struct Policy {
     pub version: u32,
     pub published: Date,
+    /// When the table was last checked against the sources (none in an old override).
+    #[serde(default)]
+    pub reviewed: Option<Date>,
     #[serde(default)]
     pub document: Vec<DocumentRule>,
     #[serde(default)]
@@ -194,11 +276,27 @@ period!(CopayRule);
 impl Period for DxAdditionRule {
     fn bounds(&self) -> (Option<Date>, Option<Date>) {
         let first = Date::new(self.from.year.into(), self.from.month.into(), 1).ok();
-        let last = Date::new(self.until.year.into(), self.until.month.into(), 1)
-            .ok()
-            .map(|d| d.add_months(1).pred());
+        let last = self.until.and_then(|until| {
+            Date::new(until.year.into(), until.month.into(), 1).ok().map(|d| d.add_months(1).pred())
+        });
         (first, last)
     }
+    fn subject(&self) -> String {
+        format!("{:?}", self.facility)
+    }
+}
+
+/// The last day a section of the table knows a rule for: `None` when its latest rule
+/// runs until further notice, else the latest end (after it, the rule is unknown).
+fn known_until<T: Period>(entries: &[T]) -> Option<Date> {
+    let mut last: Option<Date> = None;
+    for e in entries {
+        match e.bounds().1 {
+            None => return None,
+            Some(until) => last = Some(last.map_or(until, |l| l.max(until))),
+        }
+    }
+    last
 }
 
 fn describe(p: &impl Period) -> String {
@@ -242,6 +340,7 @@ fn check_section<T: Period>(section: &'static str, entries: &[T]) -> Result<(), 
 struct Override {
     version: Option<u32>,
     published: Option<Date>,
+    reviewed: Option<Date>,
     document: Option<Vec<DocumentRule>>,
     certificate_grace: Option<Vec<GraceRule>>,
     smartphone: Option<Vec<SmartphoneRule>>,
@@ -282,6 +381,7 @@ impl Policy {
         let p = Policy {
             version: o.version.unwrap_or(self.version),
             published: o.published.unwrap_or(self.published),
+            reviewed: o.reviewed.or(self.reviewed),
             document: o.document.unwrap_or_else(|| self.document.clone()),
             certificate_grace: o
                 .certificate_grace
@@ -327,8 +427,65 @@ impl Policy {
         self.copay.iter().find(|r| r.covers(date))
     }
 
-    /// The 加算 thresholds for a billing month.
-    pub fn dx_addition(&self, billing: YearMonth) -> Option<&DxAdditionRule> {
-        self.dx_addition.iter().find(|r| r.from <= billing && billing <= r.until)
+    /// The 加算 row for a billing month and facility: the facility's own row, else one for
+    /// every facility.
+    pub fn dx_addition(
+        &self,
+        billing: YearMonth,
+        facility: AdditionFacility,
+    ) -> Option<&DxAdditionRule> {
+        let covers =
+            |r: &&DxAdditionRule| r.from <= billing && r.until.is_none_or(|u| billing <= u);
+        self.dx_addition
+            .iter()
+            .filter(covers)
+            .find(|r| r.facility == Some(facility))
+            .or_else(|| self.dx_addition.iter().filter(covers).find(|r| r.facility.is_none()))
+    }
+
+    /// Each section's last known day (`None`: until further notice), for 設定, `/health`
+    /// and the screens that must say when a rule is unknown rather than show a blank.
+    pub fn known_until(&self) -> Vec<(&'static str, Option<Date>)> {
+        vec![
+            ("document", known_until(&self.document)),
+            ("certificate_grace", known_until(&self.certificate_grace)),
+            ("smartphone", known_until(&self.smartphone)),
+            ("late_elderly_certificate", known_until(&self.late_elderly_certificate)),
+            ("copay", known_until(&self.copay)),
+            ("dx_addition", known_until(&self.dx_addition)),
+        ]
+    }
+
+    /// The sections whose last known rule ended before `today`.
+    pub fn unknown_on(&self, today: Date) -> Vec<(&'static str, Date)> {
+        self.known_until()
+            .into_iter()
+            .filter_map(|(section, until)| until.filter(|u| *u < today).map(|u| (section, u)))
+            .collect()
+    }
+
+    /// Every date on which some rule starts or ends (the day after an end): decisions can
+    /// change only there.
+    pub fn boundaries(&self) -> Vec<Date> {
+        fn push<T: Period>(out: &mut Vec<Date>, entries: &[T]) {
+            for e in entries {
+                let (from, until) = e.bounds();
+                out.extend(from);
+                out.extend(until.map(Date::succ));
+            }
+        }
+        let mut out = Vec::new();
+        push(&mut out, &self.document);
+        push(&mut out, &self.certificate_grace);
+        push(&mut out, &self.smartphone);
+        push(&mut out, &self.late_elderly_certificate);
+        push(&mut out, &self.copay);
+        push(&mut out, &self.dx_addition);
+        for r in &self.late_elderly_certificate {
+            out.push(r.valid_until.succ());
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 }

@@ -1,6 +1,7 @@
 //! The dated policy table: the embedded one, overrides, and validation.
 
-use eligibility::policy::{DocumentKind, Holder, Mode, Policy, PolicyError};
+use eligibility::policy::AdditionFacility::{Clinic, Pharmacy};
+use eligibility::policy::{Confidence, DocumentKind, Holder, Mode, Policy, PolicyError};
 use eligibility::{Date, YearMonth};
 
 fn d(s: &str) -> Date {
@@ -14,11 +15,31 @@ fn embedded_table_loads_and_answers_by_date() {
     assert_eq!(card("2025-12-01"), Some(vec![Mode::Alone]));
     assert_eq!(card("2025-12-02"), Some(vec![Mode::AloneWithOnlineByNumbers]));
     assert_eq!(card("2026-03-31"), Some(vec![Mode::AloneWithOnlineByNumbers]));
-    assert_eq!(card("2026-04-01"), None);
+    // Extended to 2026-07-31 (reported), then gone.
+    assert_eq!(card("2026-04-01"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+    assert_eq!(card("2026-07-31"), Some(vec![Mode::AloneWithOnlineByNumbers]));
+    assert_eq!(card("2026-08-01"), None);
+    assert_eq!(
+        p.document(DocumentKind::HealthInsuranceCard, d("2026-07-31")).unwrap().confidence,
+        Confidence::Reported
+    );
     assert_eq!(p.certificate_grace(Holder::Card, d("2026-11-25")).unwrap().months, 3);
     assert_eq!(p.certificate_grace(Holder::Phone, d("2026-11-25")).unwrap().months, 0);
-    assert_eq!(p.dx_addition(YearMonth::parse("2026-03").unwrap()).unwrap().tiers, [70, 50, 30]);
-    assert_eq!(p.dx_addition(YearMonth::parse("2026-06").unwrap()), None);
+    let dx = |m: &str, f| p.dx_addition(YearMonth::parse(m).unwrap(), f).map(|r| r.tiers.clone());
+    assert_eq!(dx("2026-03", Clinic), Some(vec![70, 50, 30]));
+    assert_eq!(dx("2026-05", Pharmacy), Some(vec![70, 50, 30]));
+    assert_eq!(dx("2026-06", Clinic), Some(vec![30]));
+    assert_eq!(dx("2026-06", Pharmacy), Some(vec![30]));
+    assert_eq!(dx("2028-06", Clinic), None);
+    assert_eq!(p.reviewed, Some(d("2026-12-01")));
+    // Each section knows its rules to a day: the 後期 blanket certificate to its renewal on
+    // 2027-08-01, the 加算 to the next 改定 (2028-06); after that the rule is unknown.
+    assert!(p.unknown_on(d("2027-07-31")).is_empty());
+    assert_eq!(p.unknown_on(d("2027-08-01")), vec![("late_elderly_certificate", d("2027-07-31"))]);
+    assert_eq!(
+        p.unknown_on(d("2028-06-01")),
+        vec![("late_elderly_certificate", d("2027-07-31")), ("dx_addition", d("2028-05-31"))]
+    );
 }
 
 #[test]
@@ -35,8 +56,11 @@ source = "test"
 "#,
         )
         .unwrap();
-    assert_eq!(later.dx_addition(YearMonth::parse("2026-07").unwrap()).unwrap().tiers[0], 75);
-    assert_eq!(later.dx_addition(YearMonth::parse("2026-03").unwrap()), None);
+    assert_eq!(
+        later.dx_addition(YearMonth::parse("2026-07").unwrap(), Clinic).unwrap().tiers[0],
+        75
+    );
+    assert_eq!(later.dx_addition(YearMonth::parse("2026-03").unwrap(), Clinic), None);
     assert_eq!(later.document, p.document);
 
     let overlapping = r#"

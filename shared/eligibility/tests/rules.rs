@@ -177,6 +177,25 @@ fn documents_by_date() {
     check(cert(None, true), "2026-07-31", NotYet, None, false, Accepted);
     check(cert(None, true), "2026-06-01", NotYet, None, false, Accepted);
     check(cert(None, true), "2026-08-01", NotYet, None, false, On(Condition::CheckPrintedValidity));
+    // From 2026-08-01 only those 85+ on that day keep a blanket one, to 2027-07-31.
+    check(cert(None, true), "2026-08-01", NotYet, Some("1941-08-01"), false, Accepted);
+    check(cert(None, true), "2027-07-31", NotYet, Some("1941-08-01"), false, Accepted);
+    check(
+        cert(None, true),
+        "2026-08-01",
+        NotYet,
+        Some("1941-08-02"),
+        false,
+        On(Condition::CheckPrintedValidity),
+    );
+    check(
+        cert(None, true),
+        "2027-08-01",
+        NotYet,
+        Some("1930-01-01"),
+        false,
+        On(Condition::CheckPrintedValidity),
+    );
     check(
         cert(None, false),
         "2024-12-01",
@@ -186,7 +205,7 @@ fn documents_by_date() {
         Refused(Refusal::NotYetInUse { from: d("2024-12-02") }),
     );
 
-    // 健康保険証: to 2025-12-01 alone; then to 2026-03-31 only confirmed online by its numbers.
+    // 健康保険証: to 2025-12-01 alone; then to 2026-07-31 only confirmed online by its numbers.
     check(old_card(Some("2026-07-31")), "2025-12-01", NotYet, None, false, Accepted);
     check(
         old_card(Some("2025-07-31")),
@@ -213,14 +232,19 @@ fn documents_by_date() {
         false,
         Refused(Refusal::OnlineConfirmationFailed),
     );
+    // The window was extended to 2026-07-31 (reported), not beyond.
+    check(old_card(None), "2026-04-01", Succeeded, None, false, Accepted);
+    check(old_card(None), "2026-07-31", Succeeded, None, false, Accepted);
     check(
         old_card(None),
-        "2026-04-01",
+        "2026-08-01",
         Succeeded,
         None,
         false,
-        Refused(Refusal::NoLongerValid { ended: d("2026-03-31") }),
+        Refused(Refusal::NoLongerValid { ended: d("2026-07-31") }),
     );
+    check(D::EligibilityNotice, "2026-07-31", Succeeded, None, false, Accepted);
+    check(D::EligibilityNotice, "2026-08-01", NotYet, None, false, On(Condition::TogetherWithCard));
 
     // 資格情報のお知らせ: with the card; alone when online failed; alone in the window.
     check(D::EligibilityNotice, "2026-11-25", Succeeded, None, true, Accepted);

@@ -1,6 +1,6 @@
 //! The official tree: MHLW's 「医療機関・薬局での資格確認とレセプト請求（令和6年12月2日以降の
 //! 取扱い）」 with the smartphone additions of autumn 2025, the transitional window for
-//! expired 健康保険証 (to 2026-03-31) and the outage path. Every question and outcome
+//! expired 健康保険証 (to 2026-07-31, as extended) and the outage path. Every question and outcome
 //! names the sentence it rests on; the seed quotes are verbatim (a test checks them).
 //!
 //! Read it top to bottom as the receptionist meets it: what the patient presents, what
@@ -71,7 +71,7 @@ const SEED_PHONE_FALLBACK: Source =
 const SEED_COPAY: Source =
     Source::Seed("患者には適切な自己負担分（3割分等）の支払を求めてください");
 const REF_TRANSITIONAL: Source = Source::Reference(
-    "domain.md §5: 2025-12-02 → 2026-03-31 an expired 保険証, or a 資格情報のお知らせ alone, is accepted if the qualification is confirmed online using its numbers (事務連絡 2025-11-12)",
+    "domain.md §5: 2025-12-02 → 2026-07-31 an expired 保険証, or a 資格情報のお知らせ alone, is accepted if the qualification is confirmed online using its numbers (事務連絡 2025-11-12 to 2026-03-31; extended to 2026-07-31 per press reports of 2026-03-19, the 事務連絡 not found)",
 );
 
 /// Every node of the official tree.
@@ -159,7 +159,7 @@ pub static NODES: &[Node] = &[
     q("old_card_period", Fact::OldCardPeriod, "この受診日に健康保険証はどう扱いますか？", "How is an old insurance card treated on this visit date?",
         Source::Seed("健康保険証 (~2025.12/1)"), &[
         a("valid", "有効（2025年12月1日まで・記載の有効期限内）", "valid (to 2025-12-01, within its printed validity)", "health_insurance_card"),
-        a("transitional", "経過措置：記載の番号でオンライン資格確認できれば可（2026年3月31日まで）", "transitional: accepted if confirmed online by its numbers (to 2026-03-31)", "lookup_by_numbers"),
+        a("transitional", "経過措置：記載の番号でオンライン資格確認できれば可（2026年7月31日まで・延長は報道による）", "transitional: accepted if confirmed online by its numbers (to 2026-07-31; the extension is reported)", "lookup_by_numbers"),
         a("not_valid", "使えない", "not usable", "alt_document_no_card"),
     ]),
     q("notice_period", Fact::NoticePeriod, "この受診日に資格情報のお知らせのみの提示はどう扱いますか？", "How is a 資格情報のお知らせ alone treated on this visit date?", REF_TRANSITIONAL, &[

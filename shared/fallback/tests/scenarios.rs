@@ -372,7 +372,7 @@ fn rows() -> Vec<Vec<(&'static str, &'static str)>> {
             Reception,
             certificate(),
         ),
-        // ── 健康保険証 (to 2025-12-01; 暫定 to 2026-03-31 with online by numbers) ──
+        // ── 健康保険証 (to 2025-12-01; 暫定 to 2026-07-31 with online by numbers) ──
         check(
             "保険証 before 2025-12-02",
             json!({"visit": "2025-11-20", "presented": "health_insurance_card"}),
@@ -409,8 +409,8 @@ fn rows() -> Vec<Vec<(&'static str, &'static str)>> {
             outage(),
         ),
         check(
-            "保険証 after 2026-03-31, マイナポータル",
-            json!({"visit": "2026-04-01", "presented": "health_insurance_card"}),
+            "保険証 after 2026-07-31, マイナポータル",
+            json!({"visit": "2026-08-01", "presented": "health_insurance_card"}),
             json!({"alt_document": "portal"}),
             Reception,
             portal(),

@@ -21,6 +21,14 @@ impl Facility {
     pub const ALL: [Facility; 4] =
         [Facility::Hospital, Facility::Clinic, Facility::Dental, Facility::Pharmacy];
 
+    /// Which 加算 row applies: pharmacies have their own (調剤), everyone else the 医科 one.
+    pub fn addition(self) -> eligibility::policy::AdditionFacility {
+        match self {
+            Facility::Pharmacy => eligibility::policy::AdditionFacility::Pharmacy,
+            _ => eligibility::policy::AdditionFacility::Clinic,
+        }
+    }
+
     /// The seed's names (totals table, ranking table).
     pub fn seed_names(self) -> (&'static str, &'static str) {
         match self {

@@ -38,6 +38,9 @@ pub struct Report {
     /// `None` when the policy table has no 加算 rule for `month` (with the reason).
     pub projection: Option<Projection>,
     pub projection_error: Option<String>,
+    /// The 加算 in sentences: the requirement, reached or not, this month's gap, caveats —
+    /// or, with no rule, that the table knows none (never a blank).
+    pub addition_summary: Vec<crate::tier::Line>,
 }
 
 /// Ledger events as `(kind, device_time, body)`.
@@ -68,11 +71,18 @@ pub fn report<'a>(
         })
         .collect();
     let bench = |rate: Option<Rate>| rate.map(|rate| Benchmark { month: benchmarks.month, rate });
-    let (projection, projection_error) =
-        match projection(policy, month, month, &usage, Basis::Persons, pediatric) {
-            Ok(p) => (Some(p), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
+    let (projection, projection_error) = match projection(
+        policy,
+        month,
+        month,
+        &usage,
+        Basis::Persons,
+        facility.addition(),
+        pediatric,
+    ) {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Report {
         month,
         facility,
@@ -85,6 +95,13 @@ pub fn report<'a>(
                 .and_then(|r| r.rate()),
         ),
         benchmark_source: benchmarks.source.clone(),
+        addition_summary: match (&projection, &projection_error) {
+            (Some(p), _) => p.summary(),
+            (None, error) => {
+                let why = error.clone().unwrap_or_default();
+                vec![crate::tier::Line { ja: why.clone(), en: why }]
+            }
+        },
         projection,
         projection_error,
     }
@@ -135,6 +152,9 @@ impl Report {
                 p.billing,
                 p.reached.map_or("none".to_string(), |t| t.to_string())
             ));
+        }
+        for l in &self.addition_summary {
+            out.push_str(&format!("\"{}\",,,,,,,,\n", l.ja.replace('"', "'")));
         }
         out
     }

@@ -1,5 +1,9 @@
 //! The clinic's counts and the 加算 projection on hand-made ledgers with known answers.
 
+use eligibility::policy::{
+    AdditionFacility::{Clinic, Pharmacy},
+    Confidence,
+};
 use eligibility::{Date, Policy, YearMonth};
 use serde_json::json;
 use usage::ledger::{daily, from_event, jst_day, monthly, Confirmation, Kind};
@@ -119,8 +123,9 @@ fn the_billing_month_takes_the_best_of_the_3rd_to_5th_month_before() {
     ledger.extend(month_of("2026-01", 10, 9)); // not yet counted for 2026-03
     ledger.extend(month_of("2026-02", 20, 5)); // this month so far: 25%
     let usage = monthly(&ledger);
-    let p = projection(&policy, ym("2026-03"), ym("2026-02"), &usage, Basis::Persons, false)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let p =
+        projection(&policy, ym("2026-03"), ym("2026-02"), &usage, Basis::Persons, Clinic, false)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.thresholds, [70, 50, 30]);
     assert_eq!(p.best.map(|(m, r)| (m, r.display())), Some((ym("2025-11"), "50.00%".into())));
     assert_eq!(p.reached, Some(2));
@@ -153,7 +158,7 @@ fn tiers_by_row() {
         let ledger: Vec<_> = months.iter().flat_map(|(m, n, k)| month_of(m, *n, *k)).collect();
         let usage = monthly(&ledger);
         let this = months.last().map(|m| ym(m.0)).unwrap_or_else(|| ym(billing));
-        let p = projection(&policy, ym(billing), this, &usage, Basis::Persons, *pediatric)
+        let p = projection(&policy, ym(billing), this, &usage, Basis::Persons, Clinic, *pediatric)
             .unwrap_or_else(|e| panic!("{billing}: {e}"));
         assert_eq!(p.reached, *reached, "{billing} {months:?}");
         assert_eq!(
@@ -162,6 +167,31 @@ fn tiers_by_row() {
             "{billing} {months:?}"
         );
     }
+    // From 2026-06 the successor 加算: one rate (30%) for every tier, its own name, and a
+    // pharmacy row of its own; 2026-05 is still the old table.
+    let at = |billing: &str, facility| {
+        projection(&policy, ym(billing), ym(billing), &[], Basis::Persons, facility, false)
+            .unwrap_or_else(|e| panic!("{billing}: {e}"))
+    };
+    assert_eq!(at("2026-05", Clinic).thresholds, [70, 50, 30]);
+    assert_eq!(at("2026-05", Clinic).name, "医療DX推進体制整備加算");
+    assert_eq!(at("2026-06", Clinic).thresholds, [30]);
+    assert_eq!(at("2026-06", Clinic).name, "電子的診療情報連携体制整備加算");
+    assert_eq!(at("2026-06", Pharmacy).name, "電子的調剤情報連携体制整備加算");
+    assert_eq!(at("2026-06", Clinic).rate_months_confidence, Confidence::Inferred);
+    assert_eq!(at("2028-05", Clinic).thresholds, [30]);
+    // 2026-11 with 25% in 2026-08 (the 3rd month before): below 30%, and the gap is said.
+    let ledger: Vec<_> =
+        month_of("2026-08", 20, 5).into_iter().chain(month_of("2026-11", 20, 5)).collect();
+    let usage = monthly(&ledger);
+    let p =
+        projection(&policy, ym("2026-11"), ym("2026-11"), &usage, Basis::Persons, Clinic, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.reached, None);
+    let next = p.next.unwrap_or_else(|| panic!("a next tier"));
+    assert_eq!((next.tier, next.threshold, next.more_needed), (1, 30, 1));
     // A billing month the table does not know is a typed error, not a guess.
-    assert!(projection(&policy, ym("2030-01"), ym("2029-10"), &[], Basis::Uses, false).is_err());
+    assert!(
+        projection(&policy, ym("2028-06"), ym("2028-03"), &[], Basis::Uses, Clinic, false).is_err()
+    );
 }

@@ -40,11 +40,16 @@ fn usage_report_on_a_seeded_ledger() {
         op(3, "2025-10-31T14:00:00Z", "certificate", "confirmed", "ｳ"),
         // 2025-10-31T15:00Z is November 1st in Japan.
         op(4, "2025-10-31T15:00:00Z", "card", "confirmed", "ｴ"),
+        // August 2026: 4 persons, 1 used the card (25%): counts for billing 2026-11.
+        op(7, "2026-08-03T00:00:00Z", "card", "confirmed", "ｷ"),
+        op(8, "2026-08-04T00:00:00Z", "certificate", "confirmed", "ｸ"),
+        op(9, "2026-08-05T00:00:00Z", "certificate", "confirmed", "ｹ"),
+        op(10, "2026-08-06T00:00:00Z", "certificate", "confirmed", "ｺ"),
         // Not online confirmations: not counted.
         op(5, "2025-10-03T00:00:00Z", "nothing", "unknown", "ｵ"),
         op(6, "2025-10-04T00:00:00Z", "certificate", "follow_up_pending", "ｶ"),
     ];
-    assert_eq!(store.push("dev", &ops).unwrap().len(), 6);
+    assert_eq!(store.push("dev", &ops).unwrap().len(), 10);
     drop(store);
 
     let (code, json) =
@@ -80,6 +85,35 @@ fn usage_report_on_a_seeded_ledger() {
     // Billing 2026-01 (60/40/25) takes the best of 2025-08..10: October's 2/3 persons → tier 1.
     assert_eq!(r["projection"]["thresholds"], serde_json::json!([60, 40, 25]));
     assert_eq!(r["projection"]["reached"], 1);
+
+    // Billing 2026-11 falls under the successor 加算: one 30% requirement, and the clinic's
+    // best month (August, 25%) is below it — said in words, never "no rule".
+    let (code, json) =
+        run(&data, &["--month", "2026-11", "--prefecture", "13", "--facility", "clinic"]);
+    assert_eq!(code, 0, "{json}");
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["projection"]["thresholds"], serde_json::json!([30]));
+    assert!(r["projection_error"].is_null(), "{json}");
+    let summary: Vec<&str> = r["addition_summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ja"].as_str().unwrap())
+        .collect();
+    assert!(
+        summary[0].contains("電子的診療情報連携体制整備加算") && summary[0].contains("30% 以上"),
+        "{summary:?}"
+    );
+    assert!(
+        summary[1].contains("未到達")
+            && summary[1].contains("2026-08")
+            && summary[1].contains("25.00%"),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().any(|l| l.contains("推定")),
+        "the inferred month rule is said: {summary:?}"
+    );
 
     let (code, csv) = run(&data, &["--month", "2025-11", "--format", "csv"]);
     assert_eq!(code, 0);

@@ -194,6 +194,15 @@ impl Projection {
                 format!("到達: 加算{t}（{m} の {}）", rate.display()),
                 format!("reached tier {t} ({m}: {})", rate.display()),
             ),
+            (None, Some((m, rate))) if single => {
+                let need = u64::from(self.thresholds[0]) * 100;
+                let gap = need.saturating_sub(rate.basis_points());
+                let gap = format!("{}.{:02}", gap / 100, gap % 100);
+                line(
+                    format!("未到達: 利用率の要件 {}% まであと {gap} ポイント（最高 {m} の {}）", self.thresholds[0], rate.display()),
+                    format!("not reached: {gap} points short of the {}% requirement (best {m}: {})", self.thresholds[0], rate.display()),
+                )
+            }
             (None, Some((m, rate))) => line(
                 format!("未到達（最高 {m} の {}）", rate.display()),
                 format!("not reached (best {m}: {})", rate.display()),

@@ -240,6 +240,9 @@ async fn the_usage_screen_shows_a_seeded_ledger_and_its_plot() {
             b.wait_text("usage-prefecture", "東京都 27.22%", 5).await?;
             // This month's billing falls under the 2026 successor 加算: one 30% requirement.
             b.wait_text("usage-thresholds", "30% 以上", 5).await?;
+            // The newest national figure of each series, each with its basis.
+            b.wait_text("usage-latest-online", "36.17% （2025-10）", 5).await?;
+            b.wait_text("usage-latest-receipt", "64.62% （2026-01）", 5).await?;
             let bars = b.count("usage-bar").await;
             if bars != 7 {
                 return Err(format!("{bars} bars, not 7"));

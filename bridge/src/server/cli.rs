@@ -259,6 +259,7 @@ pub fn report(
     let report = usage::report(
         events.iter().map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body)),
         &usage::Benchmarks::embedded()?,
+        &usage::Series::embedded()?,
         &eligibility::Policy::embedded()?,
         month,
         facility,

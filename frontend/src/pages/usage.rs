@@ -108,7 +108,17 @@ pub fn UsagePage() -> impl IntoView {
             .chain(unsent.iter().map(|o| (o.kind.as_str(), o.device_time.as_str(), &o.body)));
         let benchmarks = Benchmarks::embedded().ok()?;
         let policy = eligibility::Policy::embedded().ok()?;
-        Some(usage::report(events, &benchmarks, &policy, month, facility, prefecture, false))
+        let series = usage::Series::embedded().ok()?;
+        Some(usage::report(
+            events,
+            &benchmarks,
+            &series,
+            &policy,
+            month,
+            facility,
+            prefecture,
+            false,
+        ))
     });
     view! {
         <section class="page" data-testid="page-usage">
@@ -130,11 +140,21 @@ pub fn UsagePage() -> impl IntoView {
                             <p data-testid="usage-phone">{format!("スマホの割合 / smartphone share: {}", pct(this.as_ref().and_then(|m| m.phone_share)))}</p>
                             <dl class="compare">
                                 <dt>{format!("全国（{ja}）/ nation ({en})")}</dt>
-                                <dd data-testid="usage-national">{r.national.as_ref().map(|b| format!("{} （{}）", b.rate.display(), b.month))}</dd>
+                                <dd data-testid="usage-national">{r.national.as_ref().map(|b| format!("{} （{}・オン資件数ベース / per online confirmation）", b.rate.display(), b.month))}</dd>
+                                // The newest published figure of each series: never mixed, each
+                                // with its basis (the receipt basis is the 加算's).
+                                {r.latest.clone().into_iter().map(|p| {
+                                    let (ja_basis, en_basis) = p.basis.label();
+                                    let id = match p.basis { usage::SeriesBasis::Online => "usage-latest-online", usage::SeriesBasis::Receipt => "usage-latest-receipt" };
+                                    view! {
+                                        <dt>{format!("全国 最新（{ja_basis}）/ nation, latest ({en_basis})")}</dt>
+                                        <dd data-testid=id>{format!("{} （{}）", p.display(), p.month)}</dd>
+                                    }
+                                }).collect_view()}
                                 <dt>{format!("都道府県（{ja}）/ prefecture")}</dt>
                                 <dd data-testid="usage-prefecture">{r.prefecture_rate.as_ref().map_or_else(
                                     || "設定で都道府県番号を入れてください / set the prefecture in 設定".to_string(),
-                                    |b| format!("{} {} （{}）", r.prefecture.and_then(usage::prefecture::name_of).unwrap_or(""), b.rate.display(), b.month))}</dd>
+                                    |b| format!("{} {} （{}・オン資件数ベース）", r.prefecture.and_then(usage::prefecture::name_of).unwrap_or(""), b.rate.display(), b.month))}</dd>
                             </dl>
                         </section>
                         <section class="card">

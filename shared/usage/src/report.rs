@@ -35,6 +35,9 @@ pub struct Report {
     pub national: Option<Benchmark>,
     pub prefecture_rate: Option<Benchmark>,
     pub benchmark_source: String,
+    /// The newest national figure of each series for the facility type, at or before the
+    /// month: オン資件数ベース, then レセプト件数ベース (the 加算's basis). Each says its basis.
+    pub latest: Vec<crate::series::SeriesPoint>,
     /// `None` when the policy table has no 加算 rule for `month` (with the reason).
     pub projection: Option<Projection>,
     pub projection_error: Option<String>,
@@ -47,6 +50,7 @@ pub struct Report {
 pub fn report<'a>(
     events: impl IntoIterator<Item = (&'a str, &'a str, &'a serde_json::Value)>,
     benchmarks: &Benchmarks,
+    series: &crate::series::Series,
     policy: &Policy,
     month: YearMonth,
     facility: Facility,
@@ -95,6 +99,10 @@ pub fn report<'a>(
                 .and_then(|r| r.rate()),
         ),
         benchmark_source: benchmarks.source.clone(),
+        latest: [crate::series::SeriesBasis::Online, crate::series::SeriesBasis::Receipt]
+            .into_iter()
+            .filter_map(|basis| series.latest(basis, facility, month).cloned())
+            .collect(),
         addition_summary: match (&projection, &projection_error) {
             (Some(p), _) => p.summary(),
             (None, error) => {
@@ -151,6 +159,15 @@ impl Report {
                 "加算 {} tier,{},,,,,,,\n",
                 p.billing,
                 p.reached.map_or("none".to_string(), |t| t.to_string())
+            ));
+        }
+        for p in &self.latest {
+            out.push_str(&format!(
+                "national {} {:?} ({}),,,,,,{},,\n",
+                p.basis.label().1,
+                p.facility,
+                p.month,
+                p.display()
             ));
         }
         for l in &self.addition_summary {

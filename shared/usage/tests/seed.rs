@@ -180,3 +180,31 @@ fn a_broken_data_line_is_a_typed_error() {
         assert_eq!(e.line, line, "{text:?}: {e}");
     }
 }
+
+/// The two national series load with their basis, month and source, and never mix: the
+/// newest point of each basis is that basis's own.
+#[test]
+fn the_two_series_stay_apart() {
+    use usage::{Series, SeriesBasis};
+    let series = Series::embedded().unwrap();
+    let ym = |s: &str| eligibility::YearMonth::parse(s).unwrap();
+    let online =
+        series.latest(SeriesBasis::Online, usage::Facility::Clinic, ym("2026-11")).unwrap();
+    assert_eq!(
+        (online.basis, online.month, online.display()),
+        (SeriesBasis::Online, ym("2025-10"), "36.17%".to_string())
+    );
+    let receipt =
+        series.latest(SeriesBasis::Receipt, usage::Facility::Clinic, ym("2026-11")).unwrap();
+    assert_eq!(
+        (receipt.basis, receipt.month, receipt.display()),
+        (SeriesBasis::Receipt, ym("2026-01"), "64.62%".to_string())
+    );
+    // Before a month is published, the one before it answers.
+    let early =
+        series.latest(SeriesBasis::Receipt, usage::Facility::Pharmacy, ym("2025-11")).unwrap();
+    assert_eq!(early.month, ym("2025-11"));
+    assert!(series.points.iter().all(|p| !p.source.is_empty()));
+    assert!(Series::parse("online\t2025-07\tall\t101.00\tx").is_err());
+    assert!(Series::parse("weekly\t2025-07\tall\t1.00\tx").is_err());
+}

@@ -92,7 +92,7 @@ async fn attempt(state: &AppState, task: &FollowUp) -> Attempt {
                 Confirmed | Invalid | InvalidNewQualification | NotFound | Multiple { .. } => {
                     Attempt::Definitive(reading(&answer, query.visit))
                 }
-                Error | Unexpected => {
+                Processing | Error | Unexpected => {
                     let body = reading(&answer, query.visit);
                     let code =
                         answer.header.segment_of_result.clone().unwrap_or_else(|| "?".into());

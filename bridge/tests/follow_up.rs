@@ -336,6 +336,24 @@ async fn a_face_result_is_claimed_once() {
     assert_eq!(open.as_array().unwrap().len(), 0, "a claimed result is no longer open");
 }
 
+/// A lookup answered 処理中 waits and asks again: the terminal gets the real answer.
+#[tokio::test]
+async fn a_lookup_answered_processing_asks_again() {
+    let c = clinic("processing").await;
+    let person = first_valid_person(&c.state);
+    let query = serde_json::to_value(numbers_of(&c.state, &person)).unwrap();
+    set_faults(&c.dir, &Faults { sequence: vec!["processing".into()], ..Faults::default() })
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (status, body) = c.request("POST", "/api/lookup", Some(query)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["interpretation"]["status"]["status"], "confirmed", "{body}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "it waited before asking again"
+    );
+}
+
 #[tokio::test]
 async fn lookup_by_numbers_answers_names_bad_fields_and_reports_outage() {
     let c = clinic("lookup").await;

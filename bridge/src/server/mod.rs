@@ -33,6 +33,10 @@ use warp::{Filter, Rejection, Reply};
 /// Challenges issued per device: the bytes and when.
 pub type Challenges = std::collections::HashMap<String, (Vec<u8>, Instant)>;
 
+/// How often a lookup answered 処理中 is asked again, and how long it waits each time.
+const PROCESSING_RETRIES: usize = 3;
+const PROCESSING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Everything the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -93,7 +97,15 @@ impl AppState {
     ) -> Result<serde_json::Value, (String, String)> {
         let query = NumberQuery::from_wire(query, crate::clock::today_jst())
             .map_err(|e| ("bad_input".to_string(), e.to_string()))?;
-        let answer = self.gateway.lookup(&query).await.map_err(gateway_error)?;
+        // 処理中 (SegmentOfResult 2) is not an answer: wait and ask again, a few times.
+        let mut answer = self.gateway.lookup(&query).await.map_err(gateway_error)?;
+        for _ in 0..PROCESSING_RETRIES {
+            if answer.header.segment_of_result.as_deref() != Some("2") {
+                break;
+            }
+            tokio::time::sleep(PROCESSING_WAIT).await;
+            answer = self.gateway.lookup(&query).await.map_err(gateway_error)?;
+        }
         self.audit(
             device_id,
             "lookup",

@@ -24,6 +24,12 @@ pub struct Reading {
     pub choices: Vec<Patient>,
     /// Staff chose `patient` among `choices` (never the first silently).
     pub chosen: bool,
+    /// The system's code (ErrorCode or ProcessingResultCode), shown with a failure.
+    pub code: Option<String>,
+    /// InsuredCardClassification in words (05 = 特別療養費支給対象者).
+    pub card_kind: Option<String>,
+    /// Consents in words: "薬剤情報: 同意の有効期限切れ", …
+    pub consents: Vec<String>,
 }
 
 fn text(v: &serde_json::Value) -> Option<String> {
@@ -61,6 +67,22 @@ impl Reading {
             results,
             choices: if results > 1 { all.iter().map(patient_of).collect() } else { Vec::new() },
             chosen: false,
+            code: text(&i["code"]),
+            card_kind: text(&i["card_classification"]["ja"]),
+            consents: i["consents"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| {
+                            Some(format!(
+                                "{}: {}",
+                                c["what"]["ja"].as_str()?,
+                                c["state"]["ja"].as_str()?
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -94,6 +116,10 @@ impl Reading {
             "multiple" => (
                 "複数該当：患者さんと一緒に選んでください",
                 "several qualifications: choose with the patient",
+            ),
+            "processing" => (
+                "処理中：しばらくしてからもう一度照会してください",
+                "still processing: look up again in a moment",
             ),
             _ => ("確認できませんでした：困ったときへ", "could not confirm: see 困ったとき"),
         }
@@ -196,6 +222,9 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
                 </dl>
             })}
             {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
+            {(!reading.confirmed()).then(|| reading.code.clone()).flatten().map(|code| view! { <p class="notice" data-testid="result-code">{format!("コード / code: {code}")}</p> })}
+            {single.then(|| reading.card_kind.clone()).flatten().map(|k| view! { <p data-testid="result-card-kind">{format!("区分 / classification: {k}")}</p> })}
+            {(single && !reading.consents.is_empty()).then(|| view! { <p data-testid="result-consents">{format!("同意 / consents: {}", reading.consents.join("、"))}</p> })}
             {reading.ratio_missing.then(|| view! { <p class="notice">"負担割合が応答にありません：年齢から推定しています / the ratio is missing: estimated from age"</p> })}
             {choices}
             {single.then(|| view! {

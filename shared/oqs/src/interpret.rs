@@ -5,7 +5,7 @@
 
 use crate::model::{Answer, QualificationResult};
 use eligibility::copay::{Basis, EstimateReason};
-use eligibility::{copay, Copay, CopayFields, Date, Policy};
+use eligibility::{copay, Copay, CopayFields, Date, Policy, Text};
 use serde::Serialize;
 
 /// `QualificationValidity`.
@@ -44,7 +44,8 @@ pub enum CardClassification {
     Retired,
     ShortTermGeneral,
     ShortTermRetired,
-    QualificationCertificate,
+    /// 05: 特別療養費支給対象者 (the 資格証明書 holder), per the OQSCD tables public code mirrors.
+    SpecialCareRecipient,
     SpecialRetired,
     SelfDefenseForces,
     MedicalAid,
@@ -58,7 +59,7 @@ impl CardClassification {
             "02" => CardClassification::Retired,
             "03" => CardClassification::ShortTermGeneral,
             "04" => CardClassification::ShortTermRetired,
-            "05" => CardClassification::QualificationCertificate,
+            "05" => CardClassification::SpecialCareRecipient,
             "06" => CardClassification::SpecialRetired,
             "07" => CardClassification::SelfDefenseForces,
             "A1" => CardClassification::MedicalAid,
@@ -67,13 +68,58 @@ impl CardClassification {
     }
 }
 
+impl CardClassification {
+    /// The classification in words for staff.
+    pub fn label(&self) -> Text {
+        match self {
+            CardClassification::General => Text::new("一般", "general"),
+            CardClassification::Retired => Text::new("退職", "retired"),
+            CardClassification::ShortTermGeneral => Text::new("短期・一般", "short-term, general"),
+            CardClassification::ShortTermRetired => Text::new("短期・退職", "short-term, retired"),
+            CardClassification::SpecialCareRecipient => Text::new(
+                "特別療養費支給対象者（資格証明書）",
+                "special care-cost recipient (資格証明書)",
+            ),
+            CardClassification::SpecialRetired => Text::new("特例退職", "special retired"),
+            CardClassification::SelfDefenseForces => {
+                Text::new("自衛官診療証", "Self-Defense Forces")
+            }
+            CardClassification::MedicalAid => Text::new("医療扶助", "medical aid"),
+            CardClassification::Unknown(_) => Text::new("不明な区分", "unknown classification"),
+        }
+    }
+}
+
+/// 同意区分 (OQSCD016 as public code mirrors it): 0 なし, 1 あり, 2 同意有効期限切れ,
+/// 3 同意取得困難; anything else is shown with its code.
+pub fn consent_label(code: &str) -> Text {
+    match code.trim() {
+        "0" => Text::new("同意なし", "no consent"),
+        "1" => Text::new("同意あり", "consented"),
+        "2" => Text::new("同意の有効期限切れ", "consent expired"),
+        "3" => Text::new("同意の取得が困難", "consent could not be obtained"),
+        _ => Text::new("不明な同意区分", "unknown consent code"),
+    }
+}
+
+/// One consent the patient gave (or not) at the reader, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    pub what: Text,
+    pub code: String,
+    pub state: Text,
+}
+
 /// The outcome of a lookup or a card confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Status {
     /// SegmentOfResult 1, ProcessingResultStatus 1, QualificationValidity 1, one result.
     Confirmed,
-    /// The system could not process it (SegmentOfResult ≠ 1 or ProcessingResultStatus 2).
+    /// 処理中 (SegmentOfResult 2): not an answer yet — ask again shortly.
+    Processing,
+    /// The system could not process it (SegmentOfResult neither 1 nor 2, or
+    /// ProcessingResultStatus 2); the code is in `Interpretation::code`.
     Error,
     Invalid,
     InvalidNewQualification,
@@ -101,6 +147,10 @@ pub struct Interpretation {
     pub copay_ratio_missing: bool,
     /// The copay on the visit date, when there is exactly one result with a birth date.
     pub copay: Option<Copay>,
+    /// InsuredCardClassification of a single result, in words.
+    pub card_classification: Option<Text>,
+    /// The consents of a single result (薬剤情報, 診療情報, 手術情報, 特定健診, 限度額), in words.
+    pub consents: Vec<Consent>,
 }
 
 /// Characters that stand in for ones outside the system's character set.
@@ -123,6 +173,24 @@ pub fn stand_in_fields(r: &QualificationResult) -> Vec<&'static str> {
     .into_iter()
     .filter(|(_, v)| has_stand_in(v))
     .map(|(n, _)| n)
+    .collect()
+}
+
+/// The consent flags a result carries, in words.
+fn consents_of(r: &QualificationResult) -> Vec<Consent> {
+    let f = &r.fields;
+    [
+        (Text::new("薬剤情報", "medication"), &f.pharmacists_info_cons_flg),
+        (Text::new("診療情報", "treatment"), &f.diagnosis_info_cons_flg),
+        (Text::new("手術情報", "surgery"), &f.operation_info_cons_flg),
+        (Text::new("特定健診情報", "health checkups"), &f.specific_health_checkups_info_cons_flg),
+        (Text::new("限度額情報", "cost limit"), &f.limit_application_certificate_related_cons_flg),
+    ]
+    .into_iter()
+    .filter_map(|(what, code)| {
+        let code = code.as_deref()?.trim().to_string();
+        (!code.is_empty()).then(|| Consent { what, state: consent_label(&code), code })
+    })
     .collect()
 }
 
@@ -150,7 +218,9 @@ pub fn interpret(answer: &Answer, policy: &Policy, visit: Date) -> Interpretatio
         (b.processing_result_code.clone(), b.processing_result_message.clone())
     };
     let validity = b.qualification_validity.as_deref().map(Validity::from_code);
-    let status = if failed {
+    let status = if h.segment_of_result.as_deref() == Some("2") {
+        Status::Processing
+    } else if failed {
         Status::Error
     } else {
         match (validity, answer.results.len()) {
@@ -173,5 +243,21 @@ pub fn interpret(answer: &Answer, policy: &Policy, visit: Date) -> Interpretatio
         && copay.as_ref().is_some_and(|c| {
             matches!(&c.basis, Basis::Estimated { reasons } if reasons.iter().any(|r| matches!(r, EstimateReason::MissingFromAnswer { .. })))
         });
-    Interpretation { status, code, message, names_need_correction, copay_ratio_missing, copay }
+    let card_classification = single.and_then(|r| {
+        r.fields
+            .insured_card_classification
+            .as_deref()
+            .map(|c| CardClassification::from_code(c).label())
+    });
+    let consents = single.map(consents_of).unwrap_or_default();
+    Interpretation {
+        status,
+        code,
+        message,
+        names_need_correction,
+        copay_ratio_missing,
+        copay,
+        card_classification,
+        consents,
+    }
 }

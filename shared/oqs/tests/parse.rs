@@ -204,3 +204,52 @@ fn rejections() {
     ));
     assert!(rejected(b"<XmlMsg/>junk<More/>").to_string().contains("XML"));
 }
+
+/// SegmentOfResult: 1 success, 2 処理中 (ask again), anything else a failure with its code.
+#[test]
+fn segment_of_result_codes() {
+    let answer = |segment: &str| {
+        let xml = format!("<XmlMsg><MessageHeader><SegmentOfResult>{segment}</SegmentOfResult><ErrorCode>E{segment}</ErrorCode></MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus><QualificationValidity>4</QualificationValidity></MessageBody></XmlMsg>");
+        interpret(&parse_answer(xml.as_bytes()).unwrap(), &Policy::embedded().unwrap(), visit())
+    };
+    assert_eq!(answer("1").status, Status::NotFound);
+    assert_eq!(answer("2").status, Status::Processing);
+    for other in ["3", "9"] {
+        let i = answer(other);
+        assert_eq!(i.status, Status::Error, "{other}");
+        assert_eq!(i.code.as_deref(), Some(format!("E{other}").as_str()), "the code is shown");
+    }
+}
+
+/// CharacterCodeIdentifier never decides decoding (public code gives it two opposite
+/// meanings): the declaration and the bytes do.
+#[test]
+fn character_code_identifier_never_decides_decoding() {
+    for identifier in ["0", "1", "2"] {
+        let xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader><SegmentOfResult>1</SegmentOfResult><CharacterCodeIdentifier>{identifier}</CharacterCodeIdentifier></MessageHeader><MessageBody><ResultList><ResultOfQualificationConfirmation><Name>山田　太郎</Name></ResultOfQualificationConfirmation></ResultList></MessageBody></XmlMsg>");
+        let a = parse_answer(xml.as_bytes()).unwrap();
+        assert_eq!(
+            a.results[0].fields.name.as_deref(),
+            Some("山田　太郎"),
+            "identifier {identifier}"
+        );
+    }
+}
+
+/// Card classification 05 is 特別療養費支給対象者; consents 2 and 3 are words, not codes.
+#[test]
+fn classification_and_consents_in_words() {
+    let xml = "<XmlMsg><MessageHeader><SegmentOfResult>1</SegmentOfResult></MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus><QualificationValidity>1</QualificationValidity><ResultList><ResultOfQualificationConfirmation><InsuredCardClassification>05</InsuredCardClassification><PharmacistsInfoConsFlg>2</PharmacistsInfoConsFlg><DiagnosisInfoConsFlg>3</DiagnosisInfoConsFlg><OperationInfoConsFlg>1</OperationInfoConsFlg></ResultOfQualificationConfirmation></ResultList></MessageBody></XmlMsg>";
+    let i =
+        interpret(&parse_answer(xml.as_bytes()).unwrap(), &Policy::embedded().unwrap(), visit());
+    assert_eq!(i.card_classification.map(|t| t.ja), Some("特別療養費支給対象者（資格証明書）"));
+    let states: Vec<(&str, &str)> = i.consents.iter().map(|c| (c.what.ja, c.state.ja)).collect();
+    assert_eq!(
+        states,
+        [
+            ("薬剤情報", "同意の有効期限切れ"),
+            ("診療情報", "同意の取得が困難"),
+            ("手術情報", "同意あり")
+        ]
+    );
+}

@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// The 資格確認端末's folder holding req/ res/ face/ (with --gateway folder).
     #[arg(long)]
     pub folder: Option<std::path::PathBuf>,
+    /// A policy override file (TOML): the clinic's table for the bridge and every terminal.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
     #[cfg(feature = "test-doubles")]
     /// Tests and demos only: a simulated Sony USB reader with a virtual card
     /// (`rcs380:yamada`, `rcs300:tanaka`) reachable by a `navigator.usb` stand-in.
@@ -123,6 +126,9 @@ impl ServeArgs {
         }
         if self.folder.is_some() {
             config.folder = self.folder.clone();
+        }
+        if self.policy.is_some() {
+            config.policy = self.policy.clone();
         }
         config
     }

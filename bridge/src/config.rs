@@ -40,6 +40,9 @@ pub struct Config {
     /// Copy every file the folder gateway reads into `<data dir>/archive/YYYYMMDD/`. Off
     /// by default: the files stay in the 資格確認端末's folders either way.
     pub archive_copies: bool,
+    /// A policy override file (TOML): its sections replace the embedded table's, for the
+    /// bridge's decisions and every paired terminal.
+    pub policy: Option<PathBuf>,
     /// After how many days a 事後確認 the system has not answered definitively becomes
     /// 要対応 for staff.
     pub follow_up_max_days: u32,
@@ -57,6 +60,7 @@ impl Default for Config {
             lookup_timeout_s: 30,
             follow_up_interval_s: 30,
             archive_copies: false,
+            policy: None,
             follow_up_max_days: 7,
         }
     }
@@ -131,6 +135,9 @@ impl Config {
         }
         if let Some(v) = get("MADOGUCHI_INSTITUTION_CODE") {
             self.medical_institution_code = v.trim().to_string();
+        }
+        if let Some(v) = get("MADOGUCHI_POLICY") {
+            self.policy = Some(PathBuf::from(v));
         }
         if let Some(v) = get("MADOGUCHI_FOLLOW_UP_INTERVAL_S") {
             self.follow_up_interval_s = number("MADOGUCHI_FOLLOW_UP_INTERVAL_S", &v)?;

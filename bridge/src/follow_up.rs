@@ -84,7 +84,7 @@ async fn attempt(state: &AppState, task: &FollowUp) -> Attempt {
     };
     match state.gateway.lookup(&query).await {
         Ok(answer) => {
-            let status = eligibility::Policy::embedded()
+            let status = crate::policy_table::effective()
                 .map(|policy| oqs::interpret(&answer, &policy, query.visit).status)
                 .unwrap_or(oqs::Status::Unexpected);
             use oqs::Status::*;

@@ -8,6 +8,8 @@
 //! - [`gateway`]: the national system — the 端末's folders, or the simulator.
 //! - [`config`]: `serve`'s settings (defaults → TOML file → environment → flags).
 //! - [`follow_up`]: re-runs pending 事後確認 lookups when the national system answers.
+//! - [`policy_table`]: the one policy table the clinic decides by (embedded, or with the
+//!   `--policy` override), shared with every terminal.
 //! - [`store`]: the clinic's ledger (SQLite); [`server`]: HTTP + WebSocket for terminals.
 
 pub mod card;
@@ -16,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod follow_up;
 pub mod gateway;
+pub mod policy_table;
 pub mod rules;
 pub mod server;
 pub mod store;

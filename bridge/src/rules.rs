@@ -21,19 +21,7 @@ struct DecideRequest {
 }
 
 fn load_policy(args: &RulesArgs) -> Result<Policy> {
-    let embedded = Policy::embedded().context("the embedded policy table is invalid")?;
-    match &args.policy {
-        None => Ok(embedded),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "ポリシーファイル {} を読めません / cannot read the policy file",
-                    path.display()
-                )
-            })?;
-            Ok(embedded.with_override(&text)?)
-        }
-    }
+    Ok(crate::policy_table::load(args.policy.as_deref())?.0)
 }
 
 pub fn run(args: &RulesArgs, stdin: &mut dyn Read, out: &mut dyn Write) -> Result<Outcome> {

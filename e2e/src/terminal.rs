@@ -12,6 +12,17 @@ pub fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../screenshots")
 }
 
+/// Today in Japan from the system clock (a clock before 1970 reads as 1970-01-01).
+pub fn today_jst() -> eligibility::Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    eligibility::Date::from_day_number((secs + 9 * 3600).div_euclid(86_400))
+        .or_else(|| eligibility::Date::from_day_number(0))
+        .unwrap_or_else(|| unreachable!("1970-01-01 is a valid date"))
+}
+
 /// A fresh data directory for a scenario.
 pub fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("madoguchi-e2e-{name}-{}", std::process::id()));

@@ -186,14 +186,7 @@ async fn receptions_made_while_the_bridge_is_down_arrive_exactly_once() {
     );
 }
 
-/// Today in Japan from the system clock.
-fn today_jst() -> eligibility::Date {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    eligibility::Date::from_day_number((secs + 9 * 3600).div_euclid(86_400)).unwrap()
-}
+use e2e::terminal::today_jst;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_usage_screen_shows_a_seeded_ledger_and_its_plot() {

@@ -104,6 +104,11 @@ pub async fn pull(token: &str, after: u64) -> Result<protocol::PullResponse, Net
     call("POST", "/api/sync/pull", Some(token), Some(body), SYNC_MS).await
 }
 
+/// The clinic's policy table as the bridge decides by it (an override included).
+pub async fn policy(token: &str) -> Result<protocol::PolicyTable, NetError> {
+    call("POST", "/api/policy", Some(token), Some("{}".into()), SYNC_MS).await
+}
+
 /// Today's face results no reception has recorded yet (the bridge's list; ours is a view).
 pub async fn open_face_results(token: &str) -> Result<Vec<protocol::StoredEvent>, NetError> {
     call("POST", "/api/face-results/open", Some(token), Some("{}".into()), SYNC_MS).await

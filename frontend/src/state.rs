@@ -47,6 +47,9 @@ pub struct Ctx {
     pub face_hidden: RwSignal<bool>,
     /// A reception is being saved: every record button is disabled until it is.
     pub saving: RwSignal<bool>,
+    /// The clinic's policy table fetched from the bridge (cached in IndexedDB); `None`:
+    /// the embedded one. Every decision on this terminal asks [`policy`].
+    pub policy: RwSignal<Option<(eligibility::Policy, PolicyOrigin)>>,
     pub readers: RwSignal<serde_json::Value>,
     pub error: RwSignal<Option<String>>,
     /// Milliseconds since the last touch; patient details clear after the idle timeout.
@@ -82,6 +85,7 @@ impl Ctx {
             face: RwSignal::new(Vec::new()),
             face_hidden: RwSignal::new(false),
             saving: RwSignal::new(false),
+            policy: RwSignal::new(None),
             readers: RwSignal::new(serde_json::Value::Null),
             error: RwSignal::new(None),
             last_touch_ms: RwSignal::new(js_sys::Date::now()),
@@ -136,6 +140,48 @@ fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
         .with_untracked(|f| f.iter().any(|b| recorded.contains(b["file"].as_str().unwrap_or(""))))
     {
         ctx.face.update(|f| f.retain(|b| !recorded.contains(b["file"].as_str().unwrap_or(""))));
+    }
+}
+
+/// Where the policy table in force on this terminal comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyOrigin {
+    /// `embedded` or `override:FILE`, as the bridge said.
+    pub source: String,
+    pub digest: String,
+    /// Fetched just now (false: the cached copy, the bridge not reached yet).
+    pub fresh: bool,
+}
+
+/// The policy table decisions use: the bridge's (fetched or cached), else the embedded one.
+/// Reactive: a screen that reads it decides again when a new table arrives.
+pub fn policy(ctx: Ctx) -> Option<eligibility::Policy> {
+    ctx.policy
+        .with(|p| p.as_ref().map(|(p, _)| p.clone()))
+        .or_else(|| eligibility::Policy::embedded().ok())
+}
+
+/// Reads a fetched or cached table into the signal.
+fn use_policy_table(ctx: Ctx, table: &protocol::PolicyTable, fresh: bool) -> bool {
+    match serde_json::from_value::<eligibility::Policy>(table.table.clone()) {
+        Ok(policy) => {
+            let origin =
+                PolicyOrigin { source: table.source.clone(), digest: table.digest.clone(), fresh };
+            ctx.policy.set(Some((policy, origin)));
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Fetches the bridge's policy table, caches it, and decides by it from now on.
+pub async fn refresh_policy(ctx: Ctx) {
+    let Some(token) = ctx.token.get_untracked() else { return };
+    let Ok(table) = net::policy(&token).await else { return };
+    if use_policy_table(ctx, &table, true) {
+        if let (Some(store), Ok(text)) = (store(), serde_json::to_string(&table)) {
+            let _ = store.set_meta("policy_table", &text.into()).await;
+        }
     }
 }
 
@@ -282,6 +328,7 @@ fn connect_socket(ctx: Ctx) {
         if up && !was_up {
             // After any gap the list is fetched again: results may have arrived meanwhile.
             spawn_local(refresh_face(ctx));
+            spawn_local(refresh_policy(ctx));
             if ctx.is_sender.get_untracked() {
                 spawn_local(drain_now(ctx));
             }
@@ -316,6 +363,12 @@ pub fn start(ctx: Ctx) {
         }
         if let Ok(Some(v)) = store.meta_string("reader").await {
             ctx.reader_mode.set(v);
+        }
+        // The clinic's table as last fetched, until the bridge answers again.
+        if let Ok(Some(text)) = store.meta_string("policy_table").await {
+            if let Ok(table) = serde_json::from_str::<protocol::PolicyTable>(&text) {
+                use_policy_table(ctx, &table, false);
+            }
         }
         refresh_usb(ctx).await;
         crate::usb::watch(move || spawn_local(refresh_usb(ctx)));

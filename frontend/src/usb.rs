@@ -289,8 +289,8 @@ async fn with_card<T>(f: impl AsyncFnOnce(&mut UsbCard) -> Result<T, String>) ->
 }
 
 /// `check` on the page's own reader: the same report the bridge sends.
-pub async fn check() -> Result<serde_json::Value, String> {
-    let policy = eligibility::Policy::embedded().map_err(|e| e.to_string())?;
+pub async fn check(policy: Option<eligibility::Policy>) -> Result<serde_json::Value, String> {
+    let policy = policy.ok_or("ルール表がありません / no policy table")?;
     let today = crate::ids::today_jst().ok_or("clock")?;
     with_card(async |card: &mut UsbCard| {
         let report = card::ops::check(card, &policy, today).await.map_err(|e| e.to_string())?;

@@ -75,7 +75,7 @@ pub fn run(args: &CardArgs, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Done)
         }
         CardCommand::Check { reader, format, today } => {
-            let policy = Policy::embedded()?;
+            let policy = crate::policy_table::effective()?;
             let report =
                 ReaderService::new().check(reader.as_deref(), &policy, date_arg(today)?)?;
             print(out, *format, &report, || format!("{report:#?}"))?;

@@ -164,7 +164,7 @@ impl NumberQuery {
 
 /// An answer and its reading on `visit`, as terminals receive it.
 pub fn reading(answer: &Answer, visit: Date) -> serde_json::Value {
-    match eligibility::Policy::embedded() {
+    match crate::policy_table::effective() {
         Ok(policy) => serde_json::json!({
             "answer": answer,
             "interpretation": oqs::interpret(answer, &policy, visit),
@@ -246,7 +246,7 @@ impl Backend {
         match self {
             Backend::Sim(g) => {
                 g.refresh_faults();
-                let policy = eligibility::Policy::embedded()
+                let policy = crate::policy_table::effective()
                     .map_err(|e| GatewayError::CardRejected(e.to_string()))?;
                 g.sim.confirm_card(
                     &policy,

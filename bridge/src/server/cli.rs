@@ -74,6 +74,12 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let dir = data_dir(&args.data_dir);
     let store = open_store(&dir)?;
     let config = serve_config(args, &dir)?;
+    // One table for the whole clinic: decided once, before anything decides by it.
+    let (policy, source) = crate::policy_table::load(config.policy.as_deref())?;
+    if let crate::policy_table::Source::Override { file } = &source {
+        tracing::warn!(file = %file, version = policy.version, "policy override in force");
+    }
+    crate::policy_table::install(policy, source);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let gateway = Arc::new(backend(&config, &dir, &store)?);
@@ -260,7 +266,7 @@ pub fn report(
         events.iter().map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body)),
         &usage::Benchmarks::embedded()?,
         &usage::Series::embedded()?,
-        &eligibility::Policy::embedded()?,
+        &crate::policy_table::effective()?,
         month,
         facility,
         *prefecture,

@@ -358,14 +358,19 @@ fn default_limit() -> u32 {
 /// The policy table the bridge decides by: its version, review date, and the sections whose
 /// last known rule ended before today ("unknown" says which rule, instead of a blank).
 fn policy_health() -> serde_json::Value {
-    match eligibility::Policy::embedded() {
+    match crate::policy_table::effective() {
         Ok(p) => {
             let unknown: Vec<serde_json::Value> = p
                 .unknown_on(crate::clock::today_jst())
                 .into_iter()
                 .map(|(section, until)| serde_json::json!({ "section": section, "known_until": until.to_string() }))
                 .collect();
-            serde_json::json!({ "version": p.version, "reviewed": p.reviewed.map(|d| d.to_string()), "unknown": unknown })
+            serde_json::json!({
+                "version": p.version,
+                "reviewed": p.reviewed.map(|d| d.to_string()),
+                "source": crate::policy_table::source(),
+                "unknown": unknown,
+            })
         }
         Err(e) => serde_json::json!({ "error": e.to_string() }),
     }
@@ -463,6 +468,19 @@ pub fn routes(
             Ok::<_, Rejection>(match blocking(move || store.open_face_results()).await? {
                 Ok(list) => warp::reply::json(&list).into_response(),
                 Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            })
+        });
+
+    // The clinic's policy table, for terminals to decide by (POST for pages, GET for tools).
+    let policy = warp::path!("api" / "policy")
+        .and(warp::get().or(warp::post()).unify())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and_then(|_device: String| async move {
+            Ok::<_, Rejection>(match crate::policy_table::for_terminals() {
+                Ok(table) => warp::reply::json(&table).into_response(),
+                Err(e) => error_reply(StatusCode::INTERNAL_SERVER_ERROR, "policy", &e.to_string()),
             })
         });
 
@@ -639,6 +657,8 @@ pub fn routes(
         .or(follow_ups)
         .unify()
         .or(open_face_results)
+        .unify()
+        .or(policy)
         .unify()
         .or(lookup)
         .unify()

@@ -139,7 +139,7 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
             let readers = state.readers.clone();
             let today = crate::clock::today_jst();
             let result = tokio::task::spawn_blocking(move || {
-                let policy = eligibility::Policy::embedded().map_err(|e| e.to_string())?;
+                let policy = crate::policy_table::effective().map_err(|e| e.to_string())?;
                 readers.check(reader.as_deref(), &policy, today).map_err(|e| e.to_string())
             })
             .await;

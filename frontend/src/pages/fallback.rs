@@ -86,7 +86,8 @@ pub fn FallbackPage() -> impl IntoView {
     };
     let message = RwSignal::new(None::<String>);
     let recorded = RwSignal::new(None::<String>);
-    let policy = eligibility::Policy::embedded().ok();
+    // The clinic's table (the bridge's, an override included), reactive.
+    let policy = move || crate::state::policy(c);
 
     let context = move || {
         let mut ctx = VisitContext::on(visit_date().ok()?);
@@ -101,14 +102,14 @@ pub fn FallbackPage() -> impl IntoView {
         Some(ctx)
     };
     let decision = Memo::new(move |_| {
-        let policy = policy.as_ref()?;
+        let policy = policy()?;
         if let Err(e) = visit_date() {
             return Some(Err(e));
         }
         let ctx = context()?;
         Some(
             Tree::official()
-                .decide(policy, &ctx, &answers.get(), root.get())
+                .decide(&policy, &ctx, &answers.get(), root.get())
                 .map_err(|e| e.to_string()),
         )
     });

@@ -60,7 +60,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         message.set(None);
         spawn_local(async move {
             if state::use_usb(c) {
-                match crate::usb::check().await {
+                match crate::usb::check(state::policy(c)).await {
                     Ok(report) => check.set(Some(report)),
                     Err(e) => message.set(Some(e)),
                 }
@@ -107,7 +107,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     Ok(body) => reading.set(Some(Reading::from_json(&body))),
                     Err(e) => message.set(Some(e)),
                 }
-                if let Ok(report) = crate::usb::check().await {
+                if let Ok(report) = crate::usb::check(state::policy(c)).await {
                     check.set(Some(report));
                 }
                 busy.set(false);

@@ -89,9 +89,14 @@ pub fn SettingsPage() -> impl IntoView {
             </section>
             <section class="card">
                 <h2><Bi ja="ルール（政策テーブル）" en="Rules (policy table)"/></h2>
-                // The table this terminal decides by offline: the one built in. (The bridge's
-                // table, an override included, does not reach the terminal yet: see Known gaps.)
-                <p data-testid="policy-version">{policy_line()}</p>
+                // The table this terminal decides by: the bridge's (an override included),
+                // fetched when it connects and cached; the built-in one until then.
+                <p data-testid="policy-source">{move || c.policy.with(|p| match p {
+                    Some((_, o)) if o.source == "embedded" => format!("ブリッジの表（組み込み）{} / the bridge's table (built in)", if o.fresh { "" } else { "・前回取得分 / cached" }),
+                    Some((_, o)) => format!("ブリッジの表（上書き {}）{} / the bridge's table ({})", o.source.trim_start_matches("override:"), if o.fresh { "" } else { "・前回取得分 / cached" }, o.source),
+                    None => "この端末の組み込みの表（ブリッジ未接続）/ this terminal's built-in table (bridge not reached)".to_string(),
+                })}</p>
+                <p data-testid="policy-version">{move || policy_line(crate::state::policy(c))}</p>
             </section>
             <section class="card">
                 <h2><Bi ja="保存領域" en="Storage"/></h2>
@@ -107,9 +112,9 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-/// The embedded policy table's version, review date and any section whose rules ended.
-fn policy_line() -> String {
-    match eligibility::Policy::embedded() {
+/// The policy table's version, review date and any section whose rules ended.
+fn policy_line(policy: Option<eligibility::Policy>) -> String {
+    match policy.ok_or("no policy table") {
         Ok(p) => {
             let reviewed = p.reviewed.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
             let today = crate::ids::today_jst();
@@ -120,7 +125,7 @@ fn policy_line() -> String {
                 .map(|(section, until)| format!("{section}（{until} まで / known to {until}）"))
                 .collect();
             let mut line = format!(
-                "組み込みの表 第{}版・{} 確認 / built-in table version {}, reviewed {}",
+                "第{}版・{} 確認 / version {}, reviewed {}",
                 p.version, reviewed, p.version, reviewed
             );
             if !unknown.is_empty() {

@@ -107,7 +107,7 @@ pub fn UsagePage() -> impl IntoView {
             .map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body))
             .chain(unsent.iter().map(|o| (o.kind.as_str(), o.device_time.as_str(), &o.body)));
         let benchmarks = Benchmarks::embedded().ok()?;
-        let policy = eligibility::Policy::embedded().ok()?;
+        let policy = crate::state::policy(c)?;
         let series = usage::Series::embedded().ok()?;
         Some(usage::report(
             events,

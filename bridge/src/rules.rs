@@ -72,7 +72,19 @@ pub fn run(args: &RulesArgs, stdin: &mut dyn Read, out: &mut dyn Write) -> Resul
                 &request.answers,
                 request.root,
             )?;
-            writeln!(out, "{}", serde_json::to_string_pretty(&decision)?)?;
+            // The decision, with the confidence of the policy rows it rests on when they are
+            // not official ("reported", "inferred").
+            let mut value = serde_json::to_value(&decision)?;
+            let path = match &decision {
+                fallback::Decision::Done { path, .. } | fallback::Decision::Ask { path, .. } => {
+                    path
+                }
+            };
+            let caveats = fallback::caveats(&policy, &request.context, path);
+            if let Some(object) = value.as_object_mut() {
+                object.insert("rests_on_unconfirmed_rules".into(), serde_json::to_value(caveats)?);
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
             Ok(Outcome::Done)
         }
         RulesCommand::Tree { format } => {

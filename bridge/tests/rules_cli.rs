@@ -135,6 +135,38 @@ fn decide() {
         &["77777779", "\"7777\"", "\"777777\"", "住所：東京都港区"],
         &[],
     );
+    // The expired 保険証 with a confirmed lookup: accepted on 2026-07-31 (the extended window,
+    // which rests on press reports, said so), refused on 2026-08-01.
+    let expired = |day: &str| {
+        format!(
+            r#"{{"context": {{"visit": "{day}", "presented": "health_insurance_card"}}, "answers": {{"lookup_by_numbers": "confirmed"}}}}"#
+        )
+    };
+    check(
+        &["rules", "decide"],
+        &expired("2026-07-31"),
+        0,
+        &[
+            "\"node\": \"confirmed_by_numbers\"",
+            "\"rests_on_unconfirmed_rules\": [\n    \"reported\"",
+        ],
+        &[],
+    );
+    check(
+        &["rules", "decide"],
+        &expired("2026-08-01"),
+        0,
+        &["\"node\": \"alt_document_no_card\""],
+        &[],
+    );
+    // The 2026 加算 is in the table.
+    check(
+        &["rules", "policy"],
+        "",
+        0,
+        &["電子的診療情報連携体制整備加算", "\"from\": \"2026-06\""],
+        &[],
+    );
     let ask = r#"{"context": {"visit": "2026-11-25"}}"#;
     check(&["rules", "decide"], ask, 0, &["\"decision\": \"ask\"", "\"node\": \"presented\""], &[]);
     check(&["rules", "decide"], "{", 2, &[], &["invalid decide request"]);

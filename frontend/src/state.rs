@@ -163,7 +163,8 @@ pub fn policy(ctx: Ctx) -> Option<eligibility::Policy> {
 
 /// Reads a fetched or cached table into the signal.
 fn use_policy_table(ctx: Ctx, table: &protocol::PolicyTable, fresh: bool) -> bool {
-    match serde_json::from_value::<eligibility::Policy>(table.table.clone()) {
+    // From text, like the embedded table: one deserializer for the policy types in the wasm.
+    match serde_json::from_str::<eligibility::Policy>(&table.table.to_string()) {
         Ok(policy) => {
             let origin =
                 PolicyOrigin { source: table.source.clone(), digest: table.digest.clone(), fresh };

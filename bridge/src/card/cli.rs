@@ -6,7 +6,7 @@ use crate::cli::{CardArgs, CardCommand, Format, Outcome};
 use crate::clock::today_jst;
 use anyhow::{Context as _, Result};
 use card::pin::{Pin, StaffConfirmation};
-use eligibility::{Date, Policy};
+use eligibility::Date;
 use std::io::{BufRead, Write};
 
 fn date_arg(arg: &Option<String>) -> Result<Date> {

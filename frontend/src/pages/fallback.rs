@@ -230,12 +230,24 @@ pub fn FallbackPage() -> impl IntoView {
                         </section>
                     }.into_any()
                 }
-                Some(Ok(Decision::Done { node, outcome, copay, unknown_claim, .. })) => {
+                Some(Ok(Decision::Done { node, outcome, copay, unknown_claim, path, .. })) => {
                     let (src_ja, src_text) = source_text(&outcome.rests_on);
+                    // A rule that rests on press reports or an inference says so beside the outcome.
+                    let caveats: Vec<String> = match (policy(), context()) {
+                        (Some(p), Some(ctx)) => fallback::caveats(&p, &ctx, &path)
+                            .into_iter()
+                            .filter_map(|c| c.caveat())
+                            .map(|t| format!("{} / {}", t.ja, t.en))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     let keep_statement = outcome.documents.contains(&DocumentAction::KeepStatementUntilPaid);
                     view! {
                         <section class="card wizard done" data-testid="wizard-outcome" data-node=node data-claim=format!("{:?}", outcome.claim)>
                             <h2 data-testid="outcome-title"><Bi ja=outcome.title.ja en=outcome.title.en/></h2>
+                            {(!caveats.is_empty()).then(|| view! {
+                                <p class="notice" data-testid="outcome-caveat">{format!("この判断の根拠: {}", caveats.join("、"))}</p>
+                            })}
                             <h3>"書類 / Documents"</h3>
                             <ul>{outcome.documents.iter().map(|d| view! { <li>{document_text(d)}</li> }).collect_view()}</ul>
                             <h3>"負担割合 / Copay"</h3>

@@ -411,6 +411,17 @@ impl Policy {
         self.document.iter().find(|r| r.kind == kind && r.covers(date))
     }
 
+    /// The rule a decision about `kind` on `date` rests on: the one in force, else the
+    /// latest that ended before `date` (a refusal rests on where that rule ends).
+    pub fn document_basis(&self, kind: DocumentKind, date: Date) -> Option<&DocumentRule> {
+        self.document(kind, date).or_else(|| {
+            self.document
+                .iter()
+                .filter(|r| r.kind == kind && r.until.is_some_and(|u| u < date))
+                .max_by_key(|r| r.until)
+        })
+    }
+
     pub fn certificate_grace(&self, holder: Holder, date: Date) -> Option<&GraceRule> {
         self.certificate_grace.iter().find(|r| r.holder == holder && r.covers(date))
     }

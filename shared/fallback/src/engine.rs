@@ -31,6 +31,48 @@ pub struct Step {
     pub by: AnsweredBy,
 }
 
+/// The policy rows behind the date-dependent facts the context answered on `path` that are
+/// not from an official text at hand: the screens show "推定 / inferred" (or "reported")
+/// beside an outcome that rests on one.
+pub fn caveats(
+    policy: &eligibility::Policy,
+    context: &crate::VisitContext,
+    path: &[Step],
+) -> Vec<eligibility::policy::Confidence> {
+    use eligibility::policy::{Confidence, DocumentKind, Holder};
+    let visit = context.visit;
+    let mut out: Vec<Confidence> = path
+        .iter()
+        .filter(|s| s.by == AnsweredBy::Context)
+        .filter_map(|s| match s.fact {
+            Fact::CardGrace => policy.certificate_grace(Holder::Card, visit).map(|r| r.confidence),
+            Fact::PhoneUsable => {
+                policy.document_basis(DocumentKind::Smartphone, visit).map(|r| r.confidence)
+            }
+            // The blanket 後期 certificate decides only when no printed date was given.
+            Fact::CertificateValidity
+                if context.late_elderly && context.document_valid_until.is_none() =>
+            {
+                policy.late_elderly_certificate(visit).map(|r| r.confidence)
+            }
+            Fact::CertificateValidity => policy
+                .document_basis(DocumentKind::EligibilityCertificate, visit)
+                .map(|r| r.confidence),
+            Fact::OldCardPeriod => policy
+                .document_basis(DocumentKind::HealthInsuranceCard, visit)
+                .map(|r| r.confidence),
+            Fact::NoticePeriod => {
+                policy.document_basis(DocumentKind::EligibilityNotice, visit).map(|r| r.confidence)
+            }
+            _ => None,
+        })
+        .filter(|c| *c != Confidence::Official)
+        .collect();
+    out.sort_by_key(|c| *c as u8);
+    out.dedup();
+    out
+}
+
 /// The fields of a 不詳 claim (③).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnknownClaim {

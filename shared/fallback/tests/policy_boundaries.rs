@@ -131,3 +131,34 @@ fn the_2026_boundaries_decide_as_the_rules_say() {
     assert_eq!(policy.dx_addition(ym("2026-05"), clinic).unwrap().tiers, [70, 50, 30]);
     assert_eq!(policy.dx_addition(ym("2026-06"), clinic).unwrap().tiers, [30]);
 }
+
+/// An outcome that rests on a reported row says so: the expired 保険証 in the extended
+/// window (and refused after it), but not a plain 資格確認書 with its printed date.
+#[test]
+fn an_outcome_resting_on_a_reported_row_says_so() {
+    use eligibility::policy::Confidence;
+    let policy = Policy::embedded().unwrap();
+    let tree = Tree::official();
+    let caveats_on = |day: &str, c: serde_json::Value, a: serde_json::Value| {
+        let mut c = c;
+        c["visit"] = day.into();
+        let context: VisitContext = serde_json::from_value(c).unwrap();
+        let answers: Answers = serde_json::from_value(a).unwrap_or_default();
+        match tree.decide(&policy, &context, &answers, Root::Reception).unwrap() {
+            fallback::Decision::Done { path, .. } | fallback::Decision::Ask { path, .. } => {
+                fallback::caveats(&policy, &context, &path)
+            }
+        }
+    };
+    let card = json!({ "presented": "health_insurance_card" });
+    assert_eq!(
+        caveats_on("2026-05-01", card.clone(), json!({ "lookup_by_numbers": "confirmed" })),
+        [Confidence::Reported]
+    );
+    assert_eq!(caveats_on("2026-08-01", card, json!({})), [Confidence::Reported]);
+    let certificate =
+        json!({ "presented": "eligibility_certificate", "document_valid_until": "2027-03-31" });
+    assert_eq!(caveats_on("2026-12-01", certificate, json!({})), []);
+    let blanket = json!({ "presented": "eligibility_certificate", "late_elderly": true, "birth": "1935-01-01" });
+    assert_eq!(caveats_on("2026-12-01", blanket, json!({})), [Confidence::Reported]);
+}

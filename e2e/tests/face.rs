@@ -256,7 +256,9 @@ async fn a_face_result_survives_the_idle_timeout_and_a_reload() {
                 return Err("patient details still on screen after the idle timeout".into());
             }
             b.screenshot(&screenshots().join("reception-face-idle.png")).await?;
-            b.goto(&format!("http://localhost:{}/#reception", server.port)).await?;
+            // A real reload (the same URL by `goto` would only be a hash change).
+            b.client().refresh().await.map_err(|e| e.to_string())?;
+            b.find("page-reception", 20).await?;
             b.wait_text("face-result", "山田", 20).await?;
             b.click("face-record").await?;
             b.wait_text("recorded", "受付済", 10).await?;

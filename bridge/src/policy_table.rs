@@ -58,8 +58,8 @@ pub fn source() -> Source {
 /// with its content (the terminal caches it by that).
 pub fn for_terminals() -> Result<protocol::PolicyTable, eligibility::PolicyError> {
     let policy = effective()?;
-    let table = serde_json::to_value(&policy).unwrap_or_default();
-    let digest = crate::store::sha256_hex(table.to_string().as_bytes());
+    let table = serde_json::to_string(&policy).unwrap_or_default();
+    let digest = crate::store::sha256_hex(table.as_bytes());
     Ok(protocol::PolicyTable {
         source: match source() {
             Source::Embedded => "embedded".into(),

@@ -298,7 +298,7 @@ async fn a_face_result_is_claimed_once() {
     let face_id = body["file"].as_str().unwrap().to_string();
     let (status, open) = c.request("POST", "/api/face-results/open", None).await;
     assert_eq!(status, 200, "{open}");
-    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open["events"].as_array().unwrap().len(), 1, "{open}");
     let code = c.state.store.new_pairing_code(60).unwrap();
     let (second, _) = c.state.store.pair(&code, "受付2").unwrap().unwrap();
     let claim = |n: u32| Op {
@@ -333,7 +333,7 @@ async fn a_face_result_is_claimed_once() {
     let retry = c.state.push(device, vec![claim(winner as u32)]).await.unwrap();
     assert!(matches!(retry[0], OpResult::Duplicate { .. }), "{retry:?}");
     let (_, open) = c.request("POST", "/api/face-results/open", None).await;
-    assert_eq!(open.as_array().unwrap().len(), 0, "a claimed result is no longer open");
+    assert_eq!(open["events"].as_array().unwrap().len(), 0, "a claimed result is no longer open");
 }
 
 /// A lookup answered 処理中 waits and asks again: the terminal gets the real answer.

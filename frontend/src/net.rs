@@ -104,13 +104,15 @@ pub async fn pull(token: &str, after: u64) -> Result<protocol::PullResponse, Net
     call("POST", "/api/sync/pull", Some(token), Some(body), SYNC_MS).await
 }
 
-/// The clinic's policy table as the bridge decides by it (an override included).
-pub async fn policy(token: &str) -> Result<protocol::PolicyTable, NetError> {
+/// The clinic's policy table as the bridge decides by it (an override included): a
+/// `protocol::PolicyTable`, read as JSON — a typed reader of its own would cost the wasm
+/// budget ~4 KB, and its one field that matters (`table`) is parsed as a `Policy` anyway.
+pub async fn policy(token: &str) -> Result<serde_json::Value, NetError> {
     call("POST", "/api/policy", Some(token), Some("{}".into()), SYNC_MS).await
 }
 
 /// Today's face results no reception has recorded yet (the bridge's list; ours is a view).
-pub async fn open_face_results(token: &str) -> Result<Vec<protocol::StoredEvent>, NetError> {
+pub async fn open_face_results(token: &str) -> Result<protocol::PullResponse, NetError> {
     call("POST", "/api/face-results/open", Some(token), Some("{}".into()), SYNC_MS).await
 }
 

@@ -13,6 +13,10 @@ use std::rc::Rc;
 thread_local! {
     static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
     static DRAINING: RefCell<bool> = const { RefCell::new(false) };
+    /// The bridge's policy table and where it came from (see [`policy`]); kept outside the
+    /// reactive graph — `Ctx::policy_changes` tells readers it changed — because a signal of
+    /// its own type costs the wasm budget several KB.
+    static POLICY: RefCell<Option<(std::sync::Arc<eligibility::Policy>, PolicyOrigin)>> = const { RefCell::new(None) };
 }
 
 /// The open database (after [`start`]).
@@ -49,7 +53,7 @@ pub struct Ctx {
     pub saving: RwSignal<bool>,
     /// The clinic's policy table fetched from the bridge (cached in IndexedDB); `None`:
     /// the embedded one. Every decision on this terminal asks [`policy`].
-    pub policy: RwSignal<Option<(eligibility::Policy, PolicyOrigin)>>,
+    pub policy_changes: RwSignal<u32>,
     pub readers: RwSignal<serde_json::Value>,
     pub error: RwSignal<Option<String>>,
     /// Milliseconds since the last touch; patient details clear after the idle timeout.
@@ -85,7 +89,7 @@ impl Ctx {
             face: RwSignal::new(Vec::new()),
             face_hidden: RwSignal::new(false),
             saving: RwSignal::new(false),
-            policy: RwSignal::new(None),
+            policy_changes: RwSignal::new(0),
             readers: RwSignal::new(serde_json::Value::Null),
             error: RwSignal::new(None),
             last_touch_ms: RwSignal::new(js_sys::Date::now()),
@@ -148,27 +152,34 @@ fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
 pub struct PolicyOrigin {
     /// `embedded` or `override:FILE`, as the bridge said.
     pub source: String,
-    pub digest: String,
     /// Fetched just now (false: the cached copy, the bridge not reached yet).
     pub fresh: bool,
 }
 
 /// The policy table decisions use: the bridge's (fetched or cached), else the embedded one.
 /// Reactive: a screen that reads it decides again when a new table arrives.
-pub fn policy(ctx: Ctx) -> Option<eligibility::Policy> {
-    ctx.policy
-        .with(|p| p.as_ref().map(|(p, _)| p.clone()))
-        .or_else(|| eligibility::Policy::embedded().ok())
+pub fn policy(ctx: Ctx) -> Option<std::sync::Arc<eligibility::Policy>> {
+    ctx.policy_changes.track();
+    POLICY
+        .with(|p| p.borrow().as_ref().map(|(p, _)| p.clone()))
+        .or_else(|| eligibility::Policy::embedded().ok().map(std::sync::Arc::new))
 }
 
-/// Reads a fetched or cached table into the signal.
-fn use_policy_table(ctx: Ctx, table: &protocol::PolicyTable, fresh: bool) -> bool {
+/// Where the table in force comes from (`None`: this terminal's embedded one). Reactive.
+pub fn policy_origin(ctx: Ctx) -> Option<PolicyOrigin> {
+    ctx.policy_changes.track();
+    POLICY.with(|p| p.borrow().as_ref().map(|(_, o)| o.clone()))
+}
+
+/// Reads a fetched or cached table (a `protocol::PolicyTable` as JSON) into the signal.
+fn use_policy_table(ctx: Ctx, table: &serde_json::Value, fresh: bool) -> bool {
+    let field = |name: &str| table[name].as_str().unwrap_or_default().to_string();
     // From text, like the embedded table: one deserializer for the policy types in the wasm.
-    match serde_json::from_str::<eligibility::Policy>(&table.table.to_string()) {
+    match eligibility::Policy::from_json(&field("table")) {
         Ok(policy) => {
-            let origin =
-                PolicyOrigin { source: table.source.clone(), digest: table.digest.clone(), fresh };
-            ctx.policy.set(Some((policy, origin)));
+            let origin = PolicyOrigin { source: field("source"), fresh };
+            POLICY.with(|p| *p.borrow_mut() = Some((std::sync::Arc::new(policy), origin)));
+            ctx.policy_changes.update(|n| *n += 1);
             true
         }
         Err(_) => false,
@@ -180,8 +191,8 @@ pub async fn refresh_policy(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
     let Ok(table) = net::policy(&token).await else { return };
     if use_policy_table(ctx, &table, true) {
-        if let (Some(store), Ok(text)) = (store(), serde_json::to_string(&table)) {
-            let _ = store.set_meta("policy_table", &text.into()).await;
+        if let Some(store) = store() {
+            let _ = store.set_meta("policy_table", &table.to_string().into()).await;
         }
     }
 }
@@ -191,27 +202,15 @@ pub async fn refresh_policy(ctx: Ctx) {
 pub async fn refresh_face(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
     let Ok(open) = net::open_face_results(&token).await else { return };
-    let newest = open.iter().map(|e| e.seq).max().unwrap_or(0);
-    let mut list: Vec<serde_json::Value> = open
-        .into_iter()
-        .rev()
-        .map(|e| {
-            let mut body = e.body;
-            body["seq"] = e.seq.into();
-            body
-        })
-        .collect();
-    let keys: std::collections::HashSet<String> =
-        list.iter().filter_map(|b| b["file"].as_str().map(String::from)).collect();
-    let arrived: Vec<serde_json::Value> = ctx.face.with_untracked(|current| {
-        current
-            .iter()
-            .filter(|b| b["seq"].as_u64().unwrap_or(0) > newest)
-            .filter(|b| !keys.contains(b["file"].as_str().unwrap_or("")))
-            .cloned()
-            .collect()
+    // Pushed after the list was read (a higher seq): kept, newest first.
+    let mut list: Vec<serde_json::Value> = ctx.face.with_untracked(|current| {
+        current.iter().filter(|b| b["seq"].as_u64().unwrap_or(0) > open.next).cloned().collect()
     });
-    list.splice(0..0, arrived);
+    list.extend(open.events.into_iter().rev().map(|e| {
+        let mut body = e.body;
+        body["seq"] = e.seq.into();
+        body
+    }));
     ctx.face.set(list);
 }
 
@@ -367,7 +366,7 @@ pub fn start(ctx: Ctx) {
         }
         // The clinic's table as last fetched, until the bridge answers again.
         if let Ok(Some(text)) = store.meta_string("policy_table").await {
-            if let Ok(table) = serde_json::from_str::<protocol::PolicyTable>(&text) {
+            if let Ok(table) = serde_json::from_str::<serde_json::Value>(&text) {
                 use_policy_table(ctx, &table, false);
             }
         }

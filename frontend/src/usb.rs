@@ -289,7 +289,9 @@ async fn with_card<T>(f: impl AsyncFnOnce(&mut UsbCard) -> Result<T, String>) ->
 }
 
 /// `check` on the page's own reader: the same report the bridge sends.
-pub async fn check(policy: Option<eligibility::Policy>) -> Result<serde_json::Value, String> {
+pub async fn check(
+    policy: Option<std::sync::Arc<eligibility::Policy>>,
+) -> Result<serde_json::Value, String> {
     let policy = policy.ok_or("ルール表がありません / no policy table")?;
     let today = crate::ids::today_jst().ok_or("clock")?;
     with_card(async |card: &mut UsbCard| {

@@ -465,8 +465,13 @@ pub fn routes(
         .and(with_state.clone())
         .and_then(|_device: String, s: AppState| async move {
             let store = s.store.clone();
+            // A page of events, like a pull (one wire shape for a list of events).
             Ok::<_, Rejection>(match blocking(move || store.open_face_results()).await? {
-                Ok(list) => warp::reply::json(&list).into_response(),
+                Ok(events) => {
+                    let next = events.last().map_or(0, |e| e.seq);
+                    warp::reply::json(&protocol::PullResponse { events, next, more: false })
+                        .into_response()
+                }
                 Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
             })
         });

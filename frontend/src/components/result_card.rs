@@ -26,10 +26,9 @@ pub struct Reading {
     pub chosen: bool,
     /// The system's code (ErrorCode or ProcessingResultCode), shown with a failure.
     pub code: Option<String>,
-    /// InsuredCardClassification in words (05 = 特別療養費支給対象者).
-    pub card_kind: Option<String>,
-    /// Consents in words: "薬剤情報: 同意の有効期限切れ", …
-    pub consents: Vec<String>,
+    /// The classification (05 = 特別療養費支給対象者) and the consents in words, one line:
+    /// "区分 一般 ／ 薬剤情報 同意の有効期限切れ …".
+    pub details: String,
 }
 
 fn text(v: &serde_json::Value) -> Option<String> {
@@ -68,21 +67,20 @@ impl Reading {
             choices: if results > 1 { all.iter().map(patient_of).collect() } else { Vec::new() },
             chosen: false,
             code: text(&i["code"]),
-            card_kind: text(&i["card_classification"]["ja"]),
-            consents: i["consents"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| {
-                            Some(format!(
-                                "{}: {}",
-                                c["what"]["ja"].as_str()?,
-                                c["state"]["ja"].as_str()?
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            details: {
+                let mut line = String::new();
+                if let Some(kind) = i["card_classification"]["ja"].as_str() {
+                    line.push_str("区分 ");
+                    line.push_str(kind);
+                }
+                for c in i["consents"].as_array().into_iter().flatten() {
+                    line.push_str(" ／ ");
+                    line.push_str(c["what"]["ja"].as_str().unwrap_or(""));
+                    line.push(' ');
+                    line.push_str(c["state"]["ja"].as_str().unwrap_or(""));
+                }
+                line
+            },
         }
     }
 
@@ -222,9 +220,10 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
                 </dl>
             })}
             {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
-            {(!reading.confirmed()).then(|| reading.code.clone()).flatten().map(|code| view! { <p class="notice" data-testid="result-code">{format!("コード / code: {code}")}</p> })}
-            {single.then(|| reading.card_kind.clone()).flatten().map(|k| view! { <p data-testid="result-card-kind">{format!("区分 / classification: {k}")}</p> })}
-            {(single && !reading.consents.is_empty()).then(|| view! { <p data-testid="result-consents">{format!("同意 / consents: {}", reading.consents.join("、"))}</p> })}
+            <p class="notice" data-testid="result-details">
+                {(!reading.confirmed()).then(|| reading.code.clone()).flatten().map(|code| format!("コード / code {code} "))}
+                {single.then(|| reading.details.clone())}
+            </p>
             {reading.ratio_missing.then(|| view! { <p class="notice">"負担割合が応答にありません：年齢から推定しています / the ratio is missing: estimated from age"</p> })}
             {choices}
             {single.then(|| view! {

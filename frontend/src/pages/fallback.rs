@@ -243,7 +243,7 @@ pub fn FallbackPage() -> impl IntoView {
                     };
                     let keep_statement = outcome.documents.contains(&DocumentAction::KeepStatementUntilPaid);
                     view! {
-                        <section class="card wizard done" data-testid="wizard-outcome" data-node=node data-claim=format!("{:?}", outcome.claim)>
+                        <section class="card wizard done" data-testid="wizard-outcome" data-node=node>
                             <h2 data-testid="outcome-title"><Bi ja=outcome.title.ja en=outcome.title.en/></h2>
                             {(!caveats.is_empty()).then(|| view! {
                                 <p class="notice" data-testid="outcome-caveat">{format!("この判断の根拠: {}", caveats.join("、"))}</p>

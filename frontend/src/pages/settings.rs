@@ -91,11 +91,19 @@ pub fn SettingsPage() -> impl IntoView {
                 <h2><Bi ja="ルール（政策テーブル）" en="Rules (policy table)"/></h2>
                 // The table this terminal decides by: the bridge's (an override included),
                 // fetched when it connects and cached; the built-in one until then.
-                <p data-testid="policy-source">{move || c.policy.with(|p| match p {
-                    Some((_, o)) if o.source == "embedded" => format!("ブリッジの表（組み込み）{} / the bridge's table (built in)", if o.fresh { "" } else { "・前回取得分 / cached" }),
-                    Some((_, o)) => format!("ブリッジの表（上書き {}）{} / the bridge's table ({})", o.source.trim_start_matches("override:"), if o.fresh { "" } else { "・前回取得分 / cached" }, o.source),
-                    None => "この端末の組み込みの表（ブリッジ未接続）/ this terminal's built-in table (bridge not reached)".to_string(),
-                })}</p>
+                <p data-testid="policy-source">{move || {
+                    let origin = crate::state::policy_origin(c);
+                    let (from, cached) = match &origin {
+                        Some(o) => (o.source.as_str(), !o.fresh),
+                        None => ("", false),
+                    };
+                    let from = match from.strip_prefix("override:") {
+                        Some(file) => format!("ブリッジの表（上書き {file}）/ the bridge's table (override {file})"),
+                        None if from == "embedded" => "ブリッジの表（組み込み）/ the bridge's table (built in)".to_string(),
+                        None => "この端末の組み込みの表（ブリッジ未接続）/ this terminal's built-in table (bridge not reached)".to_string(),
+                    };
+                    format!("{from}{}", if cached { "・前回取得分 / cached" } else { "" })
+                }}</p>
                 <p data-testid="policy-version">{move || policy_line(crate::state::policy(c))}</p>
             </section>
             <section class="card">
@@ -113,7 +121,7 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 /// The policy table's version, review date and any section whose rules ended.
-fn policy_line(policy: Option<eligibility::Policy>) -> String {
+fn policy_line(policy: Option<std::sync::Arc<eligibility::Policy>>) -> String {
     match policy.ok_or("no policy table") {
         Ok(p) => {
             let reviewed = p.reviewed.map(|d| d.to_string()).unwrap_or_else(|| "—".into());

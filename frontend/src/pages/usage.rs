@@ -128,7 +128,6 @@ pub fn UsagePage() -> impl IntoView {
                 Some(r) => {
                     let this = r.months.last().cloned();
                     let (ja, en) = r.facility.label();
-                    let projection = r.projection.clone();
                     view! {
                         <section class="card usage-now">
                             <h2>{format!("{} の利用率 / this month", r.month)}</h2>
@@ -168,13 +167,9 @@ pub fn UsagePage() -> impl IntoView {
                             <ul data-testid="usage-addition">
                                 {r.addition_summary.clone().into_iter().enumerate().map(|(i, l)| {
                                     let id = match i { 0 => "usage-thresholds", 1 => "usage-reached", _ => "usage-addition-line" };
-                                    let en = format!(" / {}", l.en);
-                                    view! { <li data-testid=id>{l.ja}<Show when=move || c.english.get()><span class="en">{en.clone()}</span></Show></li> }
+                                    view! { <li data-testid=id>{l.ja}<span class="en">" / "{l.en}</span></li> }
                                 }).collect_view()}
                             </ul>
-                            {projection.and_then(|p| p.next).map(|n| view! {
-                                <p data-testid="usage-next">{format!("あと {} 件 / {} more", n.more_needed, n.more_needed)}</p>
-                            })}
                             <p class="source">{format!("出典 / source: {}", r.benchmark_source)}</p>
                         </section>
                     }.into_any()

@@ -353,8 +353,14 @@ impl Policy {
     /// The table shipped with this build (`policy.toml`, turned into JSON by `build.rs`
     /// so that the browser build needs no TOML parser).
     pub fn embedded() -> Result<Policy, PolicyError> {
+        Policy::from_json(EMBEDDED_JSON)
+    }
+
+    /// Parses and validates a complete table given as JSON (the embedded one, or the
+    /// bridge's as a terminal fetches it).
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
         let policy: Policy =
-            serde_json::from_str(EMBEDDED_JSON).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
         policy.validate()?;
         Ok(policy)
     }

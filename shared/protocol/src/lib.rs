@@ -91,15 +91,16 @@ pub struct PushRequest {
 
 /// The clinic's policy table as a terminal fetches it (`GET|POST /api/policy`): where it
 /// comes from (`embedded` or `override:FILE`), its version and review date, a digest of its
-/// content, and the table itself (`eligibility::Policy` as JSON). The terminal caches it and
-/// decides by it; offline it keeps the cached one, else its embedded table.
+/// content, and the table itself (`eligibility::Policy` as JSON text, so that the terminal
+/// reads it with the same parser as its embedded table). The terminal caches it and decides
+/// by it; offline it keeps the cached one, else its embedded table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyTable {
     pub source: String,
     pub version: u32,
     pub reviewed: Option<String>,
     pub digest: String,
-    pub table: serde_json::Value,
+    pub table: String,
 }
 
 /// The bridge's answer for one op. A terminal deletes its outbox row only on `created`

@@ -47,6 +47,7 @@ pub struct Report {
 }
 
 /// Ledger events as `(kind, device_time, body)`.
+#[allow(clippy::too_many_arguments)]
 pub fn report<'a>(
     events: impl IntoIterator<Item = (&'a str, &'a str, &'a serde_json::Value)>,
     benchmarks: &Benchmarks,

@@ -288,9 +288,19 @@ async fn an_outage_then_follow_ups_run_by_themselves_on_both_terminals() {
     let tally = e2e::terminal::ledger_tally(&server);
     assert_eq!(tally, e2e::terminal::Tally { in_ledger: created, duplicates: 0 });
     assert_eq!(created, 20);
+    // How the follow-ups ended: only definitive answers end one (`done`); the bridge's list.
+    let checker = server.pair("e2e-follow-ups").unwrap_or_default();
+    let follow_ups = e2e::bridge::http(server.port, "GET", "/api/follow-ups", Some(&checker), "")
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .unwrap_or_default();
+    let ended = |state: &str| {
+        follow_ups.as_array().map_or(0, |l| l.iter().filter(|f| f["state"] == state).count())
+    };
     e2e::report::record(
         "an_outage_then_follow_ups_run_by_themselves_on_both_terminals",
-        serde_json::json!({ "outage_s": outage.as_secs(), "receptions_created": created, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates, "all_confirmed_on_both_terminals_after_s": (back_after.as_secs_f64() * 10.0).round() / 10.0 }),
+        serde_json::json!({ "outage_s": outage.as_secs(), "receptions_created": created, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates, "all_confirmed_on_both_terminals_after_s": (back_after.as_secs_f64() * 10.0).round() / 10.0,
+            "follow_ups_done_by_a_definitive_answer": ended("done"), "follow_ups_failed": ended("failed"), "follow_ups_pending": ended("pending") }),
     );
 }
 

@@ -339,6 +339,10 @@ fn totals(scenarios: &[(String, &str, serde_json::Value)]) -> serde_json::Value 
         "page_memory": first("page_memory"),
         "bridge_rss_kib": first("bridge_rss_kib"),
         "store": first("store"),
+        "face_files_present": sum("face_files_present"),
+        "face_results_delivered_per_terminal": scenarios.iter().filter_map(|s| s.2["face_results_delivered"].as_array().cloned()).flatten().collect::<Vec<_>>(),
+        "claims_refused": sum("claims_refused"),
+        "follow_ups_done_by_a_definitive_answer": sum("follow_ups_done_by_a_definitive_answer"),
     })
 }
 

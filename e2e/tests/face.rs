@@ -55,8 +55,13 @@ async fn set_idle_timeout(b: &Browser, seconds: u32) -> Result<(), String> {
     .map(|_| ())
 }
 
-fn folder_args(share: &Path) -> Vec<String> {
-    vec!["--gateway".into(), "folder".into(), "--folder".into(), share.to_str().unwrap().into()]
+/// A scenario's bridge on the folder gateway, with the folder peer answering in its share.
+fn folder_bridge(name: &str) -> (e2e::terminal::Peer, std::path::PathBuf, e2e::bridge::Serve) {
+    let data = data_dir(name);
+    let (peer, share) = folder_peer(&data);
+    let server =
+        serve(free_port(), &data, &["--gateway", "folder", "--folder", share.to_str().unwrap()]);
+    (peer, share, server)
 }
 
 /// Five patients tapped their cards before the bridge started: all five reach both
@@ -72,9 +77,8 @@ async fn five_results_waiting_at_start_reach_both_terminals_and_stay_in_the_fold
     }
     let before = face_snapshot(&share);
     assert_eq!(before.len(), 5);
-    let args = folder_args(&share);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = serve(free_port(), &data, &args);
+    let server =
+        serve(free_port(), &data, &["--gateway", "folder", "--folder", share.to_str().unwrap()]);
     let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let mut delivered = Vec::new();
     with_browser(|second| async {
@@ -109,11 +113,7 @@ async fn five_results_waiting_at_start_reach_both_terminals_and_stay_in_the_fold
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_counters_record_the_same_face_result_once() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let data = data_dir("face-claim");
-    let (_peer, share) = folder_peer(&data);
-    let args = folder_args(&share);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = serve(free_port(), &data, &args);
+    let (_peer, share, server) = folder_bridge("face-claim");
     let first = Browser::start().await.unwrap_or_else(|e| panic!("{e}"));
     let mut told = 0;
     with_browser(|second| async {
@@ -179,11 +179,7 @@ async fn two_counters_record_the_same_face_result_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_tap_records_once_on_every_record_button() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let data = data_dir("face-double");
-    let (_peer, share) = folder_peer(&data);
-    let args = folder_args(&share);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = serve(free_port(), &data, &args);
+    let (_peer, share, server) = folder_bridge("face-double");
     with_browser(|b| async {
         let result = async {
             open_and_pair(&b, &server, "受付1").await?;
@@ -234,11 +230,7 @@ async fn a_double_tap_records_once_on_every_record_button() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_face_result_survives_the_idle_timeout_and_a_reload() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let data = data_dir("face-idle");
-    let (_peer, share) = folder_peer(&data);
-    let args = folder_args(&share);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = serve(free_port(), &data, &args);
+    let (_peer, share, server) = folder_bridge("face-idle");
     with_browser(|b| async {
         let result = async {
             open_and_pair(&b, &server, "受付1").await?;

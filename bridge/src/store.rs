@@ -541,38 +541,19 @@ impl Store {
     /// Today's (Japan) face results that no reception has claimed yet, oldest first: what
     /// every terminal's 受付 list shows, on connect, on reload and after the idle timeout.
     pub fn open_face_results(&self) -> Result<Vec<StoredEvent>, StoreError> {
-        let today = crate::clock::today_jst();
-        let events = self.with(|c| {
+        // Today in Japan began at 15:00 UTC the day before; received times are UTC RFC 3339
+        // in one format, so they compare as text.
+        let since = format!("{}T15:00:00.000Z", crate::clock::today_jst().pred());
+        self.with(|c| {
             let mut stmt = c.prepare(
                 "SELECT seq, op_id, record_id, device_id, kind, device_time, received_time, body
-                 FROM events e WHERE kind = 'face_result' AND seq > (SELECT COALESCE(MAX(seq), 0) - 5000 FROM events)
+                 FROM events e WHERE kind = 'face_result' AND received_time >= ?1
                  AND NOT EXISTS (SELECT 1 FROM face_claims c WHERE 'face:' || c.face_id = e.op_id)
                  ORDER BY seq",
             )?;
-            let rows = stmt.query_map([], stored_event)?.collect::<Result<Vec<_>, _>>()?;
+            let rows = stmt.query_map([&since], stored_event)?.collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
-        })?;
-        Ok(events.into_iter().filter(|e| jst_day(&e.received_time) == Some(today)).collect())
-    }
-
-    /// Records an event the bridge itself produced (a face-auth result), keyed by `op_id`
-    /// so that processing the same file again stores nothing new.
-    pub fn record_bridge_event(
-        &self,
-        op_id: &str,
-        record_id: &str,
-        kind: &str,
-        body: &serde_json::Value,
-    ) -> Result<OpResult, StoreError> {
-        let op = Op {
-            op_id: op_id.to_string(),
-            record_id: record_id.to_string(),
-            kind: kind.to_string(),
-            device_time: now_rfc3339(),
-            body: body.clone(),
-        };
-        let mut results = self.push("bridge", std::slice::from_ref(&op))?;
-        Ok(results.pop().unwrap_or_else(|| reject(&op, "empty")))
+        })
     }
 
     /// The database file's size in bytes (main file + WAL).

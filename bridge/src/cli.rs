@@ -50,6 +50,10 @@ pub enum Command {
         date: String,
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
+        /// Export the 練習モード (simulator) events instead of the real ones; the two are
+        /// never exported together.
+        #[arg(long)]
+        training: bool,
     },
     /// Reports for the operator.
     Report {
@@ -93,9 +97,12 @@ pub struct ServeArgs {
     /// A LAN name or address tablets use (listens on all interfaces when given).
     #[arg(long)]
     pub lan_name: Vec<String>,
-    /// The national-system backend.
+    /// The national-system backend (unset: the simulator, unless a 医療機関コード is set).
     #[arg(long, value_enum)]
     pub gateway: Option<crate::config::GatewayKind>,
+    /// 医療機関コード (10 digits), written into the folder gateway's request files.
+    #[arg(long)]
+    pub institution_code: Option<String>,
     /// The 資格確認端末's folder holding req/ res/ face/ (with --gateway folder).
     #[arg(long)]
     pub folder: Option<std::path::PathBuf>,
@@ -122,10 +129,13 @@ impl ServeArgs {
             config.frontend = self.frontend.clone();
         }
         if let Some(gateway) = self.gateway {
-            config.gateway = gateway;
+            config.gateway = Some(gateway);
         }
         if self.folder.is_some() {
             config.folder = self.folder.clone();
+        }
+        if self.institution_code.is_some() {
+            config.medical_institution_code = self.institution_code.clone();
         }
         if self.policy.is_some() {
             config.policy = self.policy.clone();

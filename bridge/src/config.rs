@@ -2,8 +2,10 @@
 //! `MADOGUCHI_*` environment variables, then flags — each later layer wins.
 //!
 //! The file is `--config FILE`, else `bridge.toml` in the data directory when it exists.
-//! `bridge serve` alone runs with the simulator, on loopback port 8443, with no frontend
-//! directory (the bridge then serves the frontend embedded at build time, if any).
+//! `bridge serve` alone runs the simulator (練習モード: every terminal says so), on loopback
+//! port 8443, with no frontend directory (the bridge then serves the frontend embedded at
+//! build time, if any). Settings that name a 医療機関コード are a real clinic's: they must
+//! also name the gateway, or `serve` refuses to start rather than confirm against fiction.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -28,11 +30,13 @@ pub struct Config {
     pub lan_names: Vec<String>,
     /// A built frontend directory (Trunk's `dist/`), served instead of the embedded one.
     pub frontend: Option<PathBuf>,
-    pub gateway: GatewayKind,
+    /// Unset means the simulator, and only when no 医療機関コード is set either.
+    pub gateway: Option<GatewayKind>,
     /// The share holding `req/ res/ face/` (gateway = "folder").
     pub folder: Option<PathBuf>,
-    /// 医療機関コード (10 digits) written into request files.
-    pub medical_institution_code: String,
+    /// 医療機関コード (10 digits) written into request files; required by the folder
+    /// gateway. The simulator uses a made-up one when unset.
+    pub medical_institution_code: Option<String>,
     /// How long a lookup waits for its answer file.
     pub lookup_timeout_s: u64,
     /// How often pending 事後確認 lookups are retried.
@@ -54,9 +58,9 @@ impl Default for Config {
             port: 8443,
             lan_names: Vec::new(),
             frontend: None,
-            gateway: GatewayKind::Sim,
+            gateway: None,
             folder: None,
-            medical_institution_code: "1312345678".into(),
+            medical_institution_code: None,
             lookup_timeout_s: 30,
             follow_up_interval_s: 30,
             archive_copies: false,
@@ -79,6 +83,10 @@ pub enum ConfigError {
     FolderMissing,
     #[error("医療機関コードは10桁の数字です / the medical institution code must be 10 digits")]
     InstitutionCode,
+    #[error("医療機関コードが設定されていますが gateway がありません。資格確認端末を使うなら gateway = \"folder\"、練習なら gateway = \"sim\" と書いてください / a medical institution code is set but no gateway: write gateway = \"folder\" (or \"sim\" for training)")]
+    GatewayUnset,
+    #[error("gateway = \"folder\" には医療機関コード (medical_institution_code) が必要です / the folder gateway needs medical_institution_code")]
+    InstitutionCodeMissing,
 }
 
 impl Config {
@@ -120,8 +128,8 @@ impl Config {
         }
         if let Some(v) = get("MADOGUCHI_GATEWAY") {
             self.gateway = match v.trim() {
-                "sim" => GatewayKind::Sim,
-                "folder" => GatewayKind::Folder,
+                "sim" => Some(GatewayKind::Sim),
+                "folder" => Some(GatewayKind::Folder),
                 other => {
                     return Err(ConfigError::Env {
                         name: "MADOGUCHI_GATEWAY",
@@ -134,7 +142,7 @@ impl Config {
             self.folder = Some(PathBuf::from(v));
         }
         if let Some(v) = get("MADOGUCHI_INSTITUTION_CODE") {
-            self.medical_institution_code = v.trim().to_string();
+            self.medical_institution_code = Some(v.trim().to_string());
         }
         if let Some(v) = get("MADOGUCHI_POLICY") {
             self.policy = Some(PathBuf::from(v));
@@ -145,16 +153,39 @@ impl Config {
         Ok(self)
     }
 
-    /// Checks the combination; called after the last layer.
-    pub fn validated(self) -> Result<Config, ConfigError> {
-        if self.gateway == GatewayKind::Folder && self.folder.is_none() {
-            return Err(ConfigError::FolderMissing);
+    /// Checks the combination; called after the last layer. Afterwards `gateway` and
+    /// `medical_institution_code` are set.
+    pub fn validated(mut self) -> Result<Config, ConfigError> {
+        let gateway = match (self.gateway, &self.medical_institution_code) {
+            (None, Some(_)) => return Err(ConfigError::GatewayUnset),
+            (None, None) => GatewayKind::Sim,
+            (Some(g), _) => g,
+        };
+        if gateway == GatewayKind::Folder {
+            if self.folder.is_none() {
+                return Err(ConfigError::FolderMissing);
+            }
+            if self.medical_institution_code.is_none() {
+                return Err(ConfigError::InstitutionCodeMissing);
+            }
         }
-        let code = &self.medical_institution_code;
+        // The simulator's own, made-up code (it never leaves the bridge).
+        let code = self.medical_institution_code.get_or_insert_with(|| "1312345678".into());
         if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::InstitutionCode);
         }
+        self.gateway = Some(gateway);
         Ok(self)
+    }
+
+    /// The gateway to run (the simulator until [`Config::validated`] says otherwise).
+    pub fn gateway_kind(&self) -> GatewayKind {
+        self.gateway.unwrap_or(GatewayKind::Sim)
+    }
+
+    /// The 医療機関コード written into request files (after [`Config::validated`]).
+    pub fn institution_code(&self) -> &str {
+        self.medical_institution_code.as_deref().unwrap_or("1312345678")
     }
 
     pub fn lookup_timeout(&self) -> Duration {
@@ -185,10 +216,10 @@ mod tests {
         )
         .unwrap();
         let c = Config::load(None, dir.path()).unwrap();
-        assert_eq!((c.port, c.gateway), (9000, GatewayKind::Folder));
+        assert_eq!((c.port, c.gateway), (9000, Some(GatewayKind::Folder)));
         let c =
             c.apply_env(env(&[("MADOGUCHI_PORT", "9100"), ("MADOGUCHI_GATEWAY", "sim")])).unwrap();
-        assert_eq!((c.port, c.gateway), (9100, GatewayKind::Sim));
+        assert_eq!((c.port, c.gateway), (9100, Some(GatewayKind::Sim)));
         assert_eq!(c.folder.as_deref(), Some(Path::new("/srv/oqs")));
     }
 
@@ -208,9 +239,34 @@ mod tests {
         assert!(matches!(Config::load(None, dir.path()), Err(ConfigError::Syntax { .. })));
         let e = Config::default().apply_env(env(&[("MADOGUCHI_PORT", "eighty")])).unwrap_err();
         assert!(e.to_string().contains("MADOGUCHI_PORT"), "{e}");
-        let folder = Config { gateway: GatewayKind::Folder, ..Config::default() };
+        let folder = Config { gateway: Some(GatewayKind::Folder), ..Config::default() };
         assert!(matches!(folder.validated(), Err(ConfigError::FolderMissing)));
-        let code = Config { medical_institution_code: "12345".into(), ..Config::default() };
+        let code = Config {
+            gateway: Some(GatewayKind::Sim),
+            medical_institution_code: Some("12345".into()),
+            ..Config::default()
+        };
         assert!(matches!(code.validated(), Err(ConfigError::InstitutionCode)));
+    }
+
+    /// A clinic's settings (a 医療機関コード) with the gateway forgotten must not run the
+    /// simulator: the patients would be confirmed against fiction.
+    #[test]
+    fn an_institution_code_without_a_gateway_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bridge.toml"), "medical_institution_code = \"1310000001\"\n")
+            .unwrap();
+        let c = Config::load(None, dir.path()).unwrap();
+        let e = c.validated().unwrap_err();
+        assert!(matches!(e, ConfigError::GatewayUnset), "{e}");
+        assert!(e.to_string().contains("gateway = \"folder\""), "{e}");
+        let folder_without_code = Config {
+            gateway: Some(GatewayKind::Folder),
+            folder: Some("/srv/oqs".into()),
+            ..Config::default()
+        };
+        assert!(matches!(folder_without_code.validated(), Err(ConfigError::InstitutionCodeMissing)));
+        let sim = Config::default().validated().unwrap();
+        assert_eq!((sim.gateway_kind(), sim.institution_code()), (GatewayKind::Sim, "1312345678"));
     }
 }

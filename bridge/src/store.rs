@@ -35,6 +35,9 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// 練習モード (the simulator gateway): every event stored from now on is marked so, and
+    /// `bridge export` never hands one to the receipt computer with the real ones.
+    training: Arc<std::sync::atomic::AtomicBool>,
 }
 
 const SCHEMA: &str = "
@@ -142,24 +145,29 @@ fn reject(op: &Op, reason: &str) -> OpResult {
 
 /// Columns added after a table's first release, for stores made before them.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('follow_ups')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for (column, definition) in
-        [("next_attempt_unix", "INTEGER NOT NULL DEFAULT 0"), ("last_reason", "TEXT")]
-    {
+    for (table, column, definition) in [
+        ("follow_ups", "next_attempt_unix", "INTEGER NOT NULL DEFAULT 0"),
+        ("follow_ups", "last_reason", "TEXT"),
+        // Events stored before 練習モード was recorded are taken as real: the simulator was
+        // then the silent default, and an export of them says which gateway made them.
+        ("events", "training", "INTEGER NOT NULL DEFAULT 0"),
+    ] {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         if !columns.iter().any(|c| c == column) {
-            conn.execute_batch(&format!(
-                "ALTER TABLE follow_ups ADD COLUMN {column} {definition}"
-            ))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
         }
     }
     Ok(())
 }
 
-/// One `events` row as `SELECT seq, op_id, record_id, device_id, kind, device_time,
-/// received_time, body` reads it.
+/// The columns [`stored_event`] reads, in its order.
+const EVENT_COLUMNS: &str =
+    "seq, op_id, record_id, device_id, kind, device_time, received_time, body, training";
+
+/// One `events` row as `SELECT {EVENT_COLUMNS}` reads it.
 fn stored_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
     let body: String = r.get(7)?;
     Ok(StoredEvent {
@@ -171,6 +179,7 @@ fn stored_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
         device_time: r.get(5)?,
         received_time: r.get(6)?,
         body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        training: r.get::<_, i64>(8)? != 0,
     })
 }
 
@@ -223,7 +232,16 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), training: Arc::default() })
+    }
+
+    /// Marks every event stored from now on as 練習モード (or not).
+    pub fn set_training(&self, training: bool) {
+        self.training.store(training, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn training(&self) -> bool {
+        self.training.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn with<R>(
@@ -236,6 +254,7 @@ impl Store {
 
     /// Stores a batch in one transaction: one result per op, in order.
     pub fn push(&self, device_id: &str, ops: &[Op]) -> Result<Vec<OpResult>, StoreError> {
+        let training = self.training();
         self.with(|conn| {
             let tx = conn.transaction()?;
             let received = now_rfc3339();
@@ -274,9 +293,9 @@ impl Store {
                             continue;
                         }
                         tx.execute(
-                            "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                            params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash],
+                            "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash, training],
                         )?;
                         let seq = tx.last_insert_rowid() as u64;
                         // A reception that could not be confirmed carries the numbers to
@@ -302,8 +321,7 @@ impl Store {
         let limit = limit.clamp(1, 500);
         self.with(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT seq, op_id, record_id, device_id, kind, device_time, received_time, body
-                 FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
             )?;
             let mut events: Vec<StoredEvent> = stmt
                 .query_map(params![after as i64, i64::from(limit) + 1], stored_event)?
@@ -417,6 +435,7 @@ impl Store {
         state: &str,
         result: &serde_json::Value,
     ) -> Result<Option<u64>, StoreError> {
+        let training = self.training();
         self.with(|c| {
             let tx = c.transaction()?;
             let now = now_rfc3339();
@@ -438,9 +457,9 @@ impl Store {
             let kind = "follow_up_result";
             let hash = sha256_hex(format!("{record_id}\n{kind}\n{body}").as_bytes());
             tx.execute(
-                "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
-                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6)",
-                params![format!("follow-up:{id}"), record_id, kind, now, body, hash],
+                "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training)
+                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6, ?7)",
+                params![format!("follow-up:{id}"), record_id, kind, now, body, hash, training],
             )?;
             let seq = tx.last_insert_rowid() as u64;
             tx.commit()?;
@@ -469,6 +488,7 @@ impl Store {
         body: &serde_json::Value,
     ) -> Result<Option<u64>, StoreError> {
         let body = body.to_string();
+        let training = self.training();
         self.with(|c| {
             let tx = c.transaction()?;
             let now = now_rfc3339();
@@ -484,9 +504,9 @@ impl Store {
                 (format!("face:{}", file.face_id()), uuid::Uuid::now_v7().to_string(), "face_result");
             let hash = sha256_hex(format!("{record_id}\n{kind}\n{body}").as_bytes());
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash)
-                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6)",
-                params![op_id, record_id, kind, now, body, hash],
+                "INSERT OR IGNORE INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training)
+                 VALUES (?1, ?2, 'bridge', ?3, ?4, ?4, ?5, ?6, ?7)",
+                params![op_id, record_id, kind, now, body, hash, training],
             )?;
             if inserted == 0 {
                 tx.commit()?;
@@ -545,12 +565,11 @@ impl Store {
         // in one format, so they compare as text.
         let since = format!("{}T15:00:00.000Z", crate::clock::today_jst().pred());
         self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, op_id, record_id, device_id, kind, device_time, received_time, body
-                 FROM events e WHERE kind = 'face_result' AND received_time >= ?1
+            let mut stmt = c.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e WHERE kind = 'face_result' AND received_time >= ?1
                  AND NOT EXISTS (SELECT 1 FROM face_claims c WHERE 'face:' || c.face_id = e.op_id)
-                 ORDER BY seq",
-            )?;
+                 ORDER BY seq"
+            ))?;
             let rows = stmt.query_map([&since], stored_event)?.collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })

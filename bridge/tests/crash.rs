@@ -107,10 +107,18 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
     assert_eq!(all.len(), distinct.len(), "no duplicates");
     assert_eq!(all.len() as u32, (stopped_at + 1) * 50);
     server.kill();
-    // The day's export for the receipt computer has every stored op once.
+    // The simulator's events are 練習モード: the receipt computer's export refuses them and
+    // says how to see them; `--training` exports every stored op once.
     let today = bridge::clock::today_jst().to_string();
-    let export = Command::new(env!("CARGO_BIN_EXE_bridge"))
+    let refused = Command::new(env!("CARGO_BIN_EXE_bridge"))
         .args(["export", "--data-dir", data.to_str().unwrap(), "--date", &today])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "training events are not exported as real ones");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("--training") && refused.stdout.is_empty(), "{why}");
+    let export = Command::new(env!("CARGO_BIN_EXE_bridge"))
+        .args(["export", "--data-dir", data.to_str().unwrap(), "--date", &today, "--training"])
         .output()
         .unwrap();
     assert!(export.status.success());

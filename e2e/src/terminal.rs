@@ -36,6 +36,10 @@ pub fn serve(port: u16, data: &Path, extra: &[&str]) -> Serve {
     let dist = frontend_dist().unwrap_or_else(|e| panic!("{e}"));
     let mut args = vec!["--frontend", dist.to_str().unwrap()];
     args.extend_from_slice(extra);
+    // The folder gateway is a real clinic's path: it needs the clinic's 医療機関コード.
+    if extra.contains(&"folder") && !extra.contains(&"--institution-code") {
+        args.extend_from_slice(&["--institution-code", "1312345678"]);
+    }
     Serve::start(&bridge_binary(), port, data, &args).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -167,6 +167,7 @@ async fn pulled_rows_and_their_checkpoint_are_stored_together() {
         device_time: "2026-11-26T09:00:00Z".into(),
         received_time: "2026-11-26T09:00:01Z".into(),
         body: serde_json::json!({ "status": "confirmed" }),
+        training: false,
     };
     s.put_ledger(&[event(1), event(2)], 2).await.unwrap();
     s.put_ledger(&[event(2), event(3)], 3).await.unwrap(); // overlap: still one row each

@@ -70,6 +70,7 @@ fn event(seq: u64, record: &str, kind: &str, body: serde_json::Value) -> protoco
         device_time: "2026-11-26T01:00:00Z".into(),
         received_time: "2026-11-26T01:00:01Z".into(),
         body,
+        training: false,
     }
 }
 

@@ -188,6 +188,23 @@ impl Backend {
         }
     }
 
+    /// Whether a card read by the bridge's or the page's own reader can be confirmed: only
+    /// the simulator (training) can; the file interface has no request for it (the
+    /// face-auth reader does it), so the own reader is a pre-check there and no PIN is
+    /// asked for. A release simulator cannot check a card either (no test CA).
+    pub fn can_confirm_card(&self) -> bool {
+        match self {
+            Backend::Sim(_) => cfg!(feature = "test-doubles"),
+            Backend::Folder(_) => false,
+        }
+    }
+
+    /// 練習モード: the answers are made up (the simulator). Every terminal shows it and
+    /// every stored event carries it.
+    pub fn training(&self) -> bool {
+        matches!(self, Backend::Sim(_))
+    }
+
     /// `up`, `outage` (sim fault), `unreachable` (the folder share is gone) or `degraded`
     /// (the folder worker is being restarted).
     pub fn state(&self) -> &'static str {

@@ -52,7 +52,7 @@ pub fn serve_config(args: &ServeArgs, dir: &Path) -> Result<Config> {
 /// The folder gateway keeps its copies in `dir` and skips the `face/` files `store` has
 /// read before.
 pub fn backend(config: &Config, dir: &Path, store: &Store) -> Result<Backend> {
-    Ok(match config.gateway {
+    Ok(match config.gateway_kind() {
         GatewayKind::Sim => Backend::Sim(
             SimGateway::new(Arc::new(Sim::new(crate::clock::today_jst())))
                 .with_faults_dir(dir.to_path_buf()),
@@ -60,7 +60,7 @@ pub fn backend(config: &Config, dir: &Path, store: &Store) -> Result<Backend> {
         GatewayKind::Folder => {
             let root = config.folder.clone().ok_or(crate::config::ConfigError::FolderMissing)?;
             let mut folder = FolderConfig::new(root);
-            folder.medical_institution_code = config.medical_institution_code.clone();
+            folder.medical_institution_code = config.institution_code().to_string();
             folder.timeout = config.lookup_timeout();
             folder.data_dir = Some(dir.to_path_buf());
             folder.archive_copies = config.archive_copies;
@@ -83,6 +83,10 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let gateway = Arc::new(backend(&config, &dir, &store)?);
+        store.set_training(gateway.training());
+        if gateway.training() {
+            tracing::warn!("練習モード / TRAINING: the simulator answers; nothing here is a real confirmation");
+        }
         let mut state =
             AppState::new(store, gateway, Allowed::for_port(config.port, &config.lan_names));
         if let Some(frontend) = &config.frontend {
@@ -205,13 +209,28 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// `bridge export --date YYYY-MM-DD --format csv`: the day's reception events for the
-/// receipt computer (UTF-8 CSV, header first).
-pub fn export(data: &Option<PathBuf>, date: &str, out: &mut dyn Write) -> Result<Outcome> {
+/// `bridge export --date YYYY-MM-DD --format csv [--training]`: the day's reception events
+/// for the receipt computer (UTF-8 CSV, header first). Real events, or with `--training`
+/// the 練習モード ones — never both: a training reception must not reach a claim. A day
+/// with only the other kind is an error that says so, not an empty file.
+pub fn export(
+    data: &Option<PathBuf>,
+    date: &str,
+    training: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
     let day = eligibility::Date::parse(date).context("--date")?;
     let store = open_store(&data_dir(data))?;
+    let (wanted, other): (Vec<_>, Vec<_>) =
+        store.events_received_on(day)?.into_iter().partition(|e| e.training == training);
+    if wanted.is_empty() && !other.is_empty() {
+        if training {
+            anyhow::bail!("{day} には練習モードの記録がありません（実際の記録だけです）。--training を外してください / {day} has no training events, only real ones: drop --training");
+        }
+        anyhow::bail!("{day} の記録は練習モード（シミュレーター）のものだけです。レセコンには渡せません。確認するなら --training / {day} holds only training (simulator) events, which must not reach the receipt computer: use --training to see them");
+    }
     writeln!(out, "seq,received_time,device_id,record_id,kind,op_id,device_time,body")?;
-    for e in store.events_received_on(day)? {
+    for e in wanted {
         let row = [
             e.seq.to_string(),
             e.received_time,
@@ -224,7 +243,8 @@ pub fn export(data: &Option<PathBuf>, date: &str, out: &mut dyn Write) -> Result
         ];
         writeln!(out, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
     }
-    store.audit("operator", "export", &day.to_string())?;
+    let what = if training { "training" } else { "real" };
+    store.audit("operator", "export", &format!("{day} {what}"))?;
     Ok(Outcome::Done)
 }
 

@@ -123,6 +123,8 @@ impl AppState {
         pin: protocol::SecretPin,
         staff_confirmed_last_try: bool,
     ) -> Result<serde_json::Value, (String, String)> {
+        // Before any APDU: a PIN try must not be spent on a confirmation that cannot succeed.
+        self.refuse_unless_card_confirmable(device_id)?;
         let readers = self.readers.clone();
         let pin = card::pin::Pin::new(pin.expose());
         let staff = if staff_confirmed_last_try {
@@ -162,6 +164,20 @@ impl AppState {
         Ok(body)
     }
 
+    /// `cannot_confirm_card` when the gateway cannot confirm a card from an own reader
+    /// (the folder gateway: the face-auth reader confirms cards there). Audited: a terminal
+    /// that asks anyway is either out of date or hand-made.
+    pub(crate) fn refuse_unless_card_confirmable(&self, device_id: &str) -> Result<(), (String, String)> {
+        if self.gateway.can_confirm_card() {
+            return Ok(());
+        }
+        self.audit(device_id, "confirm_card_refused", self.gateway.name());
+        Err((
+            "cannot_confirm_card".into(),
+            "この構成ではこの端末の読み取り機で資格確認できません（暗証番号は使われていません）。顔認証付きカードリーダーで確認してください / this bridge cannot confirm a card from this reader (no PIN try was used): use the face-auth card reader".into(),
+        ))
+    }
+
     /// A single-use challenge for `device` (valid for two minutes).
     pub fn issue_challenge(&self, device: &str) -> String {
         let challenge = uuid::Uuid::new_v4().as_bytes().to_vec();
@@ -182,6 +198,7 @@ impl AppState {
         signature: &str,
         challenge: &str,
     ) -> Result<serde_json::Value, (String, String)> {
+        self.refuse_unless_card_confirmable(device_id)?;
         let bad = |m: &str| ("bad_input".to_string(), m.to_string());
         let issued = self
             .challenges
@@ -423,10 +440,12 @@ pub fn routes(
                 "version": env!("CARGO_PKG_VERSION"),
                 "protocol": protocol::VERSION,
                 "uptime_s": s.started.elapsed().as_secs(),
+                "training": s.gateway.training(),
                 "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
                 "gateway": {
                     "backend": s.gateway.name(),
+                    "can_confirm_card": s.gateway.can_confirm_card(),
                     "state": s.gateway.state(),
                     "degraded": s.gateway.degraded(),
                     "worker_restarts": s.gateway.restarts(),

@@ -33,6 +33,8 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                                 device_id: device.clone(),
                                 server_time: crate::clock::now_rfc3339(),
                                 version: VERSION,
+                                can_confirm_card: state.gateway.can_confirm_card(),
+                                training: state.gateway.training(),
                             };
                             let _ = tx.send(text(&ServerEnvelope::reply(id, welcome))).await;
                             device
@@ -160,9 +162,12 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 Err((code, message)) => ServerMessage::Error { code, message },
             }
         }
-        ClientMessage::Challenge => {
-            ServerMessage::Challenge { challenge: state.issue_challenge(device_id) }
-        }
+        // No challenge when the card cannot be confirmed: the page asks for one before it
+        // sends VERIFY to its own reader, so no PIN try is spent there either.
+        ClientMessage::Challenge => match state.refuse_unless_card_confirmable(device_id) {
+            Ok(()) => ServerMessage::Challenge { challenge: state.issue_challenge(device_id) },
+            Err((code, message)) => ServerMessage::Error { code, message },
+        },
         ClientMessage::ConfirmSigned { holder, certificate, signature, challenge } => {
             match state
                 .confirm_signed(device_id, &holder, &certificate, &signature, &challenge)

@@ -152,6 +152,9 @@ pub struct StoredEvent {
     pub device_time: String,
     pub received_time: String,
     pub body: serde_json::Value,
+    /// Stored in 練習モード (the simulator gateway): never exported with real receptions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub training: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +251,14 @@ pub enum ServerMessage {
         device_id: String,
         server_time: String,
         version: u32,
+        /// Whether the bridge's gateway can confirm a card read by this terminal's or the
+        /// bridge's own reader (only the simulator can): when not, the terminal offers a
+        /// pre-check and no PIN pad.
+        #[serde(default)]
+        can_confirm_card: bool,
+        /// 練習モード: the gateway is the simulator; the terminal shows it on every screen.
+        #[serde(default)]
+        training: bool,
     },
     Pong,
     Time {

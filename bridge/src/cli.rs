@@ -194,6 +194,12 @@ pub enum ExportFormat {
 pub enum TlsCommand {
     /// Print the CA certificate (PEM) to install on tablets.
     ExportCa,
+    /// Issue a new leaf certificate now (the CA stays: tablets keep trusting the bridge).
+    Rotate {
+        /// Also make a new CA; every tablet must then install it again.
+        #[arg(long)]
+        ca: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,9 @@ fn main() -> ExitCode {
         Command::Tls { data_dir, command: cli::TlsCommand::ExportCa } => {
             bridge::server::cli::export_ca(&data_dir, &mut out)
         }
+        Command::Tls { data_dir, command: cli::TlsCommand::Rotate { ca } } => {
+            bridge::server::cli::rotate(&data_dir, ca, &mut out)
+        }
         Command::Audit { data_dir, command } => {
             bridge::server::cli::audit(&data_dir, &command, &mut out)
         }

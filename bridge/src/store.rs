@@ -272,6 +272,10 @@ impl Store {
                     results.push(reject(op, "kind must be 1–40 characters"));
                     continue;
                 }
+                if let Some(reason) = op.refused_for_terminal() {
+                    results.push(reject(op, reason));
+                    continue;
+                }
                 let body = op.body.to_string();
                 if body.len() > 64 * 1024 {
                     results.push(reject(op, "body over 64 KiB"));
@@ -646,6 +650,20 @@ impl Store {
         })
     }
 
+    /// Whether `device_id` is paired and not revoked (open sockets ask this every half
+    /// second: `bridge devices revoke` runs in another process).
+    pub fn device_active(&self, device_id: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM devices WHERE device_id = ?1 AND revoked_time IS NULL",
+                [device_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+        })
+    }
+
     pub fn devices(&self) -> Result<Vec<Device>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare("SELECT device_id, name, created_time, revoked_time FROM devices ORDER BY created_time")?;
@@ -711,6 +729,15 @@ impl Store {
 
     /// For tests of the audit check: run raw SQL.
     #[doc(hidden)]
+    /// How many audit rows record `action` (tests and the operator's checks).
+    pub fn audit_count(&self, action: &str) -> Result<u64, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row("SELECT COUNT(*) FROM audit WHERE action = ?1", [action], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+        })
+    }
+
     pub fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
         self.with(|c| Ok(c.execute_batch(sql)?))
     }

@@ -299,3 +299,136 @@ async fn face_results_reach_every_socket() {
         }
     }
 }
+
+/// Logs in on a socket and returns it after the welcome.
+async fn hello(s: &AppState, token: &str) -> (warp::test::WsClient, serde_json::Value) {
+    let mut ws = socket(s, ORIGIN).await.unwrap();
+    ws.send_text(serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string())
+        .await;
+    let welcome = serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+    (ws, welcome)
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_everywhere() {
+    let (store, _dir) = temp_store("origin");
+    let mut s = state(store);
+    s.assets = Arc::new(bridge::server::Assets::from_files(vec![(
+        "index.html".into(),
+        b"<!doctype html><title>madoguchi</title>".to_vec(),
+    )]));
+    let api = routes(s.clone());
+    for path in ["/health", "/", "/index.html"] {
+        let evil = warp::test::request()
+            .path(path)
+            .header("host", HOST)
+            .header("origin", "https://evil.example")
+            .reply(&api)
+            .await;
+        assert_eq!(evil.status(), 403, "{path} with a foreign Origin");
+        // A navigation (no Origin) and the bridge's own pages still get it.
+        for origin in [None, Some(ORIGIN)] {
+            let mut req = warp::test::request().path(path).header("host", HOST);
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            assert_eq!(req.reply(&api).await.status(), 200, "{path} from {origin:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn port_443_is_spelled_without_the_port_and_lan_names_are_https_only() {
+    let a = Allowed::for_port(443, &["192.0.2.10".into(), "fe80::1".into()]);
+    for host in ["localhost", "localhost:443", "192.0.2.10", "[fe80::1]:443"] {
+        assert!(a.hosts.contains(host), "{host}");
+    }
+    for origin in ["https://localhost", "https://192.0.2.10", "https://[fe80::1]"] {
+        assert!(a.origins.contains(origin), "{origin}");
+    }
+    assert!(!a.origins.contains("http://192.0.2.10"), "plain http is for the kiosk on loopback only");
+    let (store, _dir) = temp_store("443");
+    let mut s = state(store);
+    s.allowed = Arc::new(a);
+    let res = warp::test::request()
+        .path("/health")
+        .header("host", "localhost")
+        .header("origin", "https://localhost")
+        .reply(&routes(s))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn terminals_cannot_write_the_bridges_kinds_or_ids() {
+    let (store, _dir) = temp_store("namespace");
+    let s = state(store);
+    let token = pair(&s).await;
+    let forged = |op_id: &str, kind: &str| Op {
+        op_id: op_id.into(),
+        record_id: "rec-forged".into(),
+        kind: kind.into(),
+        device_time: "2026-11-25T09:00:00+09:00".into(),
+        body: serde_json::json!({ "state": "done" }),
+    };
+    let ops = vec![
+        forged("face:20261125-0001", "reception"),
+        forged("op-a", "follow_up_result"),
+        forged("op-b", "face_result"),
+        forged("follow-up:1", "follow_up_result"),
+        op(1, "a real one"),
+    ];
+    let (mut ws, _) = hello(&s, &token).await;
+    ws.send_text(serde_json::json!({ "v": 1, "id": "p", "kind": "push", "ops": ops }).to_string())
+        .await;
+    let reply = loop {
+        let m: serde_json::Value =
+            serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
+        if m["kind"] == "push_result" {
+            break m;
+        }
+    };
+    let statuses: Vec<&str> = reply["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["rejected", "rejected", "rejected", "rejected", "created"]);
+    assert!(reply["results"][1]["reason"].as_str().unwrap().contains("bridge only"));
+    assert_eq!(s.store.event_count().unwrap(), 1);
+    // Each refusal is audited (after the reply: the audit is appended off the async threads).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let audited = s.store.audit_count("push_refused_namespace").unwrap();
+    assert_eq!(audited, 4);
+}
+
+#[tokio::test]
+async fn a_revoked_terminals_socket_closes_within_a_second() {
+    let (store, _dir) = temp_store("revoke-ws");
+    let s = state(store);
+    let token = pair(&s).await;
+    let (mut ws, welcome) = hello(&s, &token).await;
+    assert_eq!((welcome["training"].as_bool(), welcome["can_confirm_card"].as_bool()), (Some(true), Some(true)));
+    let device = welcome["device_id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    assert!(s.store.revoke(&device).unwrap());
+    let mut saw_revoked = false;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(3), ws.recv()).await {
+            Ok(Ok(m)) if m.is_close() => break,
+            Ok(Ok(m)) => {
+                let v: serde_json::Value = serde_json::from_str(m.to_str().unwrap_or("{}")).unwrap_or_default();
+                saw_revoked |= v["code"] == "revoked";
+            }
+            Ok(Err(_)) => break, // closed
+            Err(_) => panic!("the socket stayed open after the revocation"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(saw_revoked, "the terminal is told why");
+    assert!(took <= std::time::Duration::from_secs(1), "closed after {took:?}");
+    // And a new socket with that token is refused at hello.
+    let (_, again) = hello(&s, &token).await;
+    assert_eq!(again["code"], "bad_token");
+}

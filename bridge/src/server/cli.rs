@@ -70,6 +70,40 @@ pub fn backend(config: &Config, dir: &Path, store: &Store) -> Result<Backend> {
     })
 }
 
+/// Where `serve` listens: loopback, and each LAN name's own addresses (an address as
+/// given, a DNS name as it resolves here) — never 0.0.0.0.
+pub fn listen_addrs(port: u16, lan_names: &[String]) -> Result<Vec<SocketAddr>> {
+    use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+    let mut addrs = vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))];
+    for name in lan_names {
+        let bare = name.trim_matches(['[', ']']);
+        let found: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => (bare, port)
+                .to_socket_addrs()
+                .with_context(|| format!("LAN 名 {name} を引けません / cannot resolve the LAN name {name}"))?
+                .collect(),
+        };
+        for addr in found {
+            anyhow::ensure!(
+                !addr.ip().is_unspecified(),
+                "LAN 名に 0.0.0.0 / :: は使えません。タブレットが使うアドレスを書いてください / a LAN name must be an address tablets use, not {addr}"
+            );
+            if !addrs.contains(&addr) {
+                addrs.push(addr);
+            }
+        }
+    }
+    Ok(addrs)
+}
+
+/// The names the leaf certificate carries (and the CA is constrained to).
+pub fn certificate_names(lan_names: &[String]) -> Vec<String> {
+    let mut names = super::tls::loopback_names();
+    names.extend(lan_names.iter().map(|n| n.trim_matches(['[', ']']).to_string()));
+    names
+}
+
 pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     let dir = data_dir(&args.data_dir);
     let store = open_store(&dir)?;
@@ -110,25 +144,37 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             },
             state.follow_up_nudge.clone(),
         );
-        let ip = if config.lan_names.is_empty() { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
-        let addr = SocketAddr::from((ip, config.port));
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("ポート {} を使えません / cannot listen on {addr}", config.port)
-        })?;
-        let mut names = super::tls::loopback_names();
-        names.extend(config.lan_names.iter().cloned());
-        let certs = super::tls::ensure(&dir.join("tls"), &names)?;
-        let acceptor = super::tls::acceptor(&certs)?;
+        // Loopback, and the configured LAN addresses only: never every interface.
+        let mut listeners = Vec::new();
+        for addr in listen_addrs(config.port, &config.lan_names)? {
+            listeners.push(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("ポート {} を使えません / cannot listen on {addr}", config.port)
+            })?);
+        }
+        let names = certificate_names(&config.lan_names);
+        let tls_dir = dir.join("tls");
+        let certs = super::tls::ensure(&tls_dir, &names)?;
+        let acceptor: super::tls::SharedAcceptor =
+            Arc::new(std::sync::RwLock::new(super::tls::acceptor(&certs)?));
+        super::tls::spawn_renewal(tls_dir, names, acceptor.clone());
+        let training = if state.gateway.training() { "; 練習モード / TRAINING" } else { "" };
         writeln!(
             out,
-            "madoguchi bridge: https://localhost:{port} (kiosk: http://localhost:{port}; gateway: {}; data: {})",
+            "madoguchi bridge: https://localhost:{port} (kiosk: http://localhost:{port}; gateway: {}{training}; data: {})",
             state.gateway.name(),
             dir.display(),
             port = config.port,
         )?;
         out.flush()?;
-        tracing::info!(%addr, gateway = state.gateway.name(), "serving");
-        super::tls::serve(listener, acceptor, routes(state), async {
+        let routes = routes(state.clone());
+        let mut rest = listeners.split_off(1);
+        for listener in rest.drain(..) {
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving");
+            tokio::spawn(super::tls::serve(listener, acceptor.clone(), routes.clone(), std::future::pending()));
+        }
+        let first = listeners.pop().context("no address to listen on")?;
+        tracing::info!(addr = ?first.local_addr().ok(), gateway = state.gateway.name(), "serving");
+        super::tls::serve(first, acceptor, routes, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
@@ -193,11 +239,37 @@ pub fn audit(
     }
 }
 
+/// The certificate names of the settings in `dir` (bridge.toml and the environment).
+fn configured_names(dir: &Path) -> Result<Vec<String>> {
+    let config = Config::load(None, dir)?.apply_env(|name| std::env::var(name).ok())?;
+    Ok(certificate_names(&config.lan_names))
+}
+
 /// `bridge tls export-ca`: the CA certificate for tablets to install (never the key).
 pub fn export_ca(data: &Option<PathBuf>, out: &mut dyn Write) -> Result<Outcome> {
     let dir = data_dir(data);
     // Only the CA: exporting must not re-issue the leaf a running `serve` uses.
-    write!(out, "{}", super::tls::ensure_ca(&dir.join("tls"))?)?;
+    let names = configured_names(&dir)?;
+    write!(out, "{}", super::tls::ensure_ca(&dir.join("tls"), &names, Default::default())?)?;
+    Ok(Outcome::Done)
+}
+
+/// `bridge tls rotate [--ca]`: a new leaf now (a running bridge picks it up at its next
+/// check or restart); with `--ca` a new CA too, which every tablet must install again.
+pub fn rotate(data: &Option<PathBuf>, ca: bool, out: &mut dyn Write) -> Result<Outcome> {
+    let dir = data_dir(data);
+    let names = configured_names(&dir)?;
+    let tls = dir.join("tls");
+    super::tls::ensure_with(&tls, &names, super::tls::Rotate { leaf: true, ca })?;
+    let until = super::tls::leaf_expiry(&tls).unwrap_or(0);
+    writeln!(
+        out,
+        "新しいサーバー証明書を発行しました（{} 日間）/ a new leaf certificate until unix {until}{}",
+        super::tls::LEAF_DAYS,
+        if ca { "; 新しいCA: タブレットに入れ直してください / new CA: install it on every tablet again" } else { "" }
+    )?;
+    let store = open_store(&dir)?;
+    store.audit("operator", "tls_rotated", if ca { "leaf+ca" } else { "leaf" })?;
     Ok(Outcome::Done)
 }
 

@@ -19,16 +19,37 @@ pub struct Allowed {
 impl Allowed {
     /// Loopback on `port` (`localhost`, `127.0.0.1`, `[::1]`), over https and — for the
     /// kiosk on the same machine — plain http, plus any configured LAN names (https only).
+    ///
+    /// On 443 (https's default port) browsers send `Host` and `Origin` without the port, so
+    /// both spellings are the bridge's; likewise plain http on 80.
     pub fn for_port(port: u16, lan_names: &[String]) -> Allowed {
         let mut a = Allowed::default();
-        for name in ["localhost", "127.0.0.1", "[::1]"] {
+        let mut add = |name: &str, http_too: bool| {
             a.hosts.insert(format!("{name}:{port}"));
             a.origins.insert(format!("https://{name}:{port}"));
-            a.origins.insert(format!("http://{name}:{port}"));
+            if port == 443 {
+                a.hosts.insert(name.to_string());
+                a.origins.insert(format!("https://{name}"));
+            }
+            if http_too {
+                a.origins.insert(format!("http://{name}:{port}"));
+                if port == 80 {
+                    a.hosts.insert(name.to_string());
+                    a.origins.insert(format!("http://{name}"));
+                }
+            }
+        };
+        for name in ["localhost", "127.0.0.1", "[::1]"] {
+            add(name, true);
         }
         for name in lan_names {
-            a.hosts.insert(format!("{name}:{port}"));
-            a.origins.insert(format!("https://{name}:{port}"));
+            // An IPv6 address is bracketed in Host and Origin.
+            let name = if name.contains(':') && !name.starts_with('[') {
+                format!("[{name}]")
+            } else {
+                name.clone()
+            };
+            add(&name, false);
         }
         a
     }
@@ -85,6 +106,28 @@ pub(crate) fn origin(
                         "no_origin",
                         "Origin がありません / missing Origin",
                     )),
+                }
+            }
+        })
+        .untuple_one()
+}
+
+/// A foreign `Origin` is refused; none at all is allowed (a top-level navigation to a page,
+/// or a tool). For `/health` and static files: a page elsewhere may not read them either.
+pub(crate) fn origin_if_present(
+    allowed: Arc<Allowed>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and_then(move |origin: Option<String>| {
+            let allowed = allowed.clone();
+            async move {
+                match origin {
+                    Some(o) if !allowed.origins.contains(&o) => Err(refuse(
+                        StatusCode::FORBIDDEN,
+                        "bad_origin",
+                        "このページからは使えません / foreign Origin",
+                    )),
+                    _ => Ok(()),
                 }
             }
         })

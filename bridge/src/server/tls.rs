@@ -2,15 +2,36 @@
 //!
 //! On first start the bridge makes a CA (ECDSA P-256) and a leaf certificate for its names
 //! in the data directory; tablets install the CA (`bridge tls export-ca`), whose key never
-//! leaves the directory (written 0600). The leaf is re-issued when the names change.
+//! leaves the directory (0600; on Windows an ACL for the service account and
+//! Administrators only).
+//!
+//! The CA is name-constrained to the bridge's own names and addresses: installed on a
+//! tablet, it can vouch for nothing else. The leaf is for server authentication only and
+//! lives at most [`LEAF_DAYS`] days (the browsers' limit is 398); it is re-issued when the
+//! names change, when fewer than [`RENEW_DAYS`] days are left (checked at start and twice a
+//! day while serving) and by `bridge tls rotate`. The CA stays, so tablets keep trusting
+//! the bridge; only names outside its constraints need a new CA (`rotate --ca`, then
+//! install it again).
 //!
 //! One port serves both: a connection that starts with a TLS handshake record (`0x16`) is
 //! TLS; anything else is plain HTTP, accepted only from loopback (the kiosk on the same PC).
 
 use anyhow::{Context as _, Result};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DnType, ExtendedKeyUsagePurpose,
+    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
+};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The leaf's validity, in days.
+pub const LEAF_DAYS: u64 = 397;
+/// Re-issue the leaf when fewer days than this are left.
+pub const RENEW_DAYS: u64 = 30;
+/// The CA's validity: long, since tablets install it by hand.
+const CA_DAYS: u64 = 20 * 365;
 
 /// The PEM files the bridge keeps.
 #[derive(Debug, Clone)]
@@ -22,20 +43,71 @@ pub struct Certificates {
 
 fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    restrict_to_owner(path)
+}
+
+/// 0600 on Unix. On Windows: no inherited entries, full control for the account the
+/// bridge runs as (the service account) and for SYSTEM and Administrators, nobody else.
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
 }
 
-fn ca_params() -> Result<CertificateParams> {
+#[cfg(windows)]
+fn restrict_to_owner(path: &Path) -> Result<()> {
+    let user = std::env::var("USERNAME").unwrap_or_else(|_| "SYSTEM".into());
+    let status = std::process::Command::new("icacls")
+        .arg(path)
+        .args(["/inheritance:r", "/grant:r"])
+        .arg(format!("{user}:F"))
+        .args(["/grant:r", "*S-1-5-18:F", "/grant:r", "*S-1-5-32-544:F"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("icacls")?;
+    anyhow::ensure!(status.success(), "icacls could not restrict {}", path.display());
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn restrict_to_owner(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn at(unix: u64) -> Result<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(unix as i64).context("time out of range")
+}
+
+/// The bridge's names as name-constraint subtrees: each DNS name (and its subdomains), each
+/// address exactly.
+fn permitted(names: &[String]) -> Vec<GeneralSubtree> {
+    names
+        .iter()
+        .map(|n| match n.trim_matches(['[', ']']).parse::<IpAddr>() {
+            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                ip,
+                if ip.is_ipv4() { 32 } else { 128 },
+            )),
+            Err(_) => GeneralSubtree::DnsName(n.clone()),
+        })
+        .collect()
+}
+
+fn ca_params(names: &[String], not_before: u64) -> Result<CertificateParams> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     params.distinguished_name.push(DnType::CommonName, "madoguchi bridge local CA");
     params.distinguished_name.push(DnType::OrganizationName, "madoguchi");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.name_constraints =
+        Some(NameConstraints { permitted_subtrees: permitted(names), excluded_subtrees: vec![] });
+    params.not_before = at(not_before)?;
+    params.not_after = at(not_before + CA_DAYS * 86_400)?;
     Ok(params)
 }
 
@@ -44,48 +116,151 @@ pub fn loopback_names() -> Vec<String> {
     vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
 }
 
-/// Loads or creates the CA; returns its certificate (PEM). The leaf is left as it is.
-pub fn ensure_ca(dir: &Path) -> Result<String> {
+/// Whether a CA constrained to `ca_names` may vouch for `name` (a DNS name matches itself
+/// and its subdomains; an address only itself).
+fn covered(ca_names: &[String], name: &str) -> bool {
+    ca_names.iter().any(|c| {
+        c == name || (name.parse::<IpAddr>().is_err() && name.ends_with(&format!(".{c}")))
+    })
+}
+
+/// What to make anew.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotate {
+    pub leaf: bool,
+    pub ca: bool,
+}
+
+/// Loads or creates the CA for `names`; returns its certificate (PEM). A CA whose
+/// constraints do not cover `names` is replaced (tablets must install it again: logged).
+pub fn ensure_ca(dir: &Path, names: &[String], rotate: Rotate) -> Result<String> {
     std::fs::create_dir_all(dir)?;
-    let (ca_cert, ca_key) = (dir.join("ca.pem"), dir.join("ca.key.pem"));
-    if !ca_cert.exists() || !ca_key.exists() {
+    let (ca_cert, ca_key, ca_names) = (dir.join("ca.pem"), dir.join("ca.key.pem"), dir.join("ca.names"));
+    let constrained: Vec<String> = std::fs::read_to_string(&ca_names)
+        .map(|t| t.lines().map(String::from).collect())
+        .unwrap_or_default();
+    let uncovered: Vec<&String> = names.iter().filter(|n| !covered(&constrained, n)).collect();
+    let exists = ca_cert.exists() && ca_key.exists();
+    if !exists || !uncovered.is_empty() || rotate.ca {
+        if exists {
+            tracing::warn!(names = ?uncovered, "a new local CA: install it on every tablet again (bridge tls export-ca)");
+        }
+        // The constraints name everything the CA has vouched for and now must.
+        // (`rotate --ca` starts over from today's names.)
+        let mut all = if rotate.ca { Vec::new() } else { constrained.clone() };
+        for name in names {
+            if !all.contains(name) {
+                all.push(name.clone());
+            }
+        }
         let key = KeyPair::generate().context("CA key")?;
-        let cert = ca_params()?.self_signed(&key)?;
+        let not_before = unix_now().saturating_sub(3600);
+        let cert = ca_params(&all, not_before)?.self_signed(&key)?;
         write_private(&ca_key, &key.serialize_pem())?;
         std::fs::write(&ca_cert, cert.pem())?;
+        std::fs::write(&ca_names, all.join("\n"))?;
+        std::fs::write(dir.join("ca.not_before"), not_before.to_string())?;
+        // A new CA signs a new leaf.
+        let _ = std::fs::remove_file(dir.join("leaf.names"));
     }
+    restrict_to_owner(&ca_key)?;
     Ok(std::fs::read_to_string(&ca_cert)?)
 }
 
-/// Loads or creates the CA and a leaf for `names` (DNS names or IP addresses).
-pub fn ensure(dir: &Path, names: &[String]) -> Result<Certificates> {
-    let ca_pem = ensure_ca(dir)?;
+/// When the current leaf stops being valid (unix seconds), if known.
+pub fn leaf_expiry(dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(dir.join("leaf.not_after")).ok()?.trim().parse().ok()
+}
+
+/// Loads or creates the CA and a leaf for `names` (DNS names or IP addresses); re-issues
+/// the leaf when the names changed, when it is due for renewal, or when asked.
+pub fn ensure_with(dir: &Path, names: &[String], rotate: Rotate) -> Result<Certificates> {
+    let ca_pem = ensure_ca(dir, names, rotate)?;
     let ca_key = dir.join("ca.key.pem");
     let (leaf_cert, leaf_key, leaf_names) =
         (dir.join("leaf.pem"), dir.join("leaf.key.pem"), dir.join("leaf.names"));
     let wanted = names.join("\n");
-    if std::fs::read_to_string(&leaf_names).ok().as_deref() != Some(wanted.as_str())
+    let now = unix_now();
+    let due = leaf_expiry(dir).is_none_or(|end| end < now + RENEW_DAYS * 86_400);
+    if rotate.leaf
+        || due
+        || std::fs::read_to_string(&leaf_names).ok().as_deref() != Some(wanted.as_str())
         || !leaf_cert.exists()
         || !leaf_key.exists()
     {
         let ca_key_pair = KeyPair::from_pem(&std::fs::read_to_string(&ca_key)?)?;
         // The issuer's name and key are what a leaf records; the CA's own parameters are
         // rebuilt identically rather than parsed back.
-        let issuer = Issuer::new(ca_params()?, ca_key_pair);
+        let constrained: Vec<String> = std::fs::read_to_string(dir.join("ca.names"))?
+            .lines()
+            .map(String::from)
+            .collect();
+        let ca_not_before = std::fs::read_to_string(dir.join("ca.not_before"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(now);
+        let issuer = Issuer::new(ca_params(&constrained, ca_not_before)?, ca_key_pair);
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(names.to_vec())?;
         params.distinguished_name.push(DnType::CommonName, "madoguchi bridge");
         params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let not_before = now.saturating_sub(3600);
+        // 397 days from the backdated start: the whole validity is at most 397 days.
+        let not_after = not_before + LEAF_DAYS * 86_400;
+        params.not_before = at(not_before)?;
+        params.not_after = at(not_after)?;
         let cert = params.signed_by(&key, &issuer)?;
         write_private(&leaf_key, &key.serialize_pem())?;
         std::fs::write(&leaf_cert, cert.pem())?;
         std::fs::write(&leaf_names, &wanted)?;
+        std::fs::write(dir.join("leaf.not_after"), not_after.to_string())?;
+        tracing::info!(days = LEAF_DAYS, "leaf certificate issued");
     }
     Ok(Certificates {
         ca_pem,
         leaf_pem: std::fs::read_to_string(&leaf_cert)?,
         leaf_key_pem: std::fs::read_to_string(&leaf_key)?,
     })
+}
+
+/// [`ensure_with`] without forcing anything.
+pub fn ensure(dir: &Path, names: &[String]) -> Result<Certificates> {
+    ensure_with(dir, names, Rotate::default())
+}
+
+/// How often a running bridge checks whether its leaf is due.
+pub const RENEW_CHECK: Duration = Duration::from_secs(12 * 3600);
+
+/// The acceptor a running listener uses; swapped when the leaf is renewed.
+pub type SharedAcceptor = Arc<std::sync::RwLock<tokio_rustls::TlsAcceptor>>;
+
+/// Re-checks the leaf every [`RENEW_CHECK`] and swaps in a renewed one: connections made
+/// afterwards get it, open ones keep theirs.
+pub fn spawn_renewal(dir: std::path::PathBuf, names: Vec<String>, shared: SharedAcceptor) {
+    tokio::spawn(async move {
+        let mut current = leaf_expiry(&dir);
+        loop {
+            tokio::time::sleep(RENEW_CHECK).await;
+            let (d, n) = (dir.clone(), names.clone());
+            let renewed = tokio::task::spawn_blocking(move || ensure(&d, &n)).await;
+            match renewed {
+                Ok(Ok(certs)) if leaf_expiry(&dir) != current => match acceptor(&certs) {
+                    Ok(a) => {
+                        if let Ok(mut slot) = shared.write() {
+                            *slot = a;
+                        }
+                        current = leaf_expiry(&dir);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "renewed leaf unusable"),
+                },
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "leaf renewal failed; the old one serves"),
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 /// A rustls acceptor (ring provider, ALPN http/1.1 so WebSockets upgrade).
@@ -109,7 +284,7 @@ pub fn acceptor(certs: &Certificates) -> Result<tokio_rustls::TlsAcceptor> {
 /// Serves `routes` on `listener` until `shutdown`: TLS or (loopback-only) plain HTTP.
 pub async fn serve<F>(
     listener: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    acceptor: SharedAcceptor,
     routes: F,
     shutdown: impl std::future::Future<Output = ()>,
 ) where
@@ -131,8 +306,8 @@ pub async fn serve<F>(
                 }
             },
         };
-        let (acceptor, service) =
-            (acceptor.clone(), TowerToHyperService::new(warp::service(routes.clone())));
+        let Ok(acceptor) = acceptor.read().map(|a| a.clone()) else { return };
+        let service = TowerToHyperService::new(warp::service(routes.clone()));
         tokio::spawn(async move {
             let mut first = [0u8; 1];
             let is_tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 0x16);

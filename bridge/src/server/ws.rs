@@ -1,10 +1,33 @@
 //! One terminal's WebSocket: `hello` with the device token first, then requests and
 //! pushed events. Unknown kinds get an `error` reply; the connection stays.
+//!
+//! A revoked device's socket closes (4003) within [`REVOCATION_CHECK`] and no message it
+//! sends after the revocation is handled; every request has a deadline
+//! ([`REQUEST_DEADLINE`]) so that a stuck reader or gateway answers `timeout`.
 
 use super::AppState;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientEnvelope, ClientMessage, ServerEnvelope, ServerMessage, VERSION};
 use warp::ws::{Message, WebSocket};
+
+/// How often an open socket checks that its device is still paired.
+pub(crate) const REVOCATION_CHECK: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The longest any request may take before it is answered `timeout` (a lookup's own
+/// deadline and its 処理中 retries fit inside).
+pub(crate) const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn still_paired(state: &AppState, device_id: &str) -> bool {
+    let (store, device) = (state.store.clone(), device_id.to_string());
+    matches!(tokio::task::spawn_blocking(move || store.device_active(&device)).await, Ok(Ok(true)))
+}
+
+fn revoked() -> [Message; 2] {
+    [
+        error(None, "revoked", "この端末の登録は取り消されました。設定でペアリングし直してください / this terminal was revoked: pair again in 設定"),
+        Message::close_with(4003u16, "revoked"),
+    ]
+}
 
 fn text(envelope: &ServerEnvelope) -> Message {
     Message::text(serde_json::to_string(envelope).unwrap_or_default())
@@ -68,8 +91,18 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
         _ => return,
     };
     let mut events = state.broadcast.subscribe();
+    let mut check = tokio::time::interval(REVOCATION_CHECK);
     loop {
         tokio::select! {
+            _ = check.tick() => {
+                if !still_paired(&state, &device_id).await {
+                    for m in revoked() {
+                        let _ = tx.send(m).await;
+                    }
+                    state.audit(&device_id, "socket_closed_revoked", "");
+                    return;
+                }
+            }
             event = events.recv() => {
                 if let Ok((topic, body)) = event {
                     if tx.send(text(&ServerEnvelope::reply(None, ServerMessage::Event { topic, body }))).await.is_err() {
@@ -85,7 +118,26 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                 if !message.is_text() {
                     continue;
                 }
-                let reply = handle(&state, &device_id, message.to_str().unwrap_or("")).await;
+                // Revoked between two checks: the message is not handled.
+                if !still_paired(&state, &device_id).await {
+                    for m in revoked() {
+                        let _ = tx.send(m).await;
+                    }
+                    return;
+                }
+                let reply = match tokio::time::timeout(
+                    REQUEST_DEADLINE,
+                    handle(&state, &device_id, message.to_str().unwrap_or("")),
+                )
+                .await
+                {
+                    Ok(reply) => reply,
+                    Err(_) => error(
+                        request_id(message.to_str().unwrap_or("")),
+                        "timeout",
+                        "時間内に終わりませんでした。もう一度お試しください / the request took too long: try again",
+                    ),
+                };
                 if tx.send(reply).await.is_err() {
                     return;
                 }
@@ -94,15 +146,21 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
     }
 }
 
+/// The `id` of a message that may not parse as an envelope (to answer it anyway).
+fn request_id(text_in: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    serde_json::from_str::<IdOnly>(text_in).ok().and_then(|m| m.id)
+}
+
 async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
     let envelope: ClientEnvelope = match serde_json::from_str(text_in) {
         Ok(e) => e,
         Err(e) => {
-            let id = serde_json::from_str::<serde_json::Value>(text_in)
-                .ok()
-                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));
             return error(
-                id,
+                request_id(text_in),
                 "bad_message",
                 &format!("不明なメッセージです / unknown or malformed message: {e}"),
             );

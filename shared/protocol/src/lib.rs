@@ -83,6 +83,30 @@ pub struct Op {
     pub body: serde_json::Value,
 }
 
+/// The kinds a terminal may push: a reception and the events of its life. Everything else
+/// (`face_result`, `follow_up_result`, …) is written by the bridge itself, and a terminal
+/// that pushes one is refused: it could forge an オン資 count or end a 事後確認.
+pub const TERMINAL_KINDS: [&str; 5] = ["reception", "corrected", "voided", "claim_decided", "note"];
+
+/// Op ids the bridge gives its own events (`face:…`, `follow-up:N`): a terminal's op id is
+/// a UUID and never has a `:` in it.
+pub const RESERVED_OP_ID_SEPARATOR: char = ':';
+
+impl Op {
+    /// Why a terminal may not push this op (`None`: it may).
+    pub fn refused_for_terminal(&self) -> Option<&'static str> {
+        if !TERMINAL_KINDS.contains(&self.kind.as_str()) {
+            return Some("this kind is written by the bridge only / 端末からは送れない種類です");
+        }
+        if self.op_id.contains(RESERVED_OP_ID_SEPARATOR)
+            || self.record_id.contains(RESERVED_OP_ID_SEPARATOR)
+        {
+            return Some("op_id and record_id must not contain ':' (reserved for the bridge)");
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {

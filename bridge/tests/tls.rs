@@ -91,3 +91,113 @@ async fn a_client_trusting_the_generated_ca_gets_health_over_tls() {
     let _ = std::fs::remove_dir_all(&data);
     outcome.expect("finished in time");
 }
+
+/// `openssl x509 -text` of a PEM file.
+fn openssl_text(pem: &std::path::Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(pem)
+        .output()
+        .expect("the openssl binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Days between openssl's `notBefore=` and `notAfter=` lines (`Dec  1 12:00:00 2026 GMT`).
+fn validity_days(pem: &std::path::Path) -> f64 {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-startdate", "-enddate", "-dateopt", "iso_8601", "-in"])
+        .arg(pem)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // iso_8601: notBefore=2026-12-01 12:00:00Z
+    let stamp = |key: &str| -> f64 {
+        let line = text.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("{key} in {text}"));
+        let (date, time) = line.trim().trim_end_matches('Z').split_once(' ').unwrap();
+        let d = eligibility::Date::parse(date).unwrap();
+        let secs: Vec<f64> = time.split(':').map(|p| p.parse().unwrap()).collect();
+        eligibility::Date::parse("1970-01-01").unwrap().days_until(d) as f64 * 86_400.0 + secs[0] * 3600.0 + secs[1] * 60.0 + secs[2]
+    };
+    (stamp("notAfter=") - stamp("notBefore=")) / 86_400.0
+}
+
+#[test]
+fn openssl_sees_the_name_constraints_the_server_usage_and_a_short_leaf() {
+    let data = std::env::temp_dir().join(format!("madoguchi-tls-openssl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("bridge.toml"), "lan_names = [\"madoguchi.local\", \"192.168.10.5\"]\n").unwrap();
+    let bridge = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bridge"))
+            .args(args)
+            .args(["--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    bridge(&["tls", "rotate"]);
+    let tls = data.join("tls");
+    let ca = openssl_text(&tls.join("ca.pem"));
+    assert!(ca.contains("X509v3 Name Constraints: critical") || ca.contains("X509v3 Name Constraints"), "{ca}");
+    for permitted in ["DNS:localhost", "DNS:madoguchi.local", "IP:127.0.0.1/255.255.255.255", "IP:192.168.10.5/255.255.255.255"] {
+        assert!(ca.contains(permitted), "the CA permits {permitted}:\n{ca}");
+    }
+    assert!(ca.contains("CA:TRUE, pathlen:0"), "{ca}");
+    let leaf = openssl_text(&tls.join("leaf.pem"));
+    assert!(leaf.contains("X509v3 Extended Key Usage") && leaf.contains("TLS Web Server Authentication"), "{leaf}");
+    assert!(!leaf.contains("CA:TRUE"));
+    for name in ["DNS:localhost", "DNS:madoguchi.local", "IP Address:192.168.10.5"] {
+        assert!(leaf.contains(name), "the leaf names {name}:\n{leaf}");
+    }
+    let days = validity_days(&tls.join("leaf.pem"));
+    assert!(days <= 397.0 && days > 390.0, "leaf validity {days} days");
+    // The leaf verifies against the CA for server use (OpenSSL checks the constraints).
+    let verify = |leaf: &str| {
+        Command::new("openssl")
+            .args(["verify", "-purpose", "sslserver", "-CAfile"])
+            .arg(tls.join("ca.pem"))
+            .arg(leaf)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(tls.join("leaf.pem").to_str().unwrap());
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    // Rotating makes a new leaf under the same CA: tablets keep trusting the bridge.
+    let (ca_before, leaf_before) =
+        (std::fs::read(tls.join("ca.pem")).unwrap(), std::fs::read(tls.join("leaf.pem")).unwrap());
+    bridge(&["tls", "rotate"]);
+    assert_eq!(std::fs::read(tls.join("ca.pem")).unwrap(), ca_before, "the CA stays");
+    assert_ne!(std::fs::read(tls.join("leaf.pem")).unwrap(), leaf_before, "a new leaf");
+    assert!(verify(tls.join("leaf.pem").to_str().unwrap()).status.success());
+    // A certificate for a name outside the constraints does not verify under the CA.
+    let outside = tls.join("outside.pem");
+    let csr = tls.join("outside.csr");
+    let made = Command::new("openssl")
+        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args(["-subj", "/CN=bank.example", "-addext", "subjectAltName=DNS:bank.example"])
+        .arg("-keyout").arg(tls.join("outside.key")).arg("-out").arg(&csr)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let signed = Command::new("openssl")
+        .args(["x509", "-req", "-days", "30", "-copy_extensions", "copy", "-in"])
+        .arg(&csr)
+        .arg("-CA").arg(tls.join("ca.pem")).arg("-CAkey").arg(tls.join("ca.key.pem"))
+        .arg("-out").arg(&outside)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    let refused = verify(outside.to_str().unwrap());
+    assert!(!refused.status.success(), "the CA must not vouch for bank.example");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for key in ["ca.key.pem", "leaf.key.pem"] {
+            let mode = std::fs::metadata(tls.join(key)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{key}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -12,8 +12,10 @@ const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Debian packages: the PC/SC library to link against, the real PC/SC stack with the
 /// vsmartcard virtual reader for the card tests, and MinGW for the Windows bridge.
 /// Chromium and its driver for the browser tests, and a Japanese font so screenshots
-/// show text rather than boxes.
+/// show text rather than boxes. The openssl binary reads the bridge's certificates back in
+/// the TLS tests (what a clinic's tools would see).
 const DEBIAN: &[&str] = &[
+    "openssl",
     "pkg-config",
     "libpcsclite-dev",
     "pcscd",

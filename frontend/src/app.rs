@@ -88,6 +88,11 @@ pub fn App() -> impl IntoView {
                     })}
                 </nav>
             </header>
+            <Show when=move || ctx.training.get()>
+                <p class="banner training" data-testid="training-banner" role="status">
+                    "練習モード：シミュレーターの応答です。実際の資格確認ではありません / TRAINING: simulated answers, not a real confirmation"
+                </p>
+            </Show>
             {move || ctx.error.get().map(|e| view! {
                 <p class="banner error" data-testid="banner" role="alert">{e}
                     <button on:click=move |_| ctx.error.set(None)>"×"</button>

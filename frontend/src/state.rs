@@ -33,6 +33,11 @@ pub struct Ctx {
     pub bridge_up: RwSignal<bool>,
     pub socket_up: RwSignal<bool>,
     pub gateway_state: RwSignal<String>,
+    /// 練習モード: the bridge's gateway is the simulator (a banner on every screen).
+    pub training: RwSignal<bool>,
+    /// Whether the bridge can confirm a card read by this terminal's reader (only the
+    /// simulator can); otherwise the reader gives a pre-check and no PIN is asked for.
+    pub can_confirm_card: RwSignal<bool>,
     pub outbox_depth: RwSignal<usize>,
     pub needs_attention: RwSignal<usize>,
     pub oldest_pending_ms: RwSignal<Option<f64>>,
@@ -77,6 +82,8 @@ impl Ctx {
             bridge_up: RwSignal::new(false),
             socket_up: RwSignal::new(false),
             gateway_state: RwSignal::new("unknown".into()),
+            training: RwSignal::new(false),
+            can_confirm_card: RwSignal::new(false),
             outbox_depth: RwSignal::new(0),
             needs_attention: RwSignal::new(0),
             oldest_pending_ms: RwSignal::new(None),
@@ -244,6 +251,29 @@ pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
     Ok(true)
 }
 
+/// How many days after acknowledgement a tablet keeps a patient's details (設定; default 1).
+pub const DEFAULT_RETENTION_DAYS: f64 = 1.0;
+
+/// Forgets the patients of rows older than today (Japan) and the retention setting.
+pub async fn prune(ctx: Ctx) {
+    let Some(store) = store() else { return };
+    let days = match store.meta("retention_days").await {
+        Ok(Some(v)) => v.as_f64().unwrap_or(DEFAULT_RETENTION_DAYS),
+        _ => DEFAULT_RETENTION_DAYS,
+    };
+    let now = js_sys::Date::now();
+    const DAY: f64 = 86_400_000.0;
+    const JST: f64 = 9.0 * 3_600_000.0;
+    let today_start = ((now + JST) / DAY).floor() * DAY - JST;
+    let cutoff_ms = today_start.min(now - days * DAY);
+    let cutoff = js_sys::Date::new(&cutoff_ms.into()).to_iso_string().as_string().unwrap_or_default();
+    if let Ok(n) = store.prune(&cutoff, cutoff_ms).await {
+        if n > 0 {
+            refresh_local(ctx).await;
+        }
+    }
+}
+
 /// One drain + pull, unless one is already running in this tab.
 pub async fn drain_now(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
@@ -254,6 +284,11 @@ pub async fn drain_now(ctx: Ctx) {
     let drained = sync::drain(&store, &token).await;
     let pulled = sync::pull(&store, &token).await;
     DRAINING.with(|d| *d.borrow_mut() = false);
+    // Nothing sent and nothing new: the screen already shows the store.
+    let changed = !matches!(
+        (&drained, &pulled),
+        (Ok((sync::Drained { acknowledged: 0, needs_attention: 0, claimed: 0 }, _)), Ok(0))
+    );
     if let Ok((_, notices)) = &drained {
         if !notices.is_empty() {
             ctx.error.set(Some(notices.join(" ")));
@@ -269,8 +304,10 @@ pub async fn drain_now(ctx: Ctx) {
         }
         _ => ctx.bridge_up.set(false),
     }
-    refresh_local(ctx).await;
-    sync::broadcast("ledger");
+    if changed {
+        refresh_local(ctx).await;
+        sync::broadcast("ledger");
+    }
 }
 
 /// The sender tab's loop: drain, then wait (backoff with jitter while the bridge is down).
@@ -392,13 +429,22 @@ pub fn start(ctx: Ctx) {
             spawn_local(sender_loop(ctx));
         });
         connect_socket(ctx);
-        // Health and storage every 5 s; reconnect the socket when it dropped.
+        prune(ctx).await;
+        let mut last_prune = js_sys::Date::now();
+        // Health and storage every 5 s; reconnect the socket when it dropped; forget old
+        // patients hourly.
         loop {
+            if js_sys::Date::now() - last_prune > 3_600_000.0 {
+                last_prune = js_sys::Date::now();
+                prune(ctx).await;
+            }
             match net::health().await {
                 Ok(h) => {
                     ctx.bridge_up.set(true);
                     ctx.gateway_state
                         .set(h["gateway"]["state"].as_str().unwrap_or("unknown").to_string());
+                    ctx.training.set(h["training"] == true);
+                    ctx.can_confirm_card.set(h["gateway"]["can_confirm_card"] == true);
                     if ctx.readers.get_untracked().is_null() {
                         ctx.readers.set(h["readers"].clone());
                     }

@@ -306,6 +306,37 @@ impl Store {
         values.into_iter().map(from_js).collect()
     }
 
+    /// Forgets the patients this tablet no longer needs: ledger rows the bridge received
+    /// before `cutoff` (RFC 3339, UTC) keep only what 利用状況 counts
+    /// (`usage::ledger::counting_only`: no name, birth date or numbers), and acknowledged
+    /// receptions made before it go. Unsent and 要対応 rows are never touched (they live in
+    /// the outbox until resolved); the bridge keeps everything. Returns the rows changed.
+    pub async fn prune(&self, cutoff: &str, cutoff_ms: f64) -> Result<usize, StoreError> {
+        let tx = self.strict(&[LEDGER, RECEPTIONS])?;
+        let (ledger, receptions) = (tx.object_store(LEDGER)?, tx.object_store(RECEPTIONS)?);
+        let mut gone = 0;
+        for value in ledger.get_all(None, None)?.await? {
+            let mut event: StoredEvent = from_js(value)?;
+            if event.received_time.as_str() < cutoff {
+                let slim = usage::ledger::counting_only(&event.kind, &event.body);
+                if slim != event.body {
+                    event.body = slim;
+                    ledger.put(&to_js(&event)?, None)?.await?;
+                    gone += 1;
+                }
+            }
+        }
+        for value in receptions.get_all(None, None)?.await? {
+            let r: Reception = from_js(value)?;
+            if r.created_ms < cutoff_ms && matches!(r.sync, SyncState::Acknowledged { .. }) {
+                receptions.delete(Query::Key(JsValue::from_str(&r.record_id)))?.await?;
+                gone += 1;
+            }
+        }
+        Store::finish(tx).await?;
+        Ok(gone)
+    }
+
     /// The seq to pull after.
     pub async fn checkpoint(&self) -> Result<u64, StoreError> {
         Ok(self.meta("checkpoint").await?.and_then(|v| v.as_f64()).map_or(0, |n| n as u64))

@@ -111,5 +111,23 @@ pub async fn request(mut message: serde_json::Value) -> Result<serde_json::Value
     if !sent {
         return Err("ブリッジに接続していません / not connected to the bridge".into());
     }
-    rx.await.map_err(|_| "接続が切れました / the connection dropped".to_string())
+    // A deadline on every request: a bridge that never answers must not leave the counter
+    // waiting (the bridge's own deadline is 60 s).
+    let deadline = Box::pin(crate::state::sleep_ms(REQUEST_DEADLINE_MS));
+    match futures::future::select(rx, deadline).await {
+        futures::future::Either::Left((reply, _)) => {
+            reply.map_err(|_| "接続が切れました / the connection dropped".to_string())
+        }
+        futures::future::Either::Right(_) => {
+            SOCKET.with(|s| {
+                if let Some((_, pending)) = s.borrow().as_ref() {
+                    pending.borrow_mut().remove(&id);
+                }
+            });
+            Err("ブリッジから時間内に応答がありません。もう一度お試しください / no answer from the bridge in time: try again".into())
+        }
+    }
 }
+
+/// How long a request waits for its reply.
+const REQUEST_DEADLINE_MS: f64 = 65_000.0;

@@ -26,6 +26,7 @@ pub fn StatusBar() -> impl IntoView {
             </span>
             <span data-testid="status-gateway" class=move || dot(c.gateway_state.get() == "up")>
                 {move || match c.gateway_state.get().as_str() {
+                    "up" if c.training.get() => "シミュレーター（練習）/ simulator (training)".to_string(),
                     "up" => "オンライン資格確認 OK / national system up".to_string(),
                     "outage" | "unreachable" => "オンライン資格確認 障害 / national system down".to_string(),
                     _ => "オンライン資格確認 不明 / national system unknown".to_string(),

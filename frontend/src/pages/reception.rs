@@ -219,8 +219,21 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                             "カードを確認 / Check the card"
                         </button>
                         {move || check.get().map(|report| view! { <CheckSummary report=report/> })}
-                        <Show when=move || check.with(Option::is_some)>
+                        <Show when=move || check.with(Option::is_some) && c.can_confirm_card.get()>
                             <PinPad tries_left=tries_left on_submit=confirm/>
+                        </Show>
+                        // Where the bridge cannot confirm an own-reader card (the file
+                        // interface): a pre-check, and no PIN pad — a try is never spent
+                        // on a confirmation that cannot succeed.
+                        <Show when=move || check.with(Option::is_some) && !c.can_confirm_card.get()>
+                            <div class="precheck" data-testid="precheck">
+                                <p data-testid="precheck-tries">{move || match tries_left.get() {
+                                    Some(0) => "暗証番号はロックされています：市区町村窓口で解除 / PIN locked: the municipal office resets it".to_string(),
+                                    Some(n) => format!("暗証番号の残り {n} 回 / PIN tries left: {n}"),
+                                    None => String::new(),
+                                }}</p>
+                                <p class="next" data-testid="precheck-next">"事前確認のみです。顔認証付きカードリーダーで確認してください / Pre-check only: confirm at the face-auth card reader"</p>
+                            </div>
                         </Show>
                     </section>
                 }.into_any(),

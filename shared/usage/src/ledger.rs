@@ -67,14 +67,44 @@ fn text(v: &serde_json::Value) -> Option<&str> {
     v.as_str().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// The person a reception's patient stands for, for distinct-person counts: a 64-bit
+/// FNV-1a digest of kana (else name) and birth date — or the digest a counting-only body
+/// kept ([`counting_only`]), so that pruned and fresh rows count one person once.
+fn person_key(p: &serde_json::Value) -> Option<String> {
+    if let Some(key) = text(&p["key"]) {
+        return Some(key.to_string());
+    }
+    let who = text(&p["kana"]).or_else(|| text(&p["name"]))?;
+    let birth = text(&p["birth"])?;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in who.bytes().chain([b'|']).chain(birth.bytes()) {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Some(format!("{hash:016x}"))
+}
+
+/// A ledger body reduced to what the counts read: status, method, the follow-up's outcome
+/// and the person's digest — no name, kana, birth date or numbers. A tablet keeps older
+/// rows like this (its 利用状況 still works offline) and forgets the patient.
+pub fn counting_only(kind: &str, body: &serde_json::Value) -> serde_json::Value {
+    match kind {
+        "reception" => serde_json::json!({
+            "status": body["status"],
+            "method": body["method"],
+            "patient": { "key": person_key(&body["patient"]) },
+        }),
+        "follow_up_result" => serde_json::json!({
+            "state": body["state"],
+            "result": { "interpretation": { "status": { "status": body["result"]["interpretation"]["status"]["status"] } } },
+        }),
+        _ => serde_json::json!({}),
+    }
+}
+
 /// The confirmation a ledger event stands for, if any.
 pub fn from_event(kind: &str, device_time: &str, body: &serde_json::Value) -> Option<Confirmation> {
     let day = jst_day(device_time)?;
-    let patient = |p: &serde_json::Value| {
-        let who = text(&p["kana"]).or_else(|| text(&p["name"]))?;
-        let birth = text(&p["birth"])?;
-        Some(format!("{who}|{birth}"))
-    };
+    let patient = person_key;
     match kind {
         "reception" if body["status"] == "confirmed" => {
             let kind = match text(&body["method"])? {
@@ -179,4 +209,30 @@ pub fn daily(confirmations: &[Confirmation]) -> Vec<(Date, Counts)> {
 /// The counts of `month`, zero when it has none.
 pub fn month_of(usage: &[MonthUsage], month: YearMonth) -> Counts {
     usage.iter().find(|m| m.month == month).map(|m| m.counts.clone()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod counting_only_tests {
+    use super::*;
+
+    /// A pruned row counts as the row it came from, and holds nothing about the patient.
+    #[test]
+    fn a_counting_only_body_counts_the_same_and_names_nobody() {
+        let body = serde_json::json!({
+            "status": "confirmed", "method": "card",
+            "patient": { "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth": "1980-04-01" },
+            "follow_up": { "insurer": "01130012" },
+        });
+        let slim = counting_only("reception", &body);
+        let text = slim.to_string();
+        for secret in ["山田", "ヤマダ", "1980", "01130012"] {
+            assert!(!text.contains(secret), "{secret} kept in {text}");
+        }
+        let t = "2026-11-25T09:00:00+09:00";
+        assert_eq!(from_event("reception", t, &slim), from_event("reception", t, &body));
+        let done = serde_json::json!({ "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } }, "answer": { "name": "山田" } } });
+        let slim = counting_only("follow_up_result", &done);
+        assert!(!slim.to_string().contains("山田"));
+        assert_eq!(from_event("follow_up_result", t, &slim), from_event("follow_up_result", t, &done));
+    }
 }

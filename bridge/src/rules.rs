@@ -4,21 +4,9 @@
 use crate::cli::{Format, Outcome, RulesArgs, RulesCommand, TreeFormat};
 use anyhow::{anyhow, Context as _, Result};
 use eligibility::{copay, CopayFields, Date, InsurerNumber, Policy};
-use fallback::{Answers, Root, Tree, VisitContext};
-use serde::Deserialize;
+use fallback::{DecideRequest, Tree};
 use serde_json::json;
 use std::io::{Read, Write};
-
-/// The JSON `bridge rules decide` reads.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecideRequest {
-    context: VisitContext,
-    #[serde(default)]
-    answers: Answers,
-    #[serde(default)]
-    root: Root,
-}
 
 fn load_policy(args: &RulesArgs) -> Result<Policy> {
     Ok(crate::policy_table::load(args.policy.as_deref())?.0)

@@ -22,6 +22,8 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   dist   release builds of the bridge for Linux and Windows into target/dist/, without test
          doubles, checked for the committed test keys (also part of test)
   tidy   the repository rules rustc and clippy do not check (also part of test)
+  fuzz   arbitrary inputs through every outside-facing parser, 1,000,000 per target (or
+         --execs N); a benchmark, not part of test
   e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
         Some("dist") => dist(),
         Some("e2e") => e2e_alone(),
         Some("tidy") => tidy::check(),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return std::process::ExitCode::from(2);
@@ -47,6 +50,14 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask fuzz [--execs N] [--seed S] [--only NAME]`: the `fuzz` crate in release
+/// (optimised: the figure is executions per second of the real parsers).
+fn fuzz(extra: &[String]) -> Result<()> {
+    let mut args = vec!["run", "--release", "-p", "fuzz", "--"];
+    args.extend(extra.iter().map(String::as_str));
+    run("cargo", &args)
 }
 
 /// The repository root (the parent of `xtask/`).

@@ -31,6 +31,18 @@ pub struct Step {
     pub by: AnsweredBy,
 }
 
+/// What `bridge rules decide` reads as JSON (and the fuzzer feeds it): the visit, the
+/// answers so far, and which root to start from.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    pub context: crate::VisitContext,
+    #[serde(default)]
+    pub answers: crate::Answers,
+    #[serde(default)]
+    pub root: crate::model::Root,
+}
+
 /// The policy rows behind the date-dependent facts the context answered on `path` that are
 /// not from an official text at hand: the screens show "推定 / inferred" (or "reported")
 /// beside an outcome that rests on one.

@@ -19,5 +19,5 @@ pub mod structure;
 pub mod tree;
 
 pub use context::{Answers, OnlineResult, Presented, VisitContext, VisitType};
-pub use engine::{caveats, DecideError, Decision, Tree};
+pub use engine::{caveats, DecideError, DecideRequest, Decision, Tree};
 pub use model::{Fact, Root};

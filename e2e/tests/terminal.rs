@@ -23,6 +23,9 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
     with_browser(|b| async {
         let result = async {
             open_and_pair(&b, &server, "受付1").await?;
+            // The simulator answers: every screen says 練習モード.
+            b.wait_text("training-banner", "練習モード", 10).await?;
+            b.wait_text("status-gateway", "シミュレーター", 10).await?;
             b.screenshot(&screenshots().join("settings.png")).await?;
             b.click("nav-reception").await?;
             b.click("method-card").await?;
@@ -49,6 +52,43 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
     })
     .await;
     assert_eq!(ledger_receptions(&server).len(), 1);
+}
+
+/// The production path: the folder gateway has no request that confirms a card from this
+/// terminal's reader, so the reader gives a pre-check (holder, certificate, tries left, the
+/// next step) and no PIN pad; and no 練習モード banner, since the answers are real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_folder_gateway_the_own_reader_is_a_pre_check_without_a_pin_pad() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
+    let data = data_dir("precheck");
+    let (_peer, share) = e2e::terminal::folder_peer(&data);
+    let share_arg = share.to_str().unwrap().to_string();
+    let server = serve(free_port(), &data, &["--gateway", "folder", "--folder", &share_arg]);
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-reception").await?;
+            b.click("method-card").await?;
+            b.wait_text("readers", "カードあり", 15).await?;
+            b.click("check-card").await?;
+            b.wait_text("check-holder", "マイナンバーカード", 20).await?;
+            b.wait_text("precheck-tries", "残り 3 回", 5).await?;
+            b.wait_text("precheck-next", "顔認証付きカードリーダー", 5).await?;
+            b.screenshot(&screenshots().join("reception-precheck.png")).await?;
+            if b.count("pin-ok").await != 0 || b.count("pin-tries").await != 0 {
+                return Err("a PIN pad is shown although the bridge cannot confirm the card".into());
+            }
+            if b.count("training-banner").await != 0 {
+                return Err("the 練習モード banner is shown with the folder gateway".into());
+            }
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    assert_eq!(ledger_receptions(&server).len(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,3 +45,15 @@ pub fn jst_date(rfc3339: &str) -> Option<eligibility::Date> {
     }
     eligibility::Date::from_day_number(((ms + 9.0 * 3_600_000.0) / 86_400_000.0).floor() as i64)
 }
+
+/// `x` with one decimal (`12.3`), by integers: core's float formatting is ~11 KB of wasm.
+pub fn tenths(x: f64) -> String {
+    let t = (x * 10.0).round() as i64;
+    let sign = if t < 0 { "-" } else { "" };
+    format!("{sign}{}.{}", t.unsigned_abs() / 10, t.unsigned_abs() % 10)
+}
+
+/// `x` rounded to a whole number (`12`), by integers.
+pub fn whole(x: f64) -> String {
+    (x.round() as i64).to_string()
+}

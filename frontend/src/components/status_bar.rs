@@ -45,7 +45,7 @@ pub fn StatusBar() -> impl IntoView {
                 {move || c.last_ack.get().map_or("最終同期 なし / never synced".to_string(), |t| format!("最終同期 / synced {}", crate::ids::jst_hhmm(&t)))}
             </span>
             <span data-testid="status-storage">
-                {move || c.storage_used.get().map(|(used, _)| format!("保存 {:.1} MB", used / 1_048_576.0))}
+                {move || c.storage_used.get().map(|(used, _)| format!("保存 {} MB", crate::ids::tenths(used / 1_048_576.0)))}
             </span>
         </footer>
     }

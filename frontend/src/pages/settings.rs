@@ -113,7 +113,7 @@ pub fn SettingsPage() -> impl IntoView {
                     Some(false) => "永続化されていません：容量不足で消される可能性があります / not persistent: may be evicted under pressure",
                     None => "確認中 / checking",
                 }}</p>
-                <p>{move || c.storage_used.get().map(|(u, q)| format!("{:.1} MB / {:.0} MB", u / 1_048_576.0, q / 1_048_576.0))}</p>
+                <p>{move || c.storage_used.get().map(|(u, q)| format!("{} MB / {} MB", crate::ids::tenths(u / 1_048_576.0), crate::ids::whole(q / 1_048_576.0)))}</p>
                 <p data-testid="sender">{move || if c.is_sender.get() { "このタブが送信を担当 / this tab sends the outbox" } else { "送信は別のタブ / another tab sends" }}</p>
             </section>
         </section>

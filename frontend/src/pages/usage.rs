@@ -5,6 +5,7 @@
 //! offline.
 
 use crate::components::Bi;
+use crate::ids::{tenths, whole};
 use crate::model::SyncState;
 use crate::state::ctx;
 use leptos::prelude::*;
@@ -49,12 +50,12 @@ fn Plot(report: Report) -> impl IntoView {
             let y = y_of(v, top);
             let label = format!("{}", m.month).get(5..).unwrap_or("").to_string();
             view! {
-                <rect data-testid="usage-bar" x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", step * 0.7)
-                    height=format!("{:.1}", (H - BOTTOM - y).max(0.0)) fill="#0b5d4b">
+                <rect data-testid="usage-bar" x=tenths(x) y=tenths(y) width=tenths(step * 0.7)
+                    height=tenths((H - BOTTOM - y).max(0.0)) fill="#0b5d4b">
                     <title>{format!("{} {}", m.month, pct(m.rate))}</title>
                 </rect>
-                <text x=format!("{:.1}", x + step * 0.35) y=format!("{:.1}", H - 10.0) text-anchor="middle" font-size="13">{label}"月"</text>
-                <text x=format!("{:.1}", x + step * 0.35) y=format!("{:.1}", y - 4.0) text-anchor="middle" font-size="12">{m.rate.map(|r| format!("{:.0}%", r.percent()))}</text>
+                <text x=tenths(x + step * 0.35) y=tenths(H - 10.0) text-anchor="middle" font-size="13">{label}"月"</text>
+                <text x=tenths(x + step * 0.35) y=tenths(y - 4.0) text-anchor="middle" font-size="12">{m.rate.map(|r| format!("{}%", whole(r.percent())))}</text>
             }
         })
         .collect_view();
@@ -65,19 +66,19 @@ fn Plot(report: Report) -> impl IntoView {
         value.map(|v| {
             let y = y_of(v, top);
             view! {
-                <line data-testid=testid x1=format!("{LEFT}") x2=format!("{}", W - 10.0) y1=format!("{y:.1}") y2=format!("{y:.1}")
+                <line data-testid=testid x1=tenths(LEFT) x2=tenths(W - 10.0) y1=tenths(y) y2=tenths(y)
                     stroke=color stroke-width="2" stroke-dasharray="6 4"/>
-                <text x=format!("{}", W - 12.0) y=format!("{:.1}", y - 4.0) text-anchor="end" font-size="12" fill=color>{format!("{name} {v:.1}%")}</text>
+                <text x=tenths(W - 12.0) y=tenths(y - 4.0) text-anchor="end" font-size="12" fill=color>{format!("{name} {}%", tenths(v))}</text>
             }
         })
     };
     view! {
-        <svg data-testid="usage-plot" viewBox=format!("0 0 {W} {H}") width="100%" role="img"
+        <svg data-testid="usage-plot" viewBox=format!("0 0 {} {}", whole(W), whole(H)) width="100%" role="img"
             aria-label="マイナ保険証 利用率の推移 / usage by month">
-            <line x1=format!("{LEFT}") x2=format!("{LEFT}") y1="10" y2=format!("{}", H - BOTTOM) stroke="#888"/>
-            <line x1=format!("{LEFT}") x2=format!("{}", W - 10.0) y1=format!("{}", H - BOTTOM) y2=format!("{}", H - BOTTOM) stroke="#888"/>
-            <text x="4" y=format!("{:.1}", y_of(top, top) + 4.0) font-size="12">{format!("{top:.0}%")}</text>
-            <text x="4" y=format!("{}", H - BOTTOM) font-size="12">"0%"</text>
+            <line x1=whole(LEFT) x2=whole(LEFT) y1="10" y2=whole(H - BOTTOM) stroke="#888"/>
+            <line x1=whole(LEFT) x2=whole(W - 10.0) y1=whole(H - BOTTOM) y2=whole(H - BOTTOM) stroke="#888"/>
+            <text x="4" y=tenths(y_of(top, top) + 4.0) font-size="12">{format!("{}%", whole(top))}</text>
+            <text x="4" y=whole(H - BOTTOM) font-size="12">"0%"</text>
             {bars}
             {line(national, "#a15c00", "全国", "usage-line-national")}
             {line(prefecture, "#3559a8", "都道府県", "usage-line-prefecture")}

@@ -175,3 +175,57 @@ async fn pulled_rows_and_their_checkpoint_are_stored_together() {
     let seqs: Vec<u64> = s.ledger().await.unwrap().into_iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3]);
 }
+
+/// A tablet forgets old patients: ledger rows before the cutoff keep only what 利用状況
+/// counts, acknowledged receptions before it go; unsent and 要対応 rows stay whatever
+/// their age, and rows after the cutoff are untouched.
+#[wasm_bindgen_test]
+async fn pruning_forgets_old_patients_but_never_unsent_rows() {
+    let s = fresh("t-prune").await;
+    for n in 1..=3 {
+        record(&s, n).await;
+    }
+    let sent = s.pending(10).await.unwrap();
+    s.apply_results(
+        &sent,
+        &[
+            OpResult::Created { op_id: "op-1".into(), seq: 1 },
+            OpResult::Rejected { op_id: "op-2".into(), reason: "kind".into() },
+        ],
+    )
+    .await
+    .unwrap();
+    let patient = serde_json::json!({ "status": "confirmed", "method": "card",
+        "patient": { "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth": "1980-04-01" } });
+    let event = |seq: u64, received: &str| protocol::StoredEvent {
+        seq,
+        op_id: format!("op-{seq}"),
+        record_id: format!("rec-{seq}"),
+        device_id: "dev".into(),
+        kind: "reception".into(),
+        device_time: received.into(),
+        received_time: received.into(),
+        body: patient.clone(),
+        training: false,
+    };
+    s.put_ledger(&[event(1, "2026-11-20T01:00:00.000Z"), event(2, "2026-12-01T01:00:00.000Z")], 2)
+        .await
+        .unwrap();
+    // Everything recorded at created_ms 1..3 is "old" against a cutoff at 10 ms.
+    let changed = s.prune("2026-11-30T15:00:00.000Z", 10.0).await.unwrap();
+    assert_eq!(changed, 2, "one ledger row slimmed, one acknowledged reception gone");
+    let ledger = s.ledger().await.unwrap();
+    let old = ledger.iter().find(|e| e.seq == 1).unwrap();
+    assert!(!old.body.to_string().contains("山田") && !old.body.to_string().contains("1980"));
+    assert_eq!(
+        usage::ledger::from_event("reception", &old.device_time, &old.body),
+        usage::ledger::from_event("reception", &old.device_time, &patient),
+        "the slim row still counts as the same person"
+    );
+    assert_eq!(ledger.iter().find(|e| e.seq == 2).unwrap().body, patient, "today's row is kept whole");
+    let left: Vec<String> = s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
+    assert!(!left.contains(&"rec-1".to_string()), "the acknowledged reception is gone");
+    assert!(left.contains(&"rec-2".to_string()) && left.contains(&"rec-3".to_string()), "要対応 and unsent stay: {left:?}");
+    assert_eq!(s.outbox().await.unwrap().len(), 2);
+    assert_eq!(s.prune("2026-11-30T15:00:00.000Z", 10.0).await.unwrap(), 0, "pruning twice changes nothing");
+}

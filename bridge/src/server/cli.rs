@@ -371,3 +371,22 @@ pub fn report(
     store.audit("operator", "usage_report", &month.to_string())?;
     Ok(Outcome::Done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A LAN bind listens on loopback and the configured addresses, never on every
+    /// interface.
+    #[test]
+    fn the_bridge_listens_on_loopback_and_the_configured_addresses_only() {
+        let addrs = listen_addrs(8443, &["192.0.2.7".into(), "[fe80::1]".into(), "localhost".into()]).unwrap();
+        let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        assert!(shown.contains(&"127.0.0.1:8443".to_string()), "{shown:?}");
+        assert!(shown.contains(&"192.0.2.7:8443".to_string()), "{shown:?}");
+        assert!(shown.contains(&"[fe80::1]:8443".to_string()), "{shown:?}");
+        assert!(addrs.iter().all(|a| !a.ip().is_unspecified()), "{shown:?}");
+        assert!(listen_addrs(8443, &["0.0.0.0".into()]).is_err(), "0.0.0.0 is refused");
+        assert_eq!(listen_addrs(8443, &[]).unwrap().len(), 1, "loopback only by default");
+    }
+}

@@ -47,8 +47,8 @@ impl From<idb::Error> for StoreError {
     }
 }
 
-impl From<serde_wasm_bindgen::Error> for StoreError {
-    fn from(e: serde_wasm_bindgen::Error) -> StoreError {
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> StoreError {
         StoreError(e.to_string())
     }
 }
@@ -66,12 +66,20 @@ pub struct OutboxRow {
     pub rejected: Option<String>,
 }
 
+// Rows are plain JS objects in IndexedDB, converted through JSON text with serde_json
+// (which the page carries anyway): the same objects serde-wasm-bindgen's JSON-compatible
+// mode made, without its second set of (de)serialisers in the bundle.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    js_sys::JSON::parse(&serde_json::to_string(value)?)
+        .map_err(|_| StoreError("JSON.parse".into()))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
-    Ok(serde_wasm_bindgen::from_value(value)?)
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or_else(|| StoreError("JSON.stringify".into()))?;
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// Creates what each version adds, from `old` up to `new`.

@@ -432,3 +432,15 @@ async fn a_revoked_terminals_socket_closes_within_a_second() {
     let (_, again) = hello(&s, &token).await;
     assert_eq!(again["code"], "bad_token");
 }
+
+/// The simulator is 練習モード, and `/health` says so (the terminals' banner reads it).
+#[tokio::test]
+async fn health_says_training_with_the_simulator() {
+    let (store, _dir) = temp_store("training");
+    let s = state(store);
+    let res = warp::test::request().path("/health").header("host", HOST).reply(&routes(s)).await;
+    let health: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(health["training"], true);
+    assert_eq!(health["gateway"]["backend"], "sim");
+    assert_eq!(health["gateway"]["can_confirm_card"], true, "the simulator keeps the full path");
+}

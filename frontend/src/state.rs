@@ -261,6 +261,12 @@ pub async fn prune(ctx: Ctx) {
         Ok(Some(v)) => v.as_f64().unwrap_or(DEFAULT_RETENTION_DAYS),
         _ => DEFAULT_RETENTION_DAYS,
     };
+    prune_with(ctx, days).await;
+}
+
+/// [`prune`] with `days` of retention (設定 just changed it).
+pub async fn prune_with(ctx: Ctx, days: f64) {
+    let Some(store) = store() else { return };
     let now = js_sys::Date::now();
     const DAY: f64 = 86_400_000.0;
     const JST: f64 = 9.0 * 3_600_000.0;

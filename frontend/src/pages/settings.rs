@@ -24,6 +24,14 @@ pub fn SettingsPage() -> impl IntoView {
             }
         });
     };
+    let retention = RwSignal::new(crate::ids::whole(state::DEFAULT_RETENTION_DAYS));
+    spawn_local(async move {
+        if let Some(store) = state::store() {
+            if let Ok(Some(v)) = store.meta("retention_days").await {
+                retention.set(crate::ids::whole(v.as_f64().unwrap_or(state::DEFAULT_RETENTION_DAYS)));
+            }
+        }
+    });
     let save = move |key: &'static str, value: wasm_bindgen::JsValue| {
         spawn_local(async move {
             if let Some(store) = state::store() {
@@ -85,6 +93,12 @@ pub fn SettingsPage() -> impl IntoView {
                 <label class="field"><span class="label">"患者情報を消すまでの無操作時間（秒）/ Idle timeout (s)"</span>
                     <input data-testid="idle-timeout" inputmode="numeric" prop:value=move || c.idle_timeout_s.get().to_string()
                         on:change=move |e| { if let Ok(v) = event_target_value(&e).parse::<u32>() { let v = v.clamp(15, 3600); c.idle_timeout_s.set(v); save("idle_timeout_s", (v as f64).into()); } }/>
+                </label>
+                // Older patients are forgotten on this tablet (the bridge keeps everything);
+                // today's, unsent and 要対応 rows always stay.
+                <label class="field"><span class="label">"送信済みの患者情報をこの端末に残す日数 / Days this tablet keeps sent patients"</span>
+                    <input data-testid="retention-days" inputmode="numeric" prop:value=retention
+                        on:change=move |e| { if let Ok(v) = event_target_value(&e).parse::<u32>() { let v = v.clamp(1, 31); retention.set(v.to_string()); save("retention_days", f64::from(v).into()); spawn_local(state::prune_with(c, f64::from(v))); } }/>
                 </label>
             </section>
             <section class="card">

@@ -254,8 +254,11 @@ mod tests {
     #[test]
     fn an_institution_code_without_a_gateway_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("bridge.toml"), "medical_institution_code = \"1310000001\"\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("bridge.toml"),
+            "medical_institution_code = \"1310000001\"\n",
+        )
+        .unwrap();
         let c = Config::load(None, dir.path()).unwrap();
         let e = c.validated().unwrap_err();
         assert!(matches!(e, ConfigError::GatewayUnset), "{e}");
@@ -265,7 +268,10 @@ mod tests {
             folder: Some("/srv/oqs".into()),
             ..Config::default()
         };
-        assert!(matches!(folder_without_code.validated(), Err(ConfigError::InstitutionCodeMissing)));
+        assert!(matches!(
+            folder_without_code.validated(),
+            Err(ConfigError::InstitutionCodeMissing)
+        ));
         let sim = Config::default().validated().unwrap();
         assert_eq!((sim.gateway_kind(), sim.institution_code()), (GatewayKind::Sim, "1312345678"));
     }

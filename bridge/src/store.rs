@@ -324,9 +324,9 @@ impl Store {
     pub fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, StoreError> {
         let limit = limit.clamp(1, 500);
         self.with(|conn| {
-            let mut stmt = conn.prepare(
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
             let mut events: Vec<StoredEvent> = stmt
                 .query_map(params![after as i64, i64::from(limit) + 1], stored_event)?
                 .collect::<Result<_, _>>()?;

@@ -65,8 +65,10 @@ async fn paired_socket(s: &AppState) -> warp::test::WsClient {
         .handshake(routes(s.clone()))
         .await
         .unwrap();
-    ws.send_text(serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string())
-        .await;
+    ws.send_text(
+        serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string(),
+    )
+    .await;
     let welcome = next_reply(&mut ws, "h").await;
     assert_eq!(welcome["kind"], "welcome");
     ws
@@ -86,7 +88,11 @@ async fn next_reply(ws: &mut warp::test::WsClient, id: &str) -> serde_json::Valu
     }
 }
 
-async fn ask(ws: &mut warp::test::WsClient, id: &str, body: serde_json::Value) -> serde_json::Value {
+async fn ask(
+    ws: &mut warp::test::WsClient,
+    id: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
     let mut body = body;
     body["v"] = 1.into();
     body["id"] = id.into();
@@ -127,7 +133,8 @@ async fn the_own_reader_confirms_only_where_it_can_and_the_pin_reaches_no_log() 
         Allowed::for_port(8443, &[]),
     );
     let mut ws = paired_socket(&sim).await;
-    let check = ask(&mut ws, "c1", serde_json::json!({ "kind": "check_card", "reader": null })).await;
+    let check =
+        ask(&mut ws, "c1", serde_json::json!({ "kind": "check_card", "reader": null })).await;
     assert_eq!(check["kind"], "card_result", "{check}");
     let confirmed = ask(
         &mut ws,
@@ -137,7 +144,10 @@ async fn the_own_reader_confirms_only_where_it_can_and_the_pin_reaches_no_log() 
     .await;
     assert_eq!(confirmed["kind"], "card_result", "{confirmed}");
     let after_training = capture.text();
-    assert!(verify_lines(&after_training) >= 1, "the training path sends VERIFY:\n{after_training}");
+    assert!(
+        verify_lines(&after_training) >= 1,
+        "the training path sends VERIFY:\n{after_training}"
+    );
 
     // Production: the folder gateway cannot confirm a card from this reader.
     let share = temp_dir("share");
@@ -152,7 +162,8 @@ async fn the_own_reader_confirms_only_where_it_can_and_the_pin_reaches_no_log() 
     );
     let mut ws = paired_socket(&folder).await;
     // The pre-check still reads the card (holder, expiry, tries left) without a PIN.
-    let check = ask(&mut ws, "c2", serde_json::json!({ "kind": "check_card", "reader": null })).await;
+    let check =
+        ask(&mut ws, "c2", serde_json::json!({ "kind": "check_card", "reader": null })).await;
     assert_eq!(check["kind"], "card_result", "{check}");
     let before = verify_lines(&capture.text());
     let refused = ask(
@@ -161,14 +172,19 @@ async fn the_own_reader_confirms_only_where_it_can_and_the_pin_reaches_no_log() 
         serde_json::json!({ "kind": "confirm_card", "reader": null, "pin": PIN, "staff_confirmed_last_try": false }),
     )
     .await;
-    assert_eq!((refused["kind"].as_str(), refused["code"].as_str()), (Some("error"), Some("cannot_confirm_card")), "{refused}");
+    assert_eq!(
+        (refused["kind"].as_str(), refused["code"].as_str()),
+        (Some("error"), Some("cannot_confirm_card")),
+        "{refused}"
+    );
     assert!(refused["message"].as_str().unwrap().contains("顔認証付きカードリーダー"));
     let challenge = ask(&mut ws, "ch", serde_json::json!({ "kind": "challenge" })).await;
     assert_eq!(challenge["code"], "cannot_confirm_card", "no challenge for a page reader either");
     // Nothing reached the card: no VERIFY, and the tries left are what they were.
     let logs = capture.text();
     assert_eq!(verify_lines(&logs), before, "a VERIFY was sent after the refusal:\n{logs}");
-    let again = ask(&mut ws, "c3", serde_json::json!({ "kind": "check_card", "reader": null })).await;
+    let again =
+        ask(&mut ws, "c3", serde_json::json!({ "kind": "check_card", "reader": null })).await;
     assert_eq!(again["body"]["auth_pin"], check["body"]["auth_pin"], "no PIN try spent");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(folder.store.audit_count("confirm_card_refused").unwrap(), 2);

@@ -45,7 +45,7 @@ fn folder_gateway_by_config_file_with_automatic_follow_up() {
     std::fs::write(
         data.join("bridge.toml"),
         format!(
-            "gateway = \"folder\"\nfolder = {:?}\nlookup_timeout_s = 3\nfollow_up_interval_s = 1\n",
+            "gateway = \"folder\"\nfolder = {:?}\nmedical_institution_code = \"1312345678\"\nlookup_timeout_s = 3\nfollow_up_interval_s = 1\n",
             share.to_str().unwrap()
         ),
     )
@@ -144,7 +144,10 @@ fn face_files_waiting_at_start_are_offered_and_left_untouched() {
     assert_eq!(before.len(), 5);
     std::fs::write(
         data.join("bridge.toml"),
-        format!("gateway = \"folder\"\nfolder = {:?}\n", share.to_str().unwrap()),
+        format!(
+            "gateway = \"folder\"\nfolder = {:?}\nmedical_institution_code = \"1312345678\"\n",
+            share.to_str().unwrap()
+        ),
     )
     .unwrap();
     let open_results = |port: u16, token: &str| -> usize {

@@ -303,8 +303,10 @@ async fn face_results_reach_every_socket() {
 /// Logs in on a socket and returns it after the welcome.
 async fn hello(s: &AppState, token: &str) -> (warp::test::WsClient, serde_json::Value) {
     let mut ws = socket(s, ORIGIN).await.unwrap();
-    ws.send_text(serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string())
-        .await;
+    ws.send_text(
+        serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string(),
+    )
+    .await;
     let welcome = serde_json::from_str(ws.recv().await.unwrap().to_str().unwrap()).unwrap();
     (ws, welcome)
 }
@@ -346,7 +348,10 @@ async fn port_443_is_spelled_without_the_port_and_lan_names_are_https_only() {
     for origin in ["https://localhost", "https://192.0.2.10", "https://[fe80::1]"] {
         assert!(a.origins.contains(origin), "{origin}");
     }
-    assert!(!a.origins.contains("http://192.0.2.10"), "plain http is for the kiosk on loopback only");
+    assert!(
+        !a.origins.contains("http://192.0.2.10"),
+        "plain http is for the kiosk on loopback only"
+    );
     let (store, _dir) = temp_store("443");
     let mut s = state(store);
     s.allowed = Arc::new(a);
@@ -409,7 +414,10 @@ async fn a_revoked_terminals_socket_closes_within_a_second() {
     let s = state(store);
     let token = pair(&s).await;
     let (mut ws, welcome) = hello(&s, &token).await;
-    assert_eq!((welcome["training"].as_bool(), welcome["can_confirm_card"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (welcome["training"].as_bool(), welcome["can_confirm_card"].as_bool()),
+        (Some(true), Some(true))
+    );
     let device = welcome["device_id"].as_str().unwrap().to_string();
     let started = std::time::Instant::now();
     assert!(s.store.revoke(&device).unwrap());
@@ -418,7 +426,8 @@ async fn a_revoked_terminals_socket_closes_within_a_second() {
         match tokio::time::timeout(std::time::Duration::from_secs(3), ws.recv()).await {
             Ok(Ok(m)) if m.is_close() => break,
             Ok(Ok(m)) => {
-                let v: serde_json::Value = serde_json::from_str(m.to_str().unwrap_or("{}")).unwrap_or_default();
+                let v: serde_json::Value =
+                    serde_json::from_str(m.to_str().unwrap_or("{}")).unwrap_or_default();
                 saw_revoked |= v["code"] == "revoked";
             }
             Ok(Err(_)) => break, // closed

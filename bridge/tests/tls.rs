@@ -113,11 +113,17 @@ fn validity_days(pem: &std::path::Path) -> f64 {
     let text = String::from_utf8(out.stdout).unwrap();
     // iso_8601: notBefore=2026-12-01 12:00:00Z
     let stamp = |key: &str| -> f64 {
-        let line = text.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("{key} in {text}"));
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("{key} in {text}"));
         let (date, time) = line.trim().trim_end_matches('Z').split_once(' ').unwrap();
         let d = eligibility::Date::parse(date).unwrap();
         let secs: Vec<f64> = time.split(':').map(|p| p.parse().unwrap()).collect();
-        eligibility::Date::parse("1970-01-01").unwrap().days_until(d) as f64 * 86_400.0 + secs[0] * 3600.0 + secs[1] * 60.0 + secs[2]
+        eligibility::Date::parse("1970-01-01").unwrap().days_until(d) as f64 * 86_400.0
+            + secs[0] * 3600.0
+            + secs[1] * 60.0
+            + secs[2]
     };
     (stamp("notAfter=") - stamp("notBefore=")) / 86_400.0
 }
@@ -127,7 +133,11 @@ fn openssl_sees_the_name_constraints_the_server_usage_and_a_short_leaf() {
     let data = std::env::temp_dir().join(format!("madoguchi-tls-openssl-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("bridge.toml"), "lan_names = [\"madoguchi.local\", \"192.168.10.5\"]\n").unwrap();
+    std::fs::write(
+        data.join("bridge.toml"),
+        "lan_names = [\"madoguchi.local\", \"192.168.10.5\"]\n",
+    )
+    .unwrap();
     let bridge = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_bridge"))
             .args(args)
@@ -140,13 +150,25 @@ fn openssl_sees_the_name_constraints_the_server_usage_and_a_short_leaf() {
     bridge(&["tls", "rotate"]);
     let tls = data.join("tls");
     let ca = openssl_text(&tls.join("ca.pem"));
-    assert!(ca.contains("X509v3 Name Constraints: critical") || ca.contains("X509v3 Name Constraints"), "{ca}");
-    for permitted in ["DNS:localhost", "DNS:madoguchi.local", "IP:127.0.0.1/255.255.255.255", "IP:192.168.10.5/255.255.255.255"] {
+    assert!(
+        ca.contains("X509v3 Name Constraints: critical") || ca.contains("X509v3 Name Constraints"),
+        "{ca}"
+    );
+    for permitted in [
+        "DNS:localhost",
+        "DNS:madoguchi.local",
+        "IP:127.0.0.1/255.255.255.255",
+        "IP:192.168.10.5/255.255.255.255",
+    ] {
         assert!(ca.contains(permitted), "the CA permits {permitted}:\n{ca}");
     }
     assert!(ca.contains("CA:TRUE, pathlen:0"), "{ca}");
     let leaf = openssl_text(&tls.join("leaf.pem"));
-    assert!(leaf.contains("X509v3 Extended Key Usage") && leaf.contains("TLS Web Server Authentication"), "{leaf}");
+    assert!(
+        leaf.contains("X509v3 Extended Key Usage")
+            && leaf.contains("TLS Web Server Authentication"),
+        "{leaf}"
+    );
     assert!(!leaf.contains("CA:TRUE"));
     for name in ["DNS:localhost", "DNS:madoguchi.local", "IP Address:192.168.10.5"] {
         assert!(leaf.contains(name), "the leaf names {name}:\n{leaf}");
@@ -177,15 +199,22 @@ fn openssl_sees_the_name_constraints_the_server_usage_and_a_short_leaf() {
     let made = Command::new("openssl")
         .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
         .args(["-subj", "/CN=bank.example", "-addext", "subjectAltName=DNS:bank.example"])
-        .arg("-keyout").arg(tls.join("outside.key")).arg("-out").arg(&csr)
+        .arg("-keyout")
+        .arg(tls.join("outside.key"))
+        .arg("-out")
+        .arg(&csr)
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let signed = Command::new("openssl")
         .args(["x509", "-req", "-days", "30", "-copy_extensions", "copy", "-in"])
         .arg(&csr)
-        .arg("-CA").arg(tls.join("ca.pem")).arg("-CAkey").arg(tls.join("ca.key.pem"))
-        .arg("-out").arg(&outside)
+        .arg("-CA")
+        .arg(tls.join("ca.pem"))
+        .arg("-CAkey")
+        .arg(tls.join("ca.key.pem"))
+        .arg("-out")
+        .arg(&outside)
         .output()
         .unwrap();
     assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));

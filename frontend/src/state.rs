@@ -272,7 +272,8 @@ pub async fn prune_with(ctx: Ctx, days: f64) {
     const JST: f64 = 9.0 * 3_600_000.0;
     let today_start = ((now + JST) / DAY).floor() * DAY - JST;
     let cutoff_ms = today_start.min(now - days * DAY);
-    let cutoff = js_sys::Date::new(&cutoff_ms.into()).to_iso_string().as_string().unwrap_or_default();
+    let cutoff =
+        js_sys::Date::new(&cutoff_ms.into()).to_iso_string().as_string().unwrap_or_default();
     if let Ok(n) = store.prune(&cutoff, cutoff_ms).await {
         if n > 0 {
             refresh_local(ctx).await;

@@ -70,8 +70,7 @@ pub struct OutboxRow {
 // (which the page carries anyway): the same objects serde-wasm-bindgen's JSON-compatible
 // mode made, without its second set of (de)serialisers in the bundle.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    js_sys::JSON::parse(&serde_json::to_string(value)?)
-        .map_err(|_| StoreError("JSON.parse".into()))
+    js_sys::JSON::parse(&serde_json::to_string(value)?).map_err(|_| StoreError("JSON.parse".into()))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {

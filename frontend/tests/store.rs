@@ -222,10 +222,22 @@ async fn pruning_forgets_old_patients_but_never_unsent_rows() {
         usage::ledger::from_event("reception", &old.device_time, &patient),
         "the slim row still counts as the same person"
     );
-    assert_eq!(ledger.iter().find(|e| e.seq == 2).unwrap().body, patient, "today's row is kept whole");
-    let left: Vec<String> = s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
+    assert_eq!(
+        ledger.iter().find(|e| e.seq == 2).unwrap().body,
+        patient,
+        "today's row is kept whole"
+    );
+    let left: Vec<String> =
+        s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
     assert!(!left.contains(&"rec-1".to_string()), "the acknowledged reception is gone");
-    assert!(left.contains(&"rec-2".to_string()) && left.contains(&"rec-3".to_string()), "要対応 and unsent stay: {left:?}");
+    assert!(
+        left.contains(&"rec-2".to_string()) && left.contains(&"rec-3".to_string()),
+        "要対応 and unsent stay: {left:?}"
+    );
     assert_eq!(s.outbox().await.unwrap().len(), 2);
-    assert_eq!(s.prune("2026-11-30T15:00:00.000Z", 10.0).await.unwrap(), 0, "pruning twice changes nothing");
+    assert_eq!(
+        s.prune("2026-11-30T15:00:00.000Z", 10.0).await.unwrap(),
+        0,
+        "pruning twice changes nothing"
+    );
 }

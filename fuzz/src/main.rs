@@ -38,11 +38,26 @@ impl Rng {
     }
 }
 
-const INTERESTING: [u8; 12] = [0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x83, 0xff, b'<', b'>', b'"', b'&'];
+const INTERESTING: [u8; 12] =
+    [0x00, 0x01, 0x7f, 0x80, 0x81, 0x82, 0x83, 0xff, b'<', b'>', b'"', b'&'];
 /// Tokens a text parser cares about, spliced into text inputs.
 const TOKENS: [&[u8]; 16] = [
-    b"<", b"</", b"/>", b"&amp;", b"&#x", b"<![CDATA[", b"]]>", b"<?xml", b"\"", b"{", b"}", b"[", b"]",
-    b"null", b"-1", b"99999999999999999999",
+    b"<",
+    b"</",
+    b"/>",
+    b"&amp;",
+    b"&#x",
+    b"<![CDATA[",
+    b"]]>",
+    b"<?xml",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"null",
+    b"-1",
+    b"99999999999999999999",
 ];
 
 /// One to eight mutations of `input` (`others` for splicing).
@@ -106,12 +121,15 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, others: &[Vec<u8>], text: bool) {
     input.truncate(64 * 1024);
 }
 
+/// What a target does with one input (nothing but call the parsers).
+type Run = Box<dyn Fn(&[u8])>;
+
 /// A parser under test and the valid inputs its mutations start from.
 struct Target {
     name: &'static str,
     text: bool,
     seeds: Vec<Vec<u8>>,
-    run: Box<dyn Fn(&[u8])>,
+    run: Run,
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -125,11 +143,17 @@ fn targets() -> Vec<Target> {
     use card::reader::{isodep, port100, rcs300};
     let policy = eligibility::Policy::embedded().expect("the embedded policy loads");
     let visit = eligibility::Date::parse("2026-12-01").expect("a date");
-    let xml: Vec<Vec<u8>> =
-        ["full.xml", "multiple.xml", "kumamoto.xml", "face_minimal.xml", "error.xml", "invalid_new.xml"]
-            .into_iter()
-            .map(fixture)
-            .collect();
+    let xml: Vec<Vec<u8>> = [
+        "full.xml",
+        "multiple.xml",
+        "kumamoto.xml",
+        "face_minimal.xml",
+        "error.xml",
+        "invalid_new.xml",
+    ]
+    .into_iter()
+    .map(fixture)
+    .collect();
     let pki = card::virtual_card::TestPki::new(visit).expect("the test PKI");
     let mut certificates = vec![pki.ca_certificate_der().to_vec()];
     if let Some(person) = card::virtual_card::TestPerson::find("yamada") {
@@ -316,7 +340,8 @@ fn main() {
     }
     // A panic is counted and its input saved; the default hook would print each one.
     panic::set_hook(Box::new(|_| {}));
-    let crashes_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-crashes");
+    let crashes_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-crashes");
     let mut failed = false;
     println!("{:<30} {:>12} {:>8} {:>12}", "target", "executions", "panics", "execs/s");
     for target in targets() {
@@ -341,14 +366,21 @@ fn main() {
                 panics += 1;
                 if panics <= 5 {
                     let _ = std::fs::create_dir_all(&crashes_dir);
-                    let file = crashes_dir.join(format!("{}-{n}.bin", target.name.replace([' ', '/', '+'], "_")));
+                    let file = crashes_dir
+                        .join(format!("{}-{n}.bin", target.name.replace([' ', '/', '+'], "_")));
                     let _ = std::fs::write(&file, &input);
                     eprintln!("fuzz: {} panicked; input saved to {}", target.name, file.display());
                 }
             }
         }
         let secs = started.elapsed().as_secs_f64();
-        println!("{:<30} {:>12} {:>8} {:>12.0}", target.name, execs, panics, execs as f64 / secs.max(1e-9));
+        println!(
+            "{:<30} {:>12} {:>8} {:>12.0}",
+            target.name,
+            execs,
+            panics,
+            execs as f64 / secs.max(1e-9)
+        );
         failed |= panics > 0;
     }
     if failed {

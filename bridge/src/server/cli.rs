@@ -81,7 +81,9 @@ pub fn listen_addrs(port: u16, lan_names: &[String]) -> Result<Vec<SocketAddr>> 
             Ok(ip) => vec![SocketAddr::new(ip, port)],
             Err(_) => (bare, port)
                 .to_socket_addrs()
-                .with_context(|| format!("LAN 名 {name} を引けません / cannot resolve the LAN name {name}"))?
+                .with_context(|| {
+                    format!("LAN 名 {name} を引けません / cannot resolve the LAN name {name}")
+                })?
                 .collect(),
         };
         for addr in found {
@@ -380,7 +382,9 @@ mod tests {
     /// interface.
     #[test]
     fn the_bridge_listens_on_loopback_and_the_configured_addresses_only() {
-        let addrs = listen_addrs(8443, &["192.0.2.7".into(), "[fe80::1]".into(), "localhost".into()]).unwrap();
+        let addrs =
+            listen_addrs(8443, &["192.0.2.7".into(), "[fe80::1]".into(), "localhost".into()])
+                .unwrap();
         let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         assert!(shown.contains(&"127.0.0.1:8443".to_string()), "{shown:?}");
         assert!(shown.contains(&"192.0.2.7:8443".to_string()), "{shown:?}");

@@ -77,7 +77,11 @@ impl AppState {
             tokio::task::spawn_blocking(move || store.push(&device, &ops)).await.ok()?.ok()?;
         // A terminal writing the bridge's own kinds or ids is out of date or hand-made.
         for what in refused {
-            self.audit(&device_id, "push_refused_namespace", &what.chars().take(120).collect::<String>());
+            self.audit(
+                &device_id,
+                "push_refused_namespace",
+                &what.chars().take(120).collect::<String>(),
+            );
         }
         let created =
             results.iter().filter(|r| matches!(r, protocol::OpResult::Created { .. })).count();
@@ -176,7 +180,10 @@ impl AppState {
     /// `cannot_confirm_card` when the gateway cannot confirm a card from an own reader
     /// (the folder gateway: the face-auth reader confirms cards there). Audited: a terminal
     /// that asks anyway is either out of date or hand-made.
-    pub(crate) fn refuse_unless_card_confirmable(&self, device_id: &str) -> Result<(), (String, String)> {
+    pub(crate) fn refuse_unless_card_confirmable(
+        &self,
+        device_id: &str,
+    ) -> Result<(), (String, String)> {
         if self.gateway.can_confirm_card() {
             return Ok(());
         }

@@ -119,9 +119,9 @@ pub fn loopback_names() -> Vec<String> {
 /// Whether a CA constrained to `ca_names` may vouch for `name` (a DNS name matches itself
 /// and its subdomains; an address only itself).
 fn covered(ca_names: &[String], name: &str) -> bool {
-    ca_names.iter().any(|c| {
-        c == name || (name.parse::<IpAddr>().is_err() && name.ends_with(&format!(".{c}")))
-    })
+    ca_names
+        .iter()
+        .any(|c| c == name || (name.parse::<IpAddr>().is_err() && name.ends_with(&format!(".{c}"))))
 }
 
 /// What to make anew.
@@ -135,7 +135,8 @@ pub struct Rotate {
 /// constraints do not cover `names` is replaced (tablets must install it again: logged).
 pub fn ensure_ca(dir: &Path, names: &[String], rotate: Rotate) -> Result<String> {
     std::fs::create_dir_all(dir)?;
-    let (ca_cert, ca_key, ca_names) = (dir.join("ca.pem"), dir.join("ca.key.pem"), dir.join("ca.names"));
+    let (ca_cert, ca_key, ca_names) =
+        (dir.join("ca.pem"), dir.join("ca.key.pem"), dir.join("ca.names"));
     let constrained: Vec<String> = std::fs::read_to_string(&ca_names)
         .map(|t| t.lines().map(String::from).collect())
         .unwrap_or_default();
@@ -191,10 +192,8 @@ pub fn ensure_with(dir: &Path, names: &[String], rotate: Rotate) -> Result<Certi
         let ca_key_pair = KeyPair::from_pem(&std::fs::read_to_string(&ca_key)?)?;
         // The issuer's name and key are what a leaf records; the CA's own parameters are
         // rebuilt identically rather than parsed back.
-        let constrained: Vec<String> = std::fs::read_to_string(dir.join("ca.names"))?
-            .lines()
-            .map(String::from)
-            .collect();
+        let constrained: Vec<String> =
+            std::fs::read_to_string(dir.join("ca.names"))?.lines().map(String::from).collect();
         let ca_not_before = std::fs::read_to_string(dir.join("ca.not_before"))
             .ok()
             .and_then(|t| t.trim().parse().ok())

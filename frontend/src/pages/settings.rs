@@ -28,7 +28,8 @@ pub fn SettingsPage() -> impl IntoView {
     spawn_local(async move {
         if let Some(store) = state::store() {
             if let Ok(Some(v)) = store.meta("retention_days").await {
-                retention.set(crate::ids::whole(v.as_f64().unwrap_or(state::DEFAULT_RETENTION_DAYS)));
+                retention
+                    .set(crate::ids::whole(v.as_f64().unwrap_or(state::DEFAULT_RETENTION_DAYS)));
             }
         }
     });

@@ -233,6 +233,9 @@ mod counting_only_tests {
         let done = serde_json::json!({ "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } }, "answer": { "name": "山田" } } });
         let slim = counting_only("follow_up_result", &done);
         assert!(!slim.to_string().contains("山田"));
-        assert_eq!(from_event("follow_up_result", t, &slim), from_event("follow_up_result", t, &done));
+        assert_eq!(
+            from_event("follow_up_result", t, &slim),
+            from_event("follow_up_result", t, &done)
+        );
     }
 }

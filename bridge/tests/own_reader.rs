@@ -121,8 +121,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn the_own_reader_confirms_only_where_it_can_and_the_pin_reaches_no_log() {
     let capture = Capture::default();
     let writer = capture.clone();
-    // `RUST_LOG=trace` in effect: every target at trace, the payload caps still apply.
-    bridge::card::logging::init_with_writer("trace", move || writer.clone());
+    // `RUST_LOG=trace`, as an operator chasing a problem would set it: every target at trace,
+    // and the payload caps must still apply. (Set before the subscriber reads it; this test
+    // binary has no other thread yet.)
+    std::env::set_var("RUST_LOG", "trace");
+    bridge::card::logging::init_with_writer("warn", move || writer.clone());
     let _pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &["--today", "20261125"]);
 
     // Training: the simulator confirms the card, after a VERIFY.

@@ -11,6 +11,9 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The 医療機関コード the simulator writes when none is set: made up, never leaves the bridge.
+const SIMULATOR_INSTITUTION_CODE: &str = "1312345678";
+
 /// Which national-system backend to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -169,8 +172,8 @@ impl Config {
                 return Err(ConfigError::InstitutionCodeMissing);
             }
         }
-        // The simulator's own, made-up code (it never leaves the bridge).
-        let code = self.medical_institution_code.get_or_insert_with(|| "1312345678".into());
+        let code =
+            self.medical_institution_code.get_or_insert_with(|| SIMULATOR_INSTITUTION_CODE.into());
         if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::InstitutionCode);
         }
@@ -185,7 +188,7 @@ impl Config {
 
     /// The 医療機関コード written into request files (after [`Config::validated`]).
     pub fn institution_code(&self) -> &str {
-        self.medical_institution_code.as_deref().unwrap_or("1312345678")
+        self.medical_institution_code.as_deref().unwrap_or(SIMULATOR_INSTITUTION_CODE)
     }
 
     pub fn lookup_timeout(&self) -> Duration {

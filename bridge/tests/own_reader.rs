@@ -11,39 +11,15 @@ use bridge::gateway::sim::{Sim, SimGateway};
 use bridge::gateway::Backend;
 use bridge::server::{routes, Allowed, AppState};
 use bridge::store::Store;
+use e2e::logs::Capture;
 use e2e::pcsc::Pcsc;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const HOST: &str = "localhost:8443";
 const ORIGIN: &str = "https://localhost:8443";
 /// The virtual card's 利用者証明用 PIN.
 const PIN: &str = "1234";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// The captured lines without their timestamps (fractional seconds hold any digits).
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

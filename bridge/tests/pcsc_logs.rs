@@ -3,22 +3,8 @@
 
 use bridge::card::ReaderService;
 use card::pin::{Pin, StaffConfirmation};
+use e2e::logs::Capture;
 use e2e::pcsc::Pcsc;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn no_log_line_contains_a_pin() {
@@ -32,13 +18,7 @@ fn no_log_line_contains_a_pin() {
     service.confirm(None, Pin::new("1234").unwrap(), StaffConfirmation::NotGiven, b"c").unwrap();
     service.read_basic_info(None, Pin::new("5678").unwrap(), StaffConfirmation::NotGiven).unwrap();
 
-    let raw = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    // Drop each line's timestamp: its fractional seconds can contain any four digits.
-    let logs: String = raw
-        .lines()
-        .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let logs = capture.text();
     assert!(
         logs.contains("00 20 00 80 Lc=04 [4 bytes masked]"),
         "VERIFY is traced, masked:\n{logs}"

@@ -11,6 +11,7 @@
 
 pub mod bridge;
 pub mod browser;
+pub mod logs;
 pub mod pcsc;
 pub mod report;
 pub mod terminal;

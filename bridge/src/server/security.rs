@@ -86,9 +86,24 @@ pub(crate) fn host(allowed: Arc<Allowed>) -> impl Filter<Extract = (), Error = R
         .untuple_one()
 }
 
-/// Exact, present `Origin`.
+/// Exact, present `Origin` (API calls and WebSocket upgrades).
 pub(crate) fn origin(
     allowed: Arc<Allowed>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    origin_check(allowed, true)
+}
+
+/// A foreign `Origin` is refused; none at all is allowed (a top-level navigation to a page,
+/// or a tool). For `/health` and static files: a page elsewhere may not read them either.
+pub(crate) fn origin_if_present(
+    allowed: Arc<Allowed>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    origin_check(allowed, false)
+}
+
+fn origin_check(
+    allowed: Arc<Allowed>,
+    required: bool,
 ) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::header::optional::<String>("origin")
         .and_then(move |origin: Option<String>| {
@@ -101,33 +116,12 @@ pub(crate) fn origin(
                         "bad_origin",
                         "このページからは使えません / foreign Origin",
                     )),
+                    None if !required => Ok(()),
                     None => Err(refuse(
                         StatusCode::FORBIDDEN,
                         "no_origin",
                         "Origin がありません / missing Origin",
                     )),
-                }
-            }
-        })
-        .untuple_one()
-}
-
-/// A foreign `Origin` is refused; none at all is allowed (a top-level navigation to a page,
-/// or a tool). For `/health` and static files: a page elsewhere may not read them either.
-pub(crate) fn origin_if_present(
-    allowed: Arc<Allowed>,
-) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("origin")
-        .and_then(move |origin: Option<String>| {
-            let allowed = allowed.clone();
-            async move {
-                match origin {
-                    Some(o) if !allowed.origins.contains(&o) => Err(refuse(
-                        StatusCode::FORBIDDEN,
-                        "bad_origin",
-                        "このページからは使えません / foreign Origin",
-                    )),
-                    _ => Ok(()),
                 }
             }
         })

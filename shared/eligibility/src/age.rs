@@ -18,7 +18,7 @@ pub fn age_on(birth: Date, date: Date) -> Option<u32> {
 }
 
 /// The age band that decides the copay ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgeBand {
     /// 未就学: until the first 31 March on or after the day the child reaches 6.

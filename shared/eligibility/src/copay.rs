@@ -20,7 +20,7 @@ pub struct CopayFields {
 }
 
 /// Which answer field confirmed the ratio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerField {
     InsuredPartialContributionRatio,
@@ -29,7 +29,7 @@ pub enum AnswerField {
 }
 
 /// Why a ratio is only an estimate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum EstimateReason {
     /// No online answer (offline, or not yet confirmed).
@@ -42,7 +42,7 @@ pub enum EstimateReason {
     UnreadableField { field: AnswerField, value: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Basis {
     Confirmed { field: AnswerField },
@@ -50,7 +50,7 @@ pub enum Basis {
 }
 
 /// The copay to collect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Copay {
     pub percent: u8,
     pub band: AgeBand,

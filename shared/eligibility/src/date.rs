@@ -206,6 +206,39 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
+/// The day in Japan (UTC+9) of an RFC 3339 time (`2026-11-26T01:00:00Z`,
+/// `…+09:00`, with or without fractions); `None` when it does not parse.
+pub fn jst_day(rfc3339: &str) -> Option<Date> {
+    jst_datetime(rfc3339).map(|(day, _)| day)
+}
+
+/// The day and the second of the day in Japan (UTC+9) of an RFC 3339 time.
+pub fn jst_datetime(rfc3339: &str) -> Option<(Date, u32)> {
+    let b = rfc3339.as_bytes();
+    if b.len() < 19 || b[10] != b'T' {
+        return None;
+    }
+    let date = Date::parse(rfc3339.get(..10)?).ok()?;
+    let num = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
+    let seconds = num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
+    let rest = rfc3339.get(19..)?;
+    let rest = match rest.strip_prefix('.') {
+        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => rest,
+    };
+    let offset = match rest {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600
+                + tz.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    let jst = date.day_number() * 86_400 + seconds - offset + 9 * 3600;
+    Some((Date::from_day_number(jst.div_euclid(86_400))?, jst.rem_euclid(86_400) as u32))
+}
+
 /// A calendar month, e.g. the billing month of the 医療DX推進体制整備加算.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct YearMonth {

@@ -21,7 +21,7 @@ pub mod text;
 pub use acceptance::{accept, Acceptance, Document, Online, Presentation};
 pub use age::{age_on, AgeBand};
 pub use copay::{copay, Copay, CopayFields};
-pub use date::{Date, DateError, YearMonth};
+pub use date::{jst_datetime, jst_day, Date, DateError, YearMonth};
 pub use identifiers::{
     IdentifierError, InsuredCard, InsurerNumber, PublicPayerNumber, RecipientNumber,
     UnknownInsurerStyle, UnknownPlaceholders,

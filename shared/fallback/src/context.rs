@@ -27,6 +27,36 @@ pub enum Presented {
     Nothing,
 }
 
+impl Presented {
+    pub const ALL: [Presented; 7] = [
+        Presented::MynaCard,
+        Presented::Smartphone,
+        Presented::EligibilityCertificate,
+        Presented::HealthInsuranceCard,
+        Presented::EligibilityNotice,
+        Presented::MynaPortal,
+        Presented::Nothing,
+    ];
+
+    /// The tree's answer value for the `presented` question (its serde name).
+    pub fn answer(self) -> &'static str {
+        match self {
+            Presented::MynaCard => "myna_card",
+            Presented::Smartphone => "smartphone",
+            Presented::EligibilityCertificate => "eligibility_certificate",
+            Presented::HealthInsuranceCard => "health_insurance_card",
+            Presented::EligibilityNotice => "eligibility_notice",
+            Presented::MynaPortal => "myna_portal",
+            Presented::Nothing => "nothing",
+        }
+    }
+
+    /// The value the `presented` question was answered with, back.
+    pub fn from_answer(value: &str) -> Option<Presented> {
+        Presented::ALL.into_iter().find(|p| p.answer() == value)
+    }
+}
+
 /// What the reader or the national system said, in detail. The tree groups the
 /// failures; the detail decides the outage path and is kept for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,15 +196,7 @@ impl VisitContext {
     pub fn derive(&self, policy: &Policy, fact: Fact) -> Option<&'static str> {
         use OnlineResult as R;
         match fact {
-            Fact::Presented => self.presented.map(|p| match p {
-                Presented::MynaCard => "myna_card",
-                Presented::Smartphone => "smartphone",
-                Presented::EligibilityCertificate => "eligibility_certificate",
-                Presented::HealthInsuranceCard => "health_insurance_card",
-                Presented::EligibilityNotice => "eligibility_notice",
-                Presented::MynaPortal => "myna_portal",
-                Presented::Nothing => "nothing",
-            }),
+            Fact::Presented => self.presented.map(Presented::answer),
             Fact::CardResult => self.online_result.map(|r| match r {
                 R::Confirmed => "confirmed",
                 R::Multiple => "multiple",

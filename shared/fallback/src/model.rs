@@ -54,7 +54,7 @@ pub struct Question {
 }
 
 /// How the qualification was established.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Established {
     /// マイナ保険証 (card or phone) confirmed online.
@@ -114,7 +114,7 @@ pub enum CopaySource {
 }
 
 /// How the claim (レセプト) will be made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimPlan {
     /// With the confirmed qualification.
@@ -130,7 +130,7 @@ pub enum ClaimPlan {
     NotApplicable,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUp {
     None,

@@ -35,33 +35,7 @@ pub struct Confirmation {
     pub patient: Option<String>,
 }
 
-/// The day in Japan (UTC+9) of an RFC 3339 time (`2026-11-26T01:00:00Z`,
-/// `…+09:00`, with or without fractions); `None` when it does not parse.
-pub fn jst_day(rfc3339: &str) -> Option<Date> {
-    let b = rfc3339.as_bytes();
-    if b.len() < 19 || b[10] != b'T' {
-        return None;
-    }
-    let date = Date::parse(rfc3339.get(..10)?).ok()?;
-    let num = |r: std::ops::Range<usize>| rfc3339.get(r)?.parse::<i64>().ok();
-    let seconds = num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?;
-    let rest = rfc3339.get(19..)?;
-    let rest = match rest.strip_prefix('.') {
-        Some(frac) => frac.trim_start_matches(|c: char| c.is_ascii_digit()),
-        None => rest,
-    };
-    let offset = match rest {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) => {
-            let sign = if tz.starts_with('-') { -1 } else { 1 };
-            sign * (tz.get(1..3)?.parse::<i64>().ok()? * 3600
-                + tz.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    let utc = date.day_number() * 86_400 + seconds - offset;
-    Date::from_day_number((utc + 9 * 3600).div_euclid(86_400))
-}
+pub use eligibility::jst_day;
 
 fn text(v: &serde_json::Value) -> Option<&str> {
     v.as_str().map(str::trim).filter(|s| !s.is_empty())

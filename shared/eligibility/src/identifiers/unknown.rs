@@ -15,7 +15,7 @@ pub enum UnknownInsurerStyle {
 }
 
 /// The filled fields of a 不詳レセプト.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnknownPlaceholders {
     pub insurer_number: String,
     pub symbol: String,

@@ -1,0 +1,169 @@
+//! Every outcome the wizard can reach is recorded with the right status and claim plan:
+//! the table below is the holdout, and the test walks the tree itself, so a new outcome
+//! fails here until it is classified.
+
+use eligibility::Date;
+use fallback::model::{ClaimPlan, NodeKind};
+use fallback::{Answers, Decision, Presented, Root, Tree, VisitContext};
+use reception::status::{claim_for, reception_for, NotAReception, Visit};
+use reception::{Numbers, Patient, RecordEvent, Statement, Status};
+
+/// What each outcome must record: a reception (status, plan), no reception, or a claim
+/// decision on an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Reception(Status, ClaimPlan),
+    NotYet,
+    Claim(ClaimPlan),
+}
+
+fn want(outcome: &str) -> Option<Want> {
+    use ClaimPlan as C;
+    use Status as S;
+    Some(match outcome {
+        "online_confirmed"
+        | "online_confirmed_chosen"
+        | "online_confirmed_in_grace"
+        | "online_confirmed_visual"
+        | "confirmed_by_numbers" => Want::Reception(S::Confirmed, C::Normal),
+        "eligibility_certificate"
+        | "health_insurance_card"
+        | "portal_screen"
+        | "phone_portal_screen"
+        | "notice_fallback"
+        | "oral_confirmation" => Want::Reception(S::ByDocument, C::CurrentNumbers),
+        "statement_form" => Want::Reception(S::Statement, C::AfterFollowUp),
+        "outage_capture" => Want::Reception(S::OutageRecord, C::AfterFollowUp),
+        "retry_with_card" => Want::NotYet,
+        "claim_with_current" => Want::Claim(C::CurrentNumbers),
+        "claim_with_past" => Want::Claim(C::PastNumbers),
+        "claim_unknown" => Want::Claim(C::Unknown),
+        _ => return None,
+    })
+}
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+
+fn numbers() -> Numbers {
+    Numbers {
+        insurer: "06139998".into(),
+        symbol: Some("1".into()),
+        number: "2".into(),
+        branch: Some("00".into()),
+    }
+}
+
+#[test]
+fn every_outcome_is_recorded_with_its_status_and_claim_plan() {
+    let tree = Tree::official();
+    let policy = eligibility::Policy::embedded().unwrap();
+    let mut reached = std::collections::BTreeSet::new();
+    for path in tree.paths() {
+        let answers: Answers = path
+            .steps
+            .iter()
+            .filter_map(|(node, answer)| match &tree.node(node)?.kind {
+                NodeKind::Question(q) => Some((q.fact, answer.to_string())),
+                NodeKind::Outcome(_) => None,
+            })
+            .collect();
+        let root = if path.root == Root::Claim.node_id() { Root::Claim } else { Root::Reception };
+        // Date-dependent facts are answered by the context: try days in and after the
+        // transitional window until this path's answers agree with it.
+        let days = ["2026-03-02", "2026-09-01", "2027-09-01", "2025-11-01"];
+        let tries = days.iter().flat_map(|day| [(day, false), (day, true)]);
+        let decision = tries.into_iter().find_map(|(day, expired)| {
+            let mut ctx = VisitContext::on(d(day));
+            // A smartphone whose certificate has expired is "not usable".
+            ctx.certificate_not_after = expired.then(|| d("2020-01-01"));
+            ctx.birth = Some(d("1980-04-01"));
+            ctx.statement = Some(fallback::context::StatementContact {
+                address: Some("東京都千代田区1-1".into()),
+                contact: Some("03-0000-0000".into()),
+            });
+            match tree.decide(&policy, &ctx, &answers, root) {
+                Ok(Decision::Done { node, outcome, copay, unknown_claim, .. })
+                    if node == path.outcome =>
+                {
+                    Some((node, outcome, copay, unknown_claim, d(day)))
+                }
+                _ => None,
+            }
+        });
+        let Some((node, outcome, copay, unknown, day)) = decision else {
+            panic!("path {path:?} reaches its outcome on none of the days tried");
+        };
+        reached.insert(node);
+        let want = want(node).unwrap_or_else(|| panic!("outcome {node} is not classified here"));
+        let presented = answers
+            .get(&fallback::Fact::Presented)
+            .and_then(|v| Presented::from_answer(v))
+            .unwrap_or(Presented::Nothing);
+        let visit = Visit {
+            visit: day,
+            presented,
+            patient: Patient {
+                name: Some("山田 花子".into()),
+                birth: Some("1980-04-01".into()),
+                ..Patient::default()
+            },
+            statement: Some(Statement {
+                address: Some("東京都千代田区1-1".into()),
+                ..Statement::default()
+            }),
+            numbers: Some(numbers()),
+            terminal: Some("受付1".into()),
+        };
+        match (want, reception_for(node, &outcome, copay, visit)) {
+            (Want::Reception(status, plan), Ok(r)) => {
+                assert_eq!((r.status, r.claim.plan), (status, plan), "{node} via {path:?}");
+                assert_eq!(r.outcome.as_deref(), Some(node));
+                assert_eq!(r.presented, presented);
+                // ① from a document keeps the numbers it used; the 申立書 is kept when taken.
+                assert_eq!(r.claim.numbers.is_some(), plan == ClaimPlan::CurrentNumbers, "{node}");
+                let keeps = outcome
+                    .documents
+                    .contains(&fallback::model::DocumentAction::KeepStatementUntilPaid);
+                assert_eq!(r.statement.is_some(), keeps, "{node}");
+                // Only online confirmations count as オン資.
+                assert_eq!(r.confirmed_online(), status == Status::Confirmed);
+                // The record goes through the ledger and back unchanged.
+                let event = RecordEvent::Reception(r.clone());
+                let back =
+                    RecordEvent::parse("reception", "2026-12-01T09:00:00+09:00", &event.body())
+                        .unwrap();
+                assert_eq!(back, event, "{node}");
+            }
+            (Want::NotYet, Err(NotAReception::NotYet)) => {}
+            (Want::Claim(plan), Err(NotAReception::ClaimDecision)) => {
+                let decided = claim_for(node, &outcome, Some(numbers()), unknown.as_ref())
+                    .unwrap_or_else(|| panic!("{node}: no claim decision"));
+                assert_eq!(decided.claim.plan, plan, "{node}");
+                match plan {
+                    ClaimPlan::Unknown => {
+                        let fill = decided.claim.unknown.as_ref().expect("③ carries its 7-fill");
+                        assert!(fill.placeholders.number.chars().all(|c| c == '7'), "{fill:?}");
+                        assert!(
+                            fill.tekiyo.as_deref().is_some_and(|t| t.contains("千代田")),
+                            "{fill:?}"
+                        );
+                        assert!(decided.claim.numbers.is_none());
+                    }
+                    _ => assert_eq!(decided.claim.numbers, Some(numbers()), "{node}"),
+                }
+                let event = RecordEvent::ClaimDecided(decided);
+                assert_eq!(RecordEvent::parse("claim_decided", "", &event.body()).unwrap(), event);
+            }
+            (want, got) => panic!("{node}: want {want:?}, got {got:?}"),
+        }
+    }
+    let outcomes: std::collections::BTreeSet<&str> = tree
+        .nodes()
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Outcome(_)))
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(reached, outcomes, "every outcome reached by some path");
+}

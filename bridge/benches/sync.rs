@@ -21,7 +21,7 @@ fn main() {
                 record_id: format!("rec-{b}-{i}"),
                 kind: "reception".into(),
                 device_time: "2026-11-25T09:00:00+09:00".into(),
-                body: serde_json::json!({ "presented": "myna_card", "outcome": "online_confirmed", "n": i }),
+                body: serde_json::json!({ "schema": 2, "presented": "myna_card", "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" }, "visit": "2026-11-25", "outcome": "online_confirmed", "note": format!("n{i}") }),
             })
             .collect();
         store.push("bench-device", &ops).expect("push");

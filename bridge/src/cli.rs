@@ -41,20 +41,8 @@ pub enum Command {
         #[command(subcommand)]
         command: DevicesCommand,
     },
-    /// The day's reception events as CSV for the receipt computer.
-    Export {
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
-        /// YYYY-MM-DD (the day in Japan the bridge received them).
-        #[arg(long)]
-        date: String,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
-        /// Export the 練習モード (simulator) events instead of the real ones; the two are
-        /// never exported together.
-        #[arg(long)]
-        training: bool,
-    },
+    /// The receptions of a visit day for the receipt computer: one row per reception.
+    Export(ExportArgs),
     /// Reports for the operator.
     Report {
         #[arg(long, global = true)]
@@ -185,9 +173,43 @@ pub enum DevicesCommand {
     Revoke { device_id: String },
 }
 
+/// Flags of `bridge export`.
+#[derive(Debug, ClapArgs)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The visit day (YYYY-MM-DD): receptions are selected by the day the patient came,
+    /// not the day the bridge received them.
+    #[arg(long)]
+    pub date: String,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// UTF-8 with a BOM, or Shift_JIS (Windows-31J) for レセコン that want it; characters
+    /// Shift_JIS cannot hold are reported on stderr and written as &#NNNN;, never dropped.
+    #[arg(long, value_enum, default_value_t = ExportEncoding::Utf8)]
+    pub encoding: ExportEncoding,
+    /// Only receptions with an event after this seq (incremental pulls: the last row's
+    /// 最終seq of the previous export).
+    #[arg(long, default_value_t = 0)]
+    pub since_seq: u64,
+    /// Export the 練習モード (simulator) receptions instead of the real ones; the two are
+    /// never exported together.
+    #[arg(long)]
+    pub training: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportEncoding {
+    #[value(name = "utf-8")]
+    Utf8,
+    #[value(name = "shift_jis")]
+    ShiftJis,
 }
 
 #[derive(Debug, Subcommand)]

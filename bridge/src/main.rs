@@ -20,8 +20,8 @@ fn main() -> ExitCode {
         Command::Devices { data_dir, command } => {
             bridge::server::cli::devices(&data_dir, &command, &mut out)
         }
-        Command::Export { data_dir, date, format: cli::ExportFormat::Csv, training } => {
-            bridge::server::cli::export(&data_dir, &date, training, &mut out)
+        Command::Export(args) => {
+            bridge::server::cli::export(&args, &mut out, &mut std::io::stderr())
         }
         Command::Report { data_dir, command } => {
             bridge::server::cli::report(&data_dir, &command, &mut out)

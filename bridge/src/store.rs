@@ -16,6 +16,7 @@
 use crate::clock::{jst_day, now_rfc3339, now_unix};
 use crate::gateway::SeenFile;
 use protocol::{Op, OpResult, PullResponse, StoredEvent, MAX_PUSH_OPS};
+use reception::{Reception, RecordEvent};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -143,6 +144,52 @@ fn reject(op: &Op, reason: &str) -> OpResult {
     OpResult::Rejected { op_id: op.op_id.clone(), reason: reason.to_string() }
 }
 
+/// Whether `record_id` has its reception (the life events hang on one).
+fn has_reception(tx: &rusqlite::Transaction<'_>, record_id: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM events WHERE record_id = ?1 AND kind = 'reception' LIMIT 1",
+            [record_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// First-wave reception bodies (no `schema`) rewritten as schema 2, with their hash, so
+/// that every reader meets one shape and a terminal's retry of the same op (migrated by the
+/// same function) is still a duplicate. Bodies that do not parse are left as they were and
+/// counted. Returns (migrated, left).
+fn migrate_receptions(conn: &mut Connection) -> Result<(usize, usize), StoreError> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(i64, String, String, String)> = tx
+        .prepare(
+            "SELECT seq, record_id, device_time, body FROM events
+             WHERE kind = 'reception' AND body NOT LIKE '%\"schema\":%'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let (mut migrated, mut left) = (0, 0);
+    for (seq, record_id, device_time, body) in rows {
+        let parsed = serde_json::from_str(&body)
+            .ok()
+            .and_then(|v| reception::event::parse_reception(&device_time, &v).ok());
+        let Some(r) = parsed else {
+            left += 1;
+            continue;
+        };
+        let body = r.to_body().to_string();
+        let hash = sha256_hex(format!("{record_id}\nreception\n{body}").as_bytes());
+        tx.execute(
+            "UPDATE events SET body = ?1, body_hash = ?2 WHERE seq = ?3",
+            params![body, hash, seq],
+        )?;
+        migrated += 1;
+    }
+    tx.commit()?;
+    Ok((migrated, left))
+}
+
 /// Columns added after a table's first release, for stores made before them.
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
     for (table, column, definition) in [
@@ -190,12 +237,10 @@ fn claim_face(
     tx: &rusqlite::Transaction<'_>,
     device_id: &str,
     op: &Op,
+    event: &RecordEvent,
     now: &str,
 ) -> Result<Option<OpResult>, StoreError> {
-    if op.kind != "reception" {
-        return Ok(None);
-    }
-    let Some(face_id) = op.body.get("face_file").and_then(|f| f.as_str()) else {
+    let RecordEvent::Reception(Reception { face_file: Some(face_id), .. }) = event else {
         return Ok(None);
     };
     let earlier: Option<(String, String, String)> = tx
@@ -232,6 +277,11 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
+        let mut conn = conn;
+        let (migrated, left) = migrate_receptions(&mut conn)?;
+        if migrated + left > 0 {
+            tracing::info!(migrated, left, "first-wave receptions migrated to schema 2");
+        }
         Ok(Store { conn: Arc::new(Mutex::new(conn)), training: Arc::default() })
     }
 
@@ -276,7 +326,21 @@ impl Store {
                     results.push(reject(op, reason));
                     continue;
                 }
-                let body = op.body.to_string();
+                // Typed on the way in: a body that is not the event its kind says is
+                // refused with the reason, and a first-wave reception is stored migrated
+                // (the same function the terminal uses, so its retries stay duplicates).
+                let event = match RecordEvent::parse(&op.kind, &op.device_time, &op.body) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        results.push(reject(op, &e.to_string()));
+                        continue;
+                    }
+                };
+                if !matches!(event, RecordEvent::Reception(_)) && !has_reception(&tx, &op.record_id)? {
+                    results.push(reject(op, "no reception with this record_id / この記録IDの受付がありません"));
+                    continue;
+                }
+                let body = event.body().to_string();
                 if body.len() > 64 * 1024 {
                     results.push(reject(op, "body over 64 KiB"));
                     continue;
@@ -292,7 +356,7 @@ impl Store {
                     Some((seq, _)) => OpResult::Conflict { op_id: op.op_id.clone(), seq },
                     None => {
                         // A reception recorded from a face result claims it, once.
-                        if let Some(claimed) = claim_face(&tx, device_id, op, &received)? {
+                        if let Some(claimed) = claim_face(&tx, device_id, op, &event, &received)? {
                             results.push(claimed);
                             continue;
                         }
@@ -304,11 +368,11 @@ impl Store {
                         let seq = tx.last_insert_rowid() as u64;
                         // A reception that could not be confirmed carries the numbers to
                         // re-run: its 事後確認 task is born in the same transaction.
-                        if let Some(query) = op.body.get("follow_up").filter(|q| q.is_object()) {
+                        if let RecordEvent::Reception(Reception { follow_up: Some(query), .. }) = &event {
                             tx.execute(
                                 "INSERT INTO follow_ups (record_id, created_seq, query, state, updated_time)
                                  VALUES (?1, ?2, ?3, 'pending', ?4)",
-                                params![op.record_id, seq as i64, query.to_string(), received],
+                                params![op.record_id, seq as i64, serde_json::to_string(query).unwrap_or_default(), received],
                             )?;
                         }
                         OpResult::Created { op_id: op.op_id.clone(), seq }

@@ -17,7 +17,7 @@ fn op(n: u32) -> Op {
         record_id: format!("rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-25T09:00:00+09:00".into(),
-        body: serde_json::json!({ "n": n }),
+        body: serde_json::json!({ "schema": 2, "presented": "myna_card", "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" }, "visit": bridge::clock::today_jst().to_string(), "note": format!("n{n}") }),
     }
 }
 
@@ -123,12 +123,10 @@ fn kill_9_during_pushes_loses_nothing_acknowledged() {
         .unwrap();
     assert!(export.status.success());
     let csv = String::from_utf8(export.stdout).unwrap();
-    assert!(csv.starts_with("seq,received_time,device_id,record_id,kind,op_id,device_time,body\n"));
-    assert_eq!(csv.lines().count() as u32, 1 + (stopped_at + 1) * 50);
-    assert!(
-        csv.contains("crash-op-000000") && csv.contains("\"{\"\"n\"\":0}\""),
-        "bodies are quoted CSV"
-    );
+    let csv = csv.strip_prefix('\u{feff}').expect("UTF-8 with a BOM");
+    assert!(csv.starts_with(&format!("{}\r\n", reception::export::HEADER.join(","))), "{csv:.200}");
+    assert_eq!(csv.lines().count() as u32, 1 + (stopped_at + 1) * 50, "one row per reception");
+    assert!(csv.contains(",rec-0,"), "the record id is a column");
     let other = Command::new(env!("CARGO_BIN_EXE_bridge"))
         .args(["export", "--data-dir", data.to_str().unwrap(), "--date", "2000-01-01"])
         .output()

@@ -86,7 +86,7 @@ fn reception(n: u32, follow_up: serde_json::Value) -> Op {
         record_id: format!("fu-rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-26T09:00:00+09:00".into(),
-        body: serde_json::json!({ "status": "follow_up_pending", "follow_up": follow_up }),
+        body: serde_json::json!({ "schema": 2, "presented": "eligibility_certificate", "established": "eligibility_certificate", "status": "follow_up_pending", "claim": { "plan": "after_follow_up" }, "visit": "2026-11-26", "follow_up": follow_up }),
     }
 }
 
@@ -306,7 +306,7 @@ async fn a_face_result_is_claimed_once() {
         record_id: format!("claim-rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-26T09:00:00+09:00".into(),
-        body: serde_json::json!({ "status": "confirmed", "face_file": face_id }),
+        body: serde_json::json!({ "schema": 2, "presented": "myna_card", "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" }, "visit": "2026-11-26", "face_file": face_id }),
     };
     let first_device = c.state.store.devices().unwrap()[0].device_id.clone();
     let (a, b) = tokio::join!(

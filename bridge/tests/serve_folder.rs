@@ -70,7 +70,7 @@ fn folder_gateway_by_config_file_with_automatic_follow_up() {
     let op = serde_json::json!({ "ops": [{
         "op_id": "serve-folder-op-1", "record_id": "serve-folder-rec-1", "kind": "reception",
         "device_time": "2026-11-26T09:00:00+09:00",
-        "body": { "status": "follow_up_pending", "follow_up": query.to_wire() }
+        "body": { "schema": 2, "presented": "eligibility_certificate", "established": "eligibility_certificate", "status": "follow_up_pending", "claim": { "plan": "after_follow_up" }, "visit": "2026-11-26", "follow_up": query.to_wire() }
     }]});
     let (status, body) =
         http(port, "POST", "/api/sync/push", Some(&token), &op.to_string()).unwrap();

@@ -33,7 +33,7 @@ fn op(n: u32, body: &str) -> Op {
         record_id: format!("rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-25T09:00:00+09:00".into(),
-        body: serde_json::json!({ "note": body }),
+        body: serde_json::json!({ "schema": 2, "presented": "myna_card", "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" }, "visit": "2026-11-25", "note": body }),
     }
 }
 

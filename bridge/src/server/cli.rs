@@ -275,50 +275,96 @@ pub fn rotate(data: &Option<PathBuf>, ca: bool, out: &mut dyn Write) -> Result<O
     Ok(Outcome::Done)
 }
 
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
+/// Every stored event, in seq order.
+fn all_events(store: &Store) -> Result<Vec<protocol::StoredEvent>> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.pull(after, 500)?;
+        after = page.next;
+        events.extend(page.events);
+        if !page.more {
+            return Ok(events);
+        }
     }
 }
 
-/// `bridge export --date YYYY-MM-DD --format csv [--training]`: the day's reception events
-/// for the receipt computer (UTF-8 CSV, header first). Real events, or with `--training`
-/// the 練習モード ones — never both: a training reception must not reach a claim. A day
-/// with only the other kind is an error that says so, not an empty file.
+/// Text in Shift_JIS (Windows-31J); every character it cannot hold is returned with the
+/// column it was in, and written as `&#NNNN;` so that nothing is lost.
+fn shift_jis(text: &str) -> (Vec<u8>, Vec<char>) {
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let missing = text
+        .chars()
+        .filter(|c| encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut [0; 4])).2)
+        .collect();
+    (bytes.into_owned(), missing)
+}
+
+/// `bridge export --date YYYY-MM-DD [--format csv|json] [--encoding utf-8|shift_jis]
+/// [--since-seq N] [--training]`: the receptions of a visit day, one row per reception with
+/// its corrections, void and claim decision applied (`reception::export`). Real receptions,
+/// or with `--training` the 練習モード ones — never both: a training reception must not
+/// reach a claim. A day with only the other kind is an error that says so.
 pub fn export(
-    data: &Option<PathBuf>,
-    date: &str,
-    training: bool,
+    args: &crate::cli::ExportArgs,
     out: &mut dyn Write,
+    warnings: &mut dyn Write,
 ) -> Result<Outcome> {
-    let day = eligibility::Date::parse(date).context("--date")?;
-    let store = open_store(&data_dir(data))?;
+    use crate::cli::{ExportEncoding, ExportFormat};
+    let day = eligibility::Date::parse(&args.date).context("--date")?;
+    let store = open_store(&data_dir(&args.data_dir))?;
+    let (states, unreadable) = reception::life::fold(&all_events(&store)?);
+    for (seq, error) in &unreadable {
+        writeln!(warnings, "seq {seq}: {error}")?;
+    }
+    let of_day = reception::export::select(&states, day, args.since_seq);
     let (wanted, other): (Vec<_>, Vec<_>) =
-        store.events_received_on(day)?.into_iter().partition(|e| e.training == training);
+        of_day.into_iter().partition(|s| s.training == args.training);
     if wanted.is_empty() && !other.is_empty() {
-        if training {
-            anyhow::bail!("{day} には練習モードの記録がありません（実際の記録だけです）。--training を外してください / {day} has no training events, only real ones: drop --training");
+        if args.training {
+            anyhow::bail!("{day} には練習モードの記録がありません（実際の記録だけです）。--training を外してください / {day} has no training receptions, only real ones: drop --training");
         }
-        anyhow::bail!("{day} の記録は練習モード（シミュレーター）のものだけです。レセコンには渡せません。確認するなら --training / {day} holds only training (simulator) events, which must not reach the receipt computer: use --training to see them");
+        anyhow::bail!("{day} の記録は練習モード（シミュレーター）のものだけです。レセコンには渡せません。確認するなら --training / {day} holds only training (simulator) receptions, which must not reach the receipt computer: use --training to see them");
     }
-    writeln!(out, "seq,received_time,device_id,record_id,kind,op_id,device_time,body")?;
-    for e in wanted {
-        let row = [
-            e.seq.to_string(),
-            e.received_time,
-            e.device_id,
-            e.record_id,
-            e.kind,
-            e.op_id,
-            e.device_time,
-            e.body.to_string(),
-        ];
-        writeln!(out, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
+    let names: std::collections::BTreeMap<String, String> =
+        store.devices()?.into_iter().map(|d| (d.device_id, d.name)).collect();
+    let rows: Vec<reception::export::Row> = wanted
+        .iter()
+        .map(|s| {
+            let device = names.get(&s.device_id).cloned().unwrap_or_else(|| s.device_id.clone());
+            reception::export::row(s, &device)
+        })
+        .collect();
+    let text = match args.format {
+        ExportFormat::Csv => reception::export::csv(&rows),
+        ExportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
+    };
+    match args.encoding {
+        ExportEncoding::Utf8 => {
+            // Excel and most レセコン read a UTF-8 CSV as UTF-8 only with its BOM; JSON has none.
+            if args.format == ExportFormat::Csv {
+                out.write_all("\u{feff}".as_bytes())?;
+            }
+            out.write_all(text.as_bytes())?;
+        }
+        ExportEncoding::ShiftJis => {
+            let (bytes, _) = shift_jis(&text);
+            for row in &rows {
+                for (column, cell) in reception::export::HEADER.iter().zip(row.cells()) {
+                    for c in shift_jis(&cell).1 {
+                        writeln!(
+                            warnings,
+                            "記録ID {} の{column}:「{c}」は Shift_JIS にないため &#{}; と出力しました。レセコンで直してください / {c:?} is not in Shift_JIS: written as &#{};",
+                            row.record_id, c as u32, c as u32
+                        )?;
+                    }
+                }
+            }
+            out.write_all(&bytes)?;
+        }
     }
-    let what = if training { "training" } else { "real" };
-    store.audit("operator", "export", &format!("{day} {what}"))?;
+    let what = if args.training { "training" } else { "real" };
+    store.audit("operator", "export", &format!("{day} {what} {} rows", rows.len()))?;
     Ok(Outcome::Done)
 }
 
@@ -346,18 +392,11 @@ pub fn report(
         FacilityArg::Pharmacy => usage::Facility::Pharmacy,
     };
     let store = open_store(&data_dir(data))?;
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.pull(after, 500)?;
-        after = page.next;
-        events.extend(page.events);
-        if !page.more {
-            break;
-        }
-    }
+    let events = all_events(&store)?;
     let report = usage::report(
-        events.iter().map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body)),
+        events
+            .iter()
+            .map(|e| (e.record_id.as_str(), e.kind.as_str(), e.device_time.as_str(), &e.body)),
         &usage::Benchmarks::embedded()?,
         &usage::Series::embedded()?,
         &crate::policy_table::effective()?,

@@ -55,6 +55,7 @@ pub enum FollowUpState {
 /// `interpretation`), read here for what the ledger needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUpResult {
+    #[serde(default)]
     pub follow_up_id: u64,
     pub state: FollowUpState,
     #[serde(default)]

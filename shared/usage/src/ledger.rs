@@ -15,6 +15,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::rate::Rate;
+use fallback::Presented;
+use reception::continuity::person_key;
+use reception::RecordEvent;
 
 /// How a qualification was confirmed online.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,66 +40,51 @@ pub struct Confirmation {
 
 pub use eligibility::jst_day;
 
-fn text(v: &serde_json::Value) -> Option<&str> {
-    v.as_str().map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// The person a reception's patient stands for, for distinct-person counts: a 64-bit
-/// FNV-1a digest of kana (else name) and birth date — or the digest a counting-only body
-/// kept ([`counting_only`]), so that pruned and fresh rows count one person once.
-fn person_key(p: &serde_json::Value) -> Option<String> {
-    if let Some(key) = text(&p["key"]) {
-        return Some(key.to_string());
-    }
-    let who = text(&p["kana"]).or_else(|| text(&p["name"]))?;
-    let birth = text(&p["birth"])?;
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in who.bytes().chain([b'|']).chain(birth.bytes()) {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    Some(format!("{hash:016x}"))
-}
-
-/// A ledger body reduced to what the counts read: status, method, the follow-up's outcome
-/// and the person's digest — no name, kana, birth date or numbers. A tablet keeps older
-/// rows like this (its 利用状況 still works offline) and forgets the patient.
-pub fn counting_only(kind: &str, body: &serde_json::Value) -> serde_json::Value {
-    match kind {
-        "reception" => serde_json::json!({
-            "status": body["status"],
-            "method": body["method"],
-            "patient": { "key": person_key(&body["patient"]) },
-        }),
-        "follow_up_result" => serde_json::json!({
-            "state": body["state"],
-            "result": { "interpretation": { "status": { "status": body["result"]["interpretation"]["status"]["status"] } } },
-        }),
-        _ => serde_json::json!({}),
-    }
+/// A ledger body reduced to what the counts read: status, how it was presented and the
+/// person's digest — no name, kana, birth date or numbers. A tablet keeps older rows like
+/// this (its 利用状況 still works offline) and forgets the patient. `None`: the row is
+/// not needed for the counts (or does not parse), and can go.
+pub fn counting_only(
+    kind: &str,
+    device_time: &str,
+    body: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    Some(RecordEvent::parse(kind, device_time, body).ok()?.counting_only()?.body())
 }
 
 /// The confirmation a ledger event stands for, if any.
 pub fn from_event(kind: &str, device_time: &str, body: &serde_json::Value) -> Option<Confirmation> {
     let day = jst_day(device_time)?;
-    let patient = person_key;
-    match kind {
-        "reception" if body["status"] == "confirmed" => {
-            let kind = match text(&body["method"])? {
-                "card" => Kind::MynaCard,
-                "smartphone" => Kind::MynaPhone,
-                "certificate" | "notice" => Kind::Numbers,
-                _ => return None,
+    match RecordEvent::parse(kind, device_time, body).ok()? {
+        RecordEvent::Reception(r) if r.confirmed_online() => {
+            let kind = match r.presented {
+                Presented::MynaCard => Kind::MynaCard,
+                Presented::Smartphone => Kind::MynaPhone,
+                Presented::Nothing => return None,
+                _ => Kind::Numbers,
             };
-            Some(Confirmation { day, kind, patient: patient(&body["patient"]) })
+            Some(Confirmation { day, kind, patient: person_key(&r.patient) })
         }
-        "follow_up_result"
-            if body["state"] == "done"
-                && body["result"]["interpretation"]["status"]["status"] == "confirmed" =>
-        {
+        RecordEvent::FollowUpResult(f) if f.confirmed() => {
             Some(Confirmation { day, kind: Kind::Numbers, patient: None })
         }
         _ => None,
     }
+}
+
+/// One ledger row as the counts read it: `(record_id, kind, device_time, body)`.
+pub type LedgerRow<'a> = (&'a str, &'a str, &'a str, &'a serde_json::Value);
+
+/// The confirmations of a ledger; a voided record (a double entry, the wrong patient)
+/// counts for nothing.
+pub fn confirmations<'a>(rows: impl IntoIterator<Item = LedgerRow<'a>>) -> Vec<Confirmation> {
+    let rows: Vec<LedgerRow<'a>> = rows.into_iter().collect();
+    let voided: BTreeSet<&str> =
+        rows.iter().filter(|(_, kind, _, _)| *kind == "voided").map(|(id, ..)| *id).collect();
+    rows.iter()
+        .filter(|(id, ..)| !voided.contains(id))
+        .filter_map(|(_, kind, time, body)| from_event(kind, time, body))
+        .collect()
 }
 
 /// One month (or day) of counts.
@@ -192,24 +180,25 @@ mod counting_only_tests {
     /// A pruned row counts as the row it came from, and holds nothing about the patient.
     #[test]
     fn a_counting_only_body_counts_the_same_and_names_nobody() {
+        let t = "2026-11-25T09:00:00+09:00";
         let body = serde_json::json!({
             "status": "confirmed", "method": "card",
-            "patient": { "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth": "1980-04-01" },
-            "follow_up": { "insurer": "01130012" },
+            "patient": { "name": "山田 太郎", "kana": "ヤマダ タロウ", "birth": "1980-04-01", "insurer": "01130012", "number": "1" },
         });
-        let slim = counting_only("reception", &body);
+        let slim = counting_only("reception", t, &body).unwrap();
         let text = slim.to_string();
         for secret in ["山田", "ヤマダ", "1980", "01130012"] {
             assert!(!text.contains(secret), "{secret} kept in {text}");
         }
-        let t = "2026-11-25T09:00:00+09:00";
         assert_eq!(from_event("reception", t, &slim), from_event("reception", t, &body));
-        let done = serde_json::json!({ "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } }, "answer": { "name": "山田" } } });
-        let slim = counting_only("follow_up_result", &done);
+        assert!(from_event("reception", t, &body).is_some());
+        let done = serde_json::json!({ "follow_up_id": 1, "state": "done", "result": { "interpretation": { "status": { "status": "confirmed" } }, "answer": { "name": "山田" } } });
+        let slim = counting_only("follow_up_result", t, &done).unwrap();
         assert!(!slim.to_string().contains("山田"));
         assert_eq!(
             from_event("follow_up_result", t, &slim),
             from_event("follow_up_result", t, &done)
         );
+        assert!(from_event("follow_up_result", t, &done).is_some());
     }
 }

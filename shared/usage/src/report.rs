@@ -3,7 +3,7 @@
 //! 加算 projection — one computation for both.
 
 use crate::benchmarks::{Benchmarks, Facility};
-use crate::ledger::{from_event, monthly, Counts};
+use crate::ledger::{monthly, Counts};
 use crate::rate::Rate;
 use crate::tier::{projection, Basis, Projection};
 use eligibility::{Policy, YearMonth};
@@ -46,10 +46,10 @@ pub struct Report {
     pub addition_summary: Vec<crate::tier::Line>,
 }
 
-/// Ledger events as `(kind, device_time, body)`.
+/// Ledger events as `(record_id, kind, device_time, body)`.
 #[allow(clippy::too_many_arguments)]
 pub fn report<'a>(
-    events: impl IntoIterator<Item = (&'a str, &'a str, &'a serde_json::Value)>,
+    events: impl IntoIterator<Item = crate::ledger::LedgerRow<'a>>,
     benchmarks: &Benchmarks,
     series: &crate::series::Series,
     policy: &Policy,
@@ -58,8 +58,7 @@ pub fn report<'a>(
     prefecture: Option<u8>,
     pediatric: bool,
 ) -> Report {
-    let confirmations: Vec<_> =
-        events.into_iter().filter_map(|(k, t, b)| from_event(k, t, b)).collect();
+    let confirmations = crate::ledger::confirmations(events);
     let usage = monthly(&confirmations);
     let months = (0..=6)
         .rev()

@@ -195,3 +195,22 @@ fn tiers_by_row() {
         projection(&policy, ym("2028-06"), ym("2028-03"), &[], Basis::Uses, Clinic, false).is_err()
     );
 }
+
+/// A voided reception (a double entry, the wrong patient) counts for nothing; the other
+/// reception of the same day still counts.
+#[test]
+fn a_voided_reception_does_not_count() {
+    let t = "2026-11-26T01:00:00Z";
+    let hanako = json!({ "kana": "ﾊﾅｺ", "birth": "1980-04-01" });
+    let a = reception("card", "confirmed", hanako.clone());
+    let b = reception("card", "confirmed", hanako);
+    let void = json!({ "reason": "二重登録" });
+    let rows = vec![
+        ("rec-a", "reception", t, &a),
+        ("rec-b", "reception", t, &b),
+        ("rec-b", "voided", t, &void),
+    ];
+    let counted = usage::ledger::confirmations(rows.clone());
+    assert_eq!(counted.len(), 1);
+    assert_eq!(usage::ledger::confirmations(rows.into_iter().take(2)).len(), 2);
+}

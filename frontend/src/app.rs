@@ -105,7 +105,7 @@ pub fn App() -> impl IntoView {
                         Page::Reception => view! { <ReceptionPage go=set_page/> }.into_any(),
                         Page::Fallback => view! { <FallbackPage/> }.into_any(),
                         Page::Numbers => view! { <NumbersPage/> }.into_any(),
-                        Page::Ledger => view! { <LedgerPage/> }.into_any(),
+                        Page::Ledger => view! { <LedgerPage go=set_page/> }.into_any(),
                         Page::Usage => view! { <UsagePage/> }.into_any(),
                         Page::Settings => view! { <SettingsPage/> }.into_any(),
                     }

@@ -1,25 +1,16 @@
 //! Measurement hooks for `cargo xtask bench` (called from WebDriver through Trunk's
 //! `window.wasmBindings`). They use their own database, never the terminal's.
 
-use crate::model::{Method, Patient, Reception, Status, SyncState};
+use crate::model::Reception;
 use wasm_bindgen::prelude::*;
 
 fn reception(n: u32) -> Reception {
-    Reception {
-        record_id: crate::ids::uuid_v7(),
-        op_id: crate::ids::uuid_v7(),
-        created_ms: js_sys::Date::now(),
-        created: crate::ids::now_rfc3339(),
-        method: Method::Card,
-        status: Status::Confirmed,
-        patient: Patient { name: Some(format!("ベンチ{n}")), ..Patient::default() },
-        copay_percent: Some(30),
-        copay_basis: Some("confirmed".into()),
-        follow_up: None,
-        note: None,
-        face_file: None,
-        sync: SyncState::Pending,
-    }
+    let record = serde_json::from_value(serde_json::json!({
+        "schema": 2, "visit": "2026-11-26", "presented": "myna_card",
+        "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" },
+        "patient": { "name": format!("ベンチ{n}") }
+    }));
+    Reception::new(record.unwrap_or_else(|e| wasm_bindgen::throw_str(&e.to_string())))
 }
 
 async fn fresh(db: &str) -> Result<crate::store::Store, JsValue> {

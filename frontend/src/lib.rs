@@ -18,6 +18,7 @@ pub mod app;
 pub mod bench;
 pub mod components;
 pub mod ids;
+pub mod json;
 pub mod model;
 pub mod net;
 pub mod pages;

@@ -1,9 +1,16 @@
-//! What a terminal records: a reception, how qualification was established, and where
-//! its sync stands. These values travel to the bridge as the `body` of a `reception` op.
+//! What a terminal keeps of a reception it recorded: the typed record
+//! (`reception::Reception`, schema 2, shared with the bridge), its ids and where its sync
+//! stands. The record travels to the bridge as the body of a `reception` op, written by
+//! `reception::RecordEvent` like every other event of its life.
 
+use fallback::Presented;
+use reception::RecordEvent;
 use serde::{Deserialize, Serialize};
 
-/// What the patient presented at the counter.
+pub use reception::{Patient, Status};
+
+/// The 受付 screen's choice of what the patient presented (the 資格情報のお知らせ and
+/// the マイナポータル screen share the numbers form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -42,29 +49,15 @@ impl Method {
             Method::Nothing => "nothing",
         }
     }
-}
 
-/// Where qualification stands for the visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// 確認済: online confirmation succeeded.
-    Confirmed,
-    /// 事後確認待ち: recorded with numbers; the bridge re-runs the lookup.
-    FollowUpPending,
-    /// 不詳: no numbers; claimed with 7-fill after the 申立書.
-    Unknown,
-    /// 要対応: staff must act (rejected op, 資格無効, …).
-    NeedsAttention,
-}
-
-impl Status {
-    pub fn label(self) -> (&'static str, &'static str) {
+    /// What the record says was presented.
+    pub fn presented(self) -> Presented {
         match self {
-            Status::Confirmed => ("確認済", "confirmed"),
-            Status::FollowUpPending => ("事後確認待ち", "follow-up pending"),
-            Status::Unknown => ("不詳", "unknown (申立て)"),
-            Status::NeedsAttention => ("要対応", "needs attention"),
+            Method::Card => Presented::MynaCard,
+            Method::Smartphone => Presented::Smartphone,
+            Method::Certificate => Presented::EligibilityCertificate,
+            Method::Notice => Presented::EligibilityNotice,
+            Method::Nothing => Presented::Nothing,
         }
     }
 }
@@ -83,21 +76,6 @@ pub enum SyncState {
     },
 }
 
-/// The patient as shown on the result card (never logged).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Patient {
-    pub name: Option<String>,
-    pub kana: Option<String>,
-    pub birth: Option<String>,
-    pub sex: Option<String>,
-    pub address: Option<String>,
-    pub insurer: Option<String>,
-    pub insurer_name: Option<String>,
-    pub symbol: Option<String>,
-    pub number: Option<String>,
-    pub branch: Option<String>,
-}
-
 /// One reception recorded at this terminal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reception {
@@ -106,46 +84,58 @@ pub struct Reception {
     pub created_ms: f64,
     /// Local time, RFC 3339.
     pub created: String,
-    pub method: Method,
-    pub status: Status,
-    pub patient: Patient,
-    /// Copay percent and its basis (`confirmed` / `estimated`), when known.
-    pub copay_percent: Option<u8>,
-    pub copay_basis: Option<String>,
-    /// The numbers to re-run for 事後確認.
-    pub follow_up: Option<protocol::LookupQuery>,
-    /// Free text: the claim path, the fallback outcome, notes.
-    pub note: Option<String>,
-    /// The face-auth reader's result file this reception records: every terminal drops
-    /// that result from its 受付 list once the reception is in the clinic's ledger.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub face_file: Option<String>,
+    pub record: reception::Reception,
     pub sync: SyncState,
 }
 
 impl Reception {
+    /// A new reception of `record`, with fresh ids and the terminal's clock.
+    pub fn new(record: reception::Reception) -> Reception {
+        Reception {
+            record_id: crate::ids::uuid_v7(),
+            op_id: crate::ids::uuid_v7(),
+            created_ms: js_sys::Date::now(),
+            created: crate::ids::now_rfc3339(),
+            record,
+            sync: SyncState::Pending,
+        }
+    }
+
     /// The op that carries this reception to the bridge (`op_id` fixed at creation).
     pub fn to_op(&self) -> protocol::Op {
-        let mut body = serde_json::json!({
-            "method": self.method,
-            "status": self.status,
-            "patient": self.patient,
-            "copay_percent": self.copay_percent,
-            "copay_basis": self.copay_basis,
-            "note": self.note,
-        });
-        if let Some(q) = &self.follow_up {
-            body["follow_up"] = serde_json::to_value(q).unwrap_or_default();
+        RecordEvent::Reception(self.record.clone()).to_op(
+            &self.op_id,
+            &self.record_id,
+            &self.created,
+        )
+    }
+
+    /// A row as IndexedDB holds it: this shape, or a first-wave row (the record's fields
+    /// flat beside the ids), migrated by `reception::v1` like the bridge's.
+    pub fn from_stored(value: serde_json::Value) -> Result<Reception, String> {
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(default)]
+            record: Option<serde_json::Value>,
+            record_id: String,
+            op_id: String,
+            created_ms: f64,
+            created: String,
+            sync: SyncState,
         }
-        if let Some(file) = &self.face_file {
-            body["face_file"] = file.clone().into();
+        let probe: Probe = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        let record = match probe.record {
+            Some(record) => reception::event::parse_reception(&probe.created, &record),
+            None => reception::v1::migrate(&probe.created, &value),
         }
-        protocol::Op {
-            op_id: self.op_id.clone(),
-            record_id: self.record_id.clone(),
-            kind: "reception".into(),
-            device_time: self.created.clone(),
-            body,
-        }
+        .map_err(|e| e.to_string())?;
+        Ok(Reception {
+            record_id: probe.record_id,
+            op_id: probe.op_id,
+            created_ms: probe.created_ms,
+            created: probe.created,
+            record,
+            sync: probe.sync,
+        })
     }
 }

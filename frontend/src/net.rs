@@ -66,7 +66,7 @@ pub async fn call<T: DeserializeOwned>(
     let text = text.as_string().unwrap_or_default();
     let status = response.status();
     if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| NetError::Refused {
+        crate::json::from_text(&text).map_err(|e| NetError::Refused {
             status,
             code: "bad_json".into(),
             message: format!("ブリッジの応答を読めません / unreadable answer: {e}"),
@@ -86,7 +86,7 @@ pub async fn health() -> Result<serde_json::Value, NetError> {
 }
 
 pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairResponse, NetError> {
-    let body = serde_json::to_string(&protocol::PairRequest {
+    let body = crate::json::to_text(&protocol::PairRequest {
         code: code.trim().to_string(),
         device_name: device_name.to_string(),
     })
@@ -95,7 +95,7 @@ pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairRespons
 }
 
 pub async fn push(token: &str, ops: Vec<protocol::Op>) -> Result<protocol::PushResponse, NetError> {
-    let body = serde_json::to_string(&protocol::PushRequest { ops }).unwrap_or_default();
+    let body = crate::json::to_text(&protocol::PushRequest { ops }).unwrap_or_default();
     call("POST", "/api/sync/push", Some(token), Some(body), SYNC_MS).await
 }
 
@@ -120,6 +120,6 @@ pub async fn lookup(
     token: &str,
     query: &protocol::LookupQuery,
 ) -> Result<serde_json::Value, NetError> {
-    let body = serde_json::to_string(query).unwrap_or_default();
+    let body = crate::json::to_text(query).unwrap_or_default();
     call("POST", "/api/lookup", Some(token), Some(body), LOOKUP_MS).await
 }

@@ -7,6 +7,7 @@ use crate::store::{self, Store};
 use crate::{net, sync, ws};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use reception::RecordEvent;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -71,6 +72,11 @@ pub struct Ctx {
     pub reader_mode: RwSignal<String>,
     /// The Sony reader granted to this page, by name.
     pub usb_reader: RwSignal<Option<String>>,
+    /// This terminal's ops not yet acknowledged (pending and 要対応), in outbox order: the
+    /// ledger shows a void or a correction made offline at once.
+    pub pending_ops: RwSignal<Vec<protocol::Op>>,
+    /// The record the wizard's claim root (① → ② → ③) decides for, chosen on 本日の受付.
+    pub claim_target: RwSignal<Option<String>>,
 }
 
 impl Ctx {
@@ -106,6 +112,8 @@ impl Ctx {
             now_ms: RwSignal::new(js_sys::Date::now()),
             reader_mode: RwSignal::new("auto".into()),
             usb_reader: RwSignal::new(None),
+            pending_ops: RwSignal::new(Vec::new()),
+            claim_target: RwSignal::new(None),
         }
     }
 }
@@ -131,6 +139,9 @@ pub async fn refresh_local(ctx: Ctx) {
         ctx.outbox_depth.set(pending.len());
         ctx.needs_attention.set(outbox.len() - pending.len());
         ctx.oldest_pending_ms.set(pending.iter().map(|r| r.enqueued_ms).reduce(f64::min));
+        let mut ops: Vec<_> = outbox.iter().collect();
+        ops.sort_by(|a, b| a.enqueued_ms.total_cmp(&b.enqueued_ms));
+        ctx.pending_ops.set(ops.into_iter().map(|r| r.op.clone()).collect());
     }
     if let Ok(ledger) = store.ledger().await {
         drop_recorded_face_results(ctx, &ledger);
@@ -144,14 +155,45 @@ fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
     if ctx.face.with_untracked(Vec::is_empty) {
         return;
     }
-    let recorded: std::collections::HashSet<&str> =
-        ledger.iter().filter_map(|e| e.body["face_file"].as_str()).collect();
+    let recorded: std::collections::HashSet<String> = ledger
+        .iter()
+        .filter(|e| e.kind == "reception")
+        .filter_map(|e| match reception::event::of(e) {
+            Ok(RecordEvent::Reception(r)) => r.face_file,
+            _ => None,
+        })
+        .collect();
     if ctx
         .face
         .with_untracked(|f| f.iter().any(|b| recorded.contains(b["file"].as_str().unwrap_or(""))))
     {
         ctx.face.update(|f| f.retain(|b| !recorded.contains(b["file"].as_str().unwrap_or(""))));
     }
+}
+
+/// Every record the terminal knows, folded (`reception::life`): the clinic's ledger as
+/// pulled, then this terminal's ops the bridge has not acknowledged yet.
+pub fn records(
+    ledger: &[protocol::StoredEvent],
+    pending: &[protocol::Op],
+) -> Vec<reception::life::RecordState> {
+    let known: std::collections::HashSet<&str> = ledger.iter().map(|e| e.op_id.as_str()).collect();
+    let first_local = ledger.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+    let mut events = ledger.to_vec();
+    events.extend(pending.iter().filter(|op| !known.contains(op.op_id.as_str())).enumerate().map(
+        |(i, op)| protocol::StoredEvent {
+            seq: first_local + i as u64,
+            op_id: op.op_id.clone(),
+            record_id: op.record_id.clone(),
+            device_id: String::new(),
+            kind: op.kind.clone(),
+            device_time: op.device_time.clone(),
+            received_time: String::new(),
+            body: op.body.clone(),
+            training: false,
+        },
+    ));
+    reception::life::fold(&events).0
 }
 
 /// Where the policy table in force on this terminal comes from.
@@ -243,6 +285,25 @@ pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
     let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
     let op = reception.to_op();
     store.record(&reception, &op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
+    refresh_local(ctx).await;
+    sync::broadcast("enqueued");
+    if ctx.is_sender.get_untracked() {
+        spawn_local(drain_now(ctx));
+    }
+    Ok(true)
+}
+
+/// Records an event of an existing record's life (訂正, 取消, 請求決定, メモ): one outbox
+/// row, sent like a reception. Returns after the commit; `Ok(false)` on a double tap.
+pub async fn record_event(ctx: Ctx, record_id: &str, event: RecordEvent) -> Result<bool, String> {
+    if ctx.saving.get_untracked() {
+        return Ok(false);
+    }
+    ctx.saving.set(true);
+    let _saving = Saving(ctx);
+    let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
+    let op = event.to_op(&crate::ids::uuid_v7(), record_id, &crate::ids::now_rfc3339());
+    store.enqueue(&op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
     refresh_local(ctx).await;
     sync::broadcast("enqueued");
     if ctx.is_sender.get_untracked() {

@@ -6,6 +6,9 @@
 //!   (key/value: token, device id, settings, the pull checkpoint).
 //! - v2: `receptions` (key `record_id`: what this terminal recorded, with its sync state)
 //!   and `ledger` (key `seq`: the clinic's events pulled from the bridge).
+//! - v3: no new store; the rows of `receptions` hold the typed record
+//!   (`reception::Reception`, schema 2). [`open`] rewrites first-wave rows after the
+//!   upgrade, with `reception::v1` (the bridge migrates its copies with the same function).
 //!
 //! Invariants: a reception and its outbox row are written in **one** read-write
 //! transaction with `durability: "strict"`, and the caller learns "recorded" only after
@@ -19,7 +22,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 pub const DEFAULT_NAME: &str = "madoguchi";
 
 const OUTBOX: &str = "outbox";
@@ -70,7 +73,7 @@ pub struct OutboxRow {
 // (which the page carries anyway): the same objects serde-wasm-bindgen's JSON-compatible
 // mode made, without its second set of (de)serialisers in the bundle.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, StoreError> {
-    js_sys::JSON::parse(&serde_json::to_string(value)?).map_err(|_| StoreError("JSON.parse".into()))
+    js_sys::JSON::parse(&crate::json::to_text(value)?).map_err(|_| StoreError("JSON.parse".into()))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
@@ -78,7 +81,7 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StoreError> {
         .ok()
         .and_then(|t| t.as_string())
         .ok_or_else(|| StoreError("JSON.stringify".into()))?;
-    Ok(serde_json::from_str(&text)?)
+    Ok(crate::json::from_text(&text)?)
 }
 
 /// Creates what each version adds, from `old` up to `new`.
@@ -120,9 +123,11 @@ pub async fn open_version(name: &str, version: u32) -> Result<Store, StoreError>
     Ok(Store { raw: request.await?.into() })
 }
 
-/// Opens the terminal's database at the current schema version.
+/// Opens the terminal's database at the current schema version, first-wave rows migrated.
 pub async fn open(name: &str) -> Result<Store, StoreError> {
-    open_version(name, VERSION).await
+    let store = open_version(name, VERSION).await?;
+    store.migrate_receptions().await?;
+    Ok(store)
 }
 
 /// Deletes a database (tests; 設定's "clear this terminal").
@@ -175,6 +180,26 @@ impl Store {
         }
     }
 
+    /// Rewrites first-wave reception rows as the typed record (idempotent: rows already
+    /// in the current shape are left alone). A row that cannot be read stays as it was.
+    async fn migrate_receptions(&self) -> Result<usize, StoreError> {
+        let tx = self.strict(&[RECEPTIONS])?;
+        let receptions = tx.object_store(RECEPTIONS)?;
+        let mut migrated = 0;
+        for value in receptions.get_all(None, None)?.await? {
+            let raw: serde_json::Value = from_js(value)?;
+            match Reception::from_stored(raw.clone()) {
+                Ok(r) if serde_json::to_value(&r)? != raw => {
+                    receptions.put(&to_js(&r)?, None)?.await?;
+                    migrated += 1;
+                }
+                _ => {}
+            }
+        }
+        Store::finish(tx).await?;
+        Ok(migrated)
+    }
+
     /// Records a reception and its outbox row atomically. Returns after the commit.
     pub async fn record(
         &self,
@@ -184,6 +209,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.strict(&[RECEPTIONS, OUTBOX])?;
         tx.object_store(RECEPTIONS)?.put(&to_js(reception)?, None)?.await?;
+        let row = OutboxRow {
+            op_id: op.op_id.clone(),
+            op: op.clone(),
+            enqueued_ms: now_ms,
+            attempts: 0,
+            rejected: None,
+        };
+        tx.object_store(OUTBOX)?.add(&to_js(&row)?, None)?.await?;
+        Store::finish(tx).await
+    }
+
+    /// An op of a record's life (訂正, 取消, 請求決定) into the outbox. Returns after the commit.
+    pub async fn enqueue(&self, op: &Op, now_ms: f64) -> Result<(), StoreError> {
+        let tx = self.strict(&[OUTBOX])?;
         let row = OutboxRow {
             op_id: op.op_id.clone(),
             op: op.clone(),
@@ -261,11 +300,15 @@ impl Store {
                 }
                 SyncState::Pending => {}
             }
+            // The reception's own op sets its sync state (its life events have their own
+            // outbox rows).
             let key = Query::Key(JsValue::from_str(&row.op.record_id));
             if let Some(value) = receptions.get(key)?.await? {
-                let mut reception: Reception = from_js(value)?;
-                reception.sync = state;
-                receptions.put(&to_js(&reception)?, None)?.await?;
+                let mut reception = Reception::from_stored(from_js(value)?).map_err(StoreError)?;
+                if reception.op_id == row.op_id {
+                    reception.sync = state;
+                    receptions.put(&to_js(&reception)?, None)?.await?;
+                }
             }
         }
         Store::finish(tx).await?;
@@ -288,7 +331,10 @@ impl Store {
     pub async fn receptions(&self) -> Result<Vec<Reception>, StoreError> {
         let tx = self.db().transaction(&[RECEPTIONS], TransactionMode::ReadOnly)?;
         let values = tx.object_store(RECEPTIONS)?.get_all(None, None)?.await?;
-        let mut list: Vec<Reception> = values.into_iter().map(from_js).collect::<Result<_, _>>()?;
+        let mut list: Vec<Reception> = values
+            .into_iter()
+            .map(|v| Reception::from_stored(from_js(v)?).map_err(StoreError))
+            .collect::<Result<_, _>>()?;
         list.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
         Ok(list)
     }
@@ -325,7 +371,9 @@ impl Store {
         for value in ledger.get_all(None, None)?.await? {
             let mut event: StoredEvent = from_js(value)?;
             if event.received_time.as_str() < cutoff {
-                let slim = usage::ledger::counting_only(&event.kind, &event.body);
+                let slim =
+                    usage::ledger::counting_only(&event.kind, &event.device_time, &event.body)
+                        .unwrap_or_else(|| serde_json::json!({}));
                 if slim != event.body {
                     event.body = slim;
                     ledger.put(&to_js(&event)?, None)?.await?;
@@ -334,7 +382,7 @@ impl Store {
             }
         }
         for value in receptions.get_all(None, None)?.await? {
-            let r: Reception = from_js(value)?;
+            let r = Reception::from_stored(from_js(value)?).map_err(StoreError)?;
             if r.created_ms < cutoff_ms && matches!(r.sync, SyncState::Acknowledged { .. }) {
                 receptions.delete(Query::Key(JsValue::from_str(&r.record_id)))?.await?;
                 gone += 1;

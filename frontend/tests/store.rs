@@ -3,7 +3,7 @@
 //! connection, migration from schema v1, the one-sender lock, and deletion only on
 //! acknowledgement.
 
-use frontend::model::{Method, Patient, Reception, Status, SyncState};
+use frontend::model::{Reception, SyncState};
 use frontend::store::{self, OutboxRow, Store};
 use protocol::OpResult;
 use wasm_bindgen_test::*;
@@ -16,14 +16,13 @@ fn reception(n: u32) -> Reception {
         op_id: format!("op-{n}"),
         created_ms: f64::from(n),
         created: format!("2026-11-26T09:00:{n:02}Z"),
-        method: Method::Card,
-        status: Status::Confirmed,
-        patient: Patient { name: Some(format!("患者{n}")), ..Patient::default() },
-        copay_percent: Some(30),
-        copay_basis: Some("confirmed".into()),
-        follow_up: None,
-        note: None,
-        face_file: None,
+        record: serde_json::from_value(serde_json::json!({
+            "schema": 2, "visit": "2026-11-26", "presented": "myna_card",
+            "established": "online_confirmation", "status": "confirmed", "claim": { "plan": "normal" },
+            "patient": { "name": format!("患者{n}") },
+            "copay": { "percent": 30, "band": "late_elderly", "basis": { "kind": "confirmed", "field": "insured_partial_contribution_ratio" }, "could_also_be": [] }
+        }))
+        .unwrap(),
         sync: SyncState::Pending,
     }
 }
@@ -101,6 +100,57 @@ async fn schema_v1_migrates_to_v2_keeping_its_rows() {
     // And the new stores work.
     record(&v2, 8).await;
     assert_eq!(v2.receptions().await.unwrap().len(), 1);
+}
+
+/// A first-wave (schema v2 database) reception row, exactly as that build wrote it, is
+/// rewritten as the typed record when the current build opens the database; its ids and
+/// sync state stay, and nothing in it is lost.
+#[wasm_bindgen_test]
+async fn first_wave_reception_rows_migrate_to_the_typed_record() {
+    store::delete("t-v1-rows").await.unwrap();
+    store::open_version("t-v1-rows", 2).await.unwrap().close();
+    let v1_row = serde_json::json!({
+        "record_id": "rec-v1", "op_id": "op-v1", "created_ms": 5.0,
+        "created": "2026-11-26T00:30:00.000Z",
+        "method": "certificate", "status": "follow_up_pending",
+        "patient": { "name": null, "kana": null, "birth": "1960-03-04", "sex": null, "address": null,
+                     "insurer": "06139998", "insurer_name": null, "symbol": "12", "number": "345", "branch": "01" },
+        "copay_percent": null, "copay_basis": null,
+        "follow_up": { "insurer": "06139998", "symbol": "12", "number": "345", "branch": "01", "birth": "1960-03-04", "visit": "2026-11-26", "limit_consent": false },
+        "note": "書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected",
+        "sync": { "state": "acknowledged", "seq": 41 }
+    });
+    {
+        // Written with the browser's IndexedDB directly, as the first wave's build did.
+        let db = idb::Factory::new().unwrap().open("t-v1-rows", Some(2)).unwrap().await.unwrap();
+        let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadWrite).unwrap();
+        let value = js_sys::JSON::parse(&v1_row.to_string()).unwrap();
+        tx.object_store("receptions").unwrap().put(&value, None).unwrap().await.unwrap();
+        tx.await.unwrap();
+        db.close();
+    }
+    let s = store::open("t-v1-rows").await.unwrap();
+    assert_eq!(s.version(), store::VERSION);
+    let list = s.receptions().await.unwrap();
+    assert_eq!(list.len(), 1);
+    let r = &list[0];
+    assert_eq!((r.record_id.as_str(), r.op_id.as_str()), ("rec-v1", "op-v1"));
+    assert_eq!(r.sync, SyncState::Acknowledged { seq: 41 });
+    assert_eq!(r.record.schema, reception::SCHEMA);
+    assert_eq!(r.record.status, reception::Status::FollowUpPending);
+    assert_eq!(r.record.presented, fallback::Presented::EligibilityCertificate);
+    let q = r.record.qualification.as_ref().expect("the numbers are the qualification");
+    assert_eq!((q.numbers.insurer.as_str(), q.numbers.number.as_str()), ("06139998", "345"));
+    assert_eq!(r.record.follow_up.as_ref().map(|f| f.birth.as_str()), Some("1960-03-04"));
+    assert_eq!(r.record.visit.to_string(), "2026-11-26");
+    assert!(r.record.note.as_deref().is_some_and(|n| n.contains("書類の番号")));
+    // Stored in the new shape: opening again reads the same, and the op it sends is the
+    // one the bridge's migration of the same v1 body makes.
+    s.close();
+    let again = store::open("t-v1-rows").await.unwrap();
+    assert_eq!(&again.receptions().await.unwrap()[0], r);
+    let bridge_side = reception::v1::migrate(&r.created, &v1_row).unwrap();
+    assert_eq!(r.record, bridge_side);
 }
 
 #[wasm_bindgen_test]

@@ -2,7 +2,7 @@
 //! bridge's JSON, the ledger's merge of pulled events and unsent rows, Japan time.
 
 use frontend::components::Reading;
-use frontend::model::{Method, Patient, Reception, Status, SyncState};
+use frontend::model::{Reception, SyncState};
 use frontend::pages::ledger::rows;
 use wasm_bindgen_test::*;
 
@@ -18,7 +18,7 @@ fn reading_json(status: &str) -> serde_json::Value {
         }]},
         "interpretation": {
             "status": { "status": status },
-            "copay": { "percent": 30, "basis": { "kind": "confirmed" } },
+            "copay": { "percent": 30, "band": "working_age", "basis": { "kind": "estimated", "reasons": [] }, "could_also_be": [] },
             "names_need_correction": ["name"],
             "copay_ratio_missing": false,
             "message": null
@@ -32,7 +32,8 @@ fn the_result_card_reads_the_bridges_json() {
     assert!(r.confirmed());
     assert_eq!(r.patient.name.as_deref(), Some("山田　●子"));
     assert_eq!(r.patient.birth.as_deref(), Some("1980-04-01"));
-    assert_eq!((r.copay_percent, r.copay_basis.as_deref()), (Some(30), Some("confirmed")));
+    let q = r.qualification.as_ref().expect("a qualification");
+    assert_eq!((q.numbers.insurer.as_str(), q.numbers.symbol.as_deref()), ("06139998", Some("12")));
     assert_eq!(r.limit_class.as_deref(), Some("A01"));
     assert_eq!(r.needs_correction, vec!["name".to_string()]);
     let not_found = Reading::from_json(&reading_json("not_found"));
@@ -48,14 +49,12 @@ fn local(n: u32, sync: SyncState) -> Reception {
         op_id: format!("op-{n}"),
         created_ms: f64::from(n),
         created: format!("2026-11-26T0{n}:00:00Z"),
-        method: Method::Certificate,
-        status: Status::FollowUpPending,
-        patient: Patient::default(),
-        copay_percent: None,
-        copay_basis: None,
-        follow_up: None,
-        note: None,
-        face_file: None,
+        record: serde_json::from_value(serde_json::json!({
+            "schema": 2, "visit": "2026-11-26", "presented": "eligibility_certificate",
+            "established": "eligibility_certificate", "status": "follow_up_pending",
+            "claim": { "plan": "after_follow_up" }
+        }))
+        .unwrap(),
         sync,
     }
 }
@@ -95,7 +94,10 @@ fn the_ledger_merges_pulled_events_and_unsent_rows_once() {
         event(3, "face", "face_result", serde_json::json!({})),
     ];
     let locals = vec![local(1, SyncState::Acknowledged { seq: 1 }), local(2, SyncState::Pending)];
-    let list = rows(&ledger, &locals);
+    // rec-2 is still in the outbox: its op is what the ledger shows until acknowledged.
+    let pending = vec![locals[1].to_op()];
+    let records = frontend::state::records(&ledger, &pending);
+    let list = rows(&records, &locals);
     assert_eq!(
         list.len(),
         2,

@@ -3,8 +3,8 @@
 //! notices — and one tap to record the visit.
 
 use crate::components::Bi;
-use crate::model::Patient;
 use leptos::prelude::*;
+use reception::{Numbers, Patient, Qualification, Relation};
 
 /// What the result card shows, read from the bridge's `{answer, interpretation}` JSON.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,15 +13,15 @@ pub struct Reading {
     pub status: String,
     pub message: Option<String>,
     pub patient: Patient,
-    pub copay_percent: Option<u8>,
-    pub copay_basis: Option<String>,
+    pub qualification: Option<Qualification>,
+    pub copay: Option<eligibility::Copay>,
     pub valid_until: Option<String>,
     pub limit_class: Option<String>,
     pub needs_correction: Vec<String>,
     pub ratio_missing: bool,
     pub results: usize,
     /// Every result when there are several (複数該当): staff choose one with the patient.
-    pub choices: Vec<Patient>,
+    pub choices: Vec<(Patient, Option<Qualification>)>,
     /// Staff chose `patient` among `choices` (never the first silently).
     pub chosen: bool,
     /// The system's code (ErrorCode or ProcessingResultCode), shown with a failure.
@@ -54,8 +54,8 @@ impl Reading {
             status: i["status"]["status"].as_str().unwrap_or("error").to_string(),
             message: text(&i["message"]),
             patient: patient_of(r),
-            copay_percent: i["copay"]["percent"].as_u64().map(|p| p as u8),
-            copay_basis: text(&i["copay"]["basis"]["kind"]),
+            qualification: qualification_of(r, i),
+            copay: serde_json::from_value(i["copay"].clone()).ok(),
             valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
             limit_class: text(&r["limit_certificate"]["classification"]),
             needs_correction: i["names_need_correction"]
@@ -64,7 +64,13 @@ impl Reading {
                 .unwrap_or_default(),
             ratio_missing: i["copay_ratio_missing"].as_bool().unwrap_or(false),
             results,
-            choices: if results > 1 { all.iter().map(patient_of).collect() } else { Vec::new() },
+            choices: if results > 1 {
+                all.iter()
+                    .map(|r| (patient_of(r), qualification_of(r, &serde_json::Value::Null)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             chosen: false,
             code: text(&i["code"]),
             details: {
@@ -91,8 +97,8 @@ impl Reading {
 
     /// The reading with choice `index` taken as the patient's qualification.
     pub fn choose(&self, index: usize) -> Option<Reading> {
-        let patient = self.choices.get(index)?.clone();
-        Some(Reading { patient, chosen: true, ..self.clone() })
+        let (patient, qualification) = self.choices.get(index)?.clone();
+        Some(Reading { patient, qualification, chosen: true, ..self.clone() })
     }
 
     /// The status in words, with what to do next.
@@ -124,7 +130,7 @@ impl Reading {
     }
 }
 
-/// One `ResultOfQualificationConfirmation` as the card shows it.
+/// One `ResultOfQualificationConfirmation`'s person as the card shows it.
 fn patient_of(r: &serde_json::Value) -> Patient {
     Patient {
         name: text(&r["name"]),
@@ -132,12 +138,25 @@ fn patient_of(r: &serde_json::Value) -> Patient {
         birth: text(&r["birthdate"]).map(|d| iso_day(&d)),
         sex: text(&r["sex1"]),
         address: text(&r["address"]),
-        insurer: text(&r["insurer_number"]),
-        insurer_name: text(&r["insurer_name"]),
-        symbol: text(&r["insured_card_symbol"]),
-        number: text(&r["insured_identification_number"]),
-        branch: text(&r["insured_branch_number"]),
+        ..Patient::default()
     }
+}
+
+/// Its qualification (numbers, insurer, 本人/家族, classification, validity).
+fn qualification_of(r: &serde_json::Value, i: &serde_json::Value) -> Option<Qualification> {
+    Some(Qualification {
+        numbers: Numbers {
+            insurer: text(&r["insurer_number"])?,
+            symbol: text(&r["insured_card_symbol"]),
+            number: text(&r["insured_identification_number"])?,
+            branch: text(&r["insured_branch_number"]),
+        },
+        insurer_name: text(&r["insurer_name"]),
+        relation: text(&r["personal_family_classification"]).and_then(|c| Relation::from_code(&c)),
+        card_classification: text(&i["card_classification"]["ja"]),
+        public_expense: Vec::new(),
+        valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
+    })
 }
 
 fn or_dash(v: &Option<String>) -> String {
@@ -152,14 +171,24 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
     let ok = reading.confirmed();
     let p = reading.patient.clone();
     let flagged = !reading.needs_correction.is_empty();
-    let copay = match (reading.copay_percent, reading.copay_basis.as_deref()) {
-        (Some(pct), Some("confirmed")) => format!("{}割（確定 / confirmed）", pct / 10),
-        (Some(pct), _) => format!("{}割（推定 / estimated）", pct / 10),
-        _ => "—".into(),
+    let copay = match &reading.copay {
+        Some(c) if c.is_confirmed() => format!("{}割（確定 / confirmed）", c.percent / 10),
+        Some(c) => format!("{}割（推定 / estimated）", c.percent / 10),
+        None => "—".into(),
     };
-    let numbers =
-        format!("{} ・ {} ・ {}", or_dash(&p.symbol), or_dash(&p.number), or_dash(&p.branch));
-    let insurer = format!("{} {}", or_dash(&p.insurer), p.insurer_name.clone().unwrap_or_default());
+    let q = reading.qualification.clone();
+    let n = q.as_ref().map(|q| q.numbers.clone());
+    let numbers = format!(
+        "{} ・ {} ・ {}",
+        or_dash(&n.as_ref().and_then(|n| n.symbol.clone())),
+        or_dash(&n.as_ref().map(|n| n.number.clone())),
+        or_dash(&n.as_ref().and_then(|n| n.branch.clone()))
+    );
+    let insurer = format!(
+        "{} {}",
+        or_dash(&n.as_ref().map(|n| n.insurer.clone())),
+        q.as_ref().and_then(|q| q.insurer_name.clone()).unwrap_or_default()
+    );
     let reading_for_record = reading.clone();
     let single = reading.choices.is_empty();
     let (valid_until, limit_class) = (or_dash(&reading.valid_until), or_dash(&reading.limit_class));
@@ -169,16 +198,13 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
             .choices
             .iter()
             .enumerate()
-            .map(|(index, choice)| {
+            .map(|(index, (choice, q))| {
                 let picked = reading.choose(index);
                 let label = format!(
-                    "{} ／ {} {} ／ {} ・ {} ・ {}",
+                    "{} ／ {} {}",
                     or_dash(&choice.name),
-                    or_dash(&choice.insurer),
-                    choice.insurer_name.clone().unwrap_or_default(),
-                    or_dash(&choice.symbol),
-                    or_dash(&choice.number),
-                    or_dash(&choice.branch),
+                    q.as_ref().map(|q| q.numbers.display()).unwrap_or_else(|| "—".into()),
+                    q.as_ref().and_then(|q| q.insurer_name.clone()).unwrap_or_default(),
                 );
                 view! {
                     <li>

@@ -4,12 +4,14 @@
 //! printable 被保険者資格申立書 pre-filled from the outage capture.
 
 use crate::components::Bi;
-use crate::model::{Method, Patient, Reception, Status, SyncState};
+use crate::model::Reception;
 use crate::state::{self, ctx};
 use fallback::model::{ClaimPlan, CopaySource, DocumentAction, FollowUp, Source};
-use fallback::{Answers, Decision, Fact, Root, Tree, VisitContext};
+use fallback::{Answers, Decision, Fact, Presented, Root, Tree, VisitContext};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use reception::status::{claim_for, reception_for, NotAReception, Visit};
+use reception::{Numbers, Patient, RecordEvent, Statement};
 
 fn source_text(s: &Source) -> (&'static str, &'static str) {
     match s {
@@ -65,8 +67,18 @@ fn follow_up_text(f: &FollowUp) -> &'static str {
 pub fn FallbackPage() -> impl IntoView {
     let c = ctx();
     let answers = RwSignal::new(Answers::new());
-    // The reception first; after the follow-up, the claim (① → ② → ③).
-    let root = RwSignal::new(Root::Reception);
+    // The reception first; after the follow-up, the claim (① → ② → ③) of one record:
+    // the one chosen on 本日の受付, or the one just recorded here.
+    let root = RwSignal::new(if c.claim_target.get_untracked().is_some() {
+        Root::Claim
+    } else {
+        Root::Reception
+    });
+    let n_insurer = RwSignal::new(String::new());
+    let n_symbol = RwSignal::new(String::new());
+    let n_number = RwSignal::new(String::new());
+    let n_branch = RwSignal::new(String::new());
+    let records = Memo::new(move |_| state::records(&c.ledger.get(), &c.pending_ops.get()));
     let name = RwSignal::new(String::new());
     let sex = RwSignal::new(String::new());
     let birth = RwSignal::new(String::new());
@@ -132,60 +144,121 @@ pub fn FallbackPage() -> impl IntoView {
             }
         })
     };
+    let typed =
+        |v: RwSignal<String>| Some(v.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
+    let numbers = move || match (typed(n_insurer), typed(n_number)) {
+        (Some(insurer), Some(number)) => {
+            Some(Numbers { insurer, symbol: typed(n_symbol), number, branch: typed(n_branch) })
+        }
+        _ => None,
+    };
+    let patient = move || Patient {
+        name: typed(name),
+        sex: typed(sex),
+        birth: typed(birth),
+        address: typed(address),
+        ..Patient::default()
+    };
+    // The patient's last known qualification (the bridge's ledger, any day): offered for
+    // "numbers known" and to pre-fill ① / ②.
+    let last = Memo::new(move |_| {
+        let (n, b) = (name.get(), birth.get());
+        if n.trim().is_empty() || b.trim().is_empty() {
+            return None;
+        }
+        let list = records.get();
+        let index = reception::life::patient_index(&list);
+        let p = Patient { name: Some(n), birth: Some(b), ..Patient::default() };
+        reception::life::last_visit(&index, &p).and_then(|s| {
+            Some((s.reception.visit.to_string(), s.reception.claim_numbers()?.clone()))
+        })
+    });
+    let use_last = move |_| {
+        if let Some((_, n)) = last.get_untracked() {
+            n_insurer.set(n.insurer);
+            n_symbol.set(n.symbol.unwrap_or_default());
+            n_number.set(n.number);
+            n_branch.set(n.branch.unwrap_or_default());
+        }
+    };
+    let target = move || {
+        let id = c.claim_target.get()?;
+        let s = records.get().into_iter().find(|s| s.record_id == id)?;
+        Some((
+            id,
+            format!(
+                "{} {}（{}）",
+                s.reception.visit,
+                s.reception.patient.name.clone().unwrap_or_default(),
+                s.reception.status.label().0
+            ),
+        ))
+    };
     let record = move |_| {
-        let Some(Some(Ok(Decision::Done { outcome, copay, unknown_claim, .. }))) =
+        let Some(Some(Ok(Decision::Done { node, outcome, copay, unknown_claim, .. }))) =
             decision.try_get_untracked()
         else {
             return;
         };
-        let status = if outcome.claim == ClaimPlan::Unknown {
-            Status::Unknown
-        } else if outcome.follow_up != FollowUp::None {
-            Status::FollowUpPending
-        } else {
-            Status::Confirmed
+        let Ok(day) = visit_date() else { return };
+        let presented = answers
+            .get_untracked()
+            .get(&Fact::Presented)
+            .and_then(|v| Presented::from_answer(v))
+            .unwrap_or(Presented::Nothing);
+        let (a, t) = (typed(address), typed(contact));
+        let visit = Visit {
+            visit: day,
+            presented,
+            patient: patient(),
+            statement: (a.is_some() || t.is_some()).then_some(Statement {
+                address: a,
+                contact: t,
+                insurance: None,
+            }),
+            numbers: numbers(),
+            terminal: None,
         };
-        let mut note = format!("{} / {}", outcome.title.ja, claim_text(&outcome.claim));
-        if !visit.get_untracked().trim().is_empty() {
-            note.push_str(&format!(" 受診日: {}", visit.get_untracked().trim()));
-        }
-        if let Some(u) = &unknown_claim {
-            note.push_str(&format!(
-                " 不詳: {} {} {}",
-                u.placeholders.insurer_number, u.placeholders.symbol, u.placeholders.number
-            ));
-            if let Some(t) = &u.tekiyo {
-                note.push_str(&format!(" 摘要: {t}"));
+        match reception_for(node, &outcome, copay, visit) {
+            Ok(record) => {
+                let reception = Reception::new(record);
+                let id = reception.record_id.clone();
+                spawn_local(async move {
+                    match state::record(c, reception).await {
+                        Ok(true) => {
+                            c.claim_target.set(Some(id));
+                            recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()))
+                        }
+                        Ok(false) => {}
+                        Err(e) => message.set(Some(e)),
+                    }
+                });
+            }
+            Err(NotAReception::NotYet) => message.set(Some(NotAReception::NotYet.to_string())),
+            Err(NotAReception::ClaimDecision) => {
+                let Some(target) = c.claim_target.get_untracked() else {
+                    return message.set(Some("請求を決める受付を「本日の受付」の要対応から選んでください / choose the reception on 本日の受付 first".into()));
+                };
+                let Some(decided) = claim_for(node, &outcome, numbers(), unknown_claim.as_ref())
+                else {
+                    return;
+                };
+                spawn_local(async move {
+                    match state::record_event(c, &target, RecordEvent::ClaimDecided(decided)).await
+                    {
+                        Ok(true) => {
+                            c.claim_target.set(None);
+                            recorded.set(Some(
+                                "請求の決定を記録しました（未送信）/ claim decision recorded"
+                                    .into(),
+                            ))
+                        }
+                        Ok(false) => {}
+                        Err(e) => message.set(Some(e)),
+                    }
+                });
             }
         }
-        let reception = Reception {
-            record_id: crate::ids::uuid_v7(),
-            op_id: crate::ids::uuid_v7(),
-            created_ms: js_sys::Date::now(),
-            created: crate::ids::now_rfc3339(),
-            method: Method::Nothing,
-            status,
-            patient: Patient {
-                name: Some(name.get_untracked()).filter(|s| !s.is_empty()),
-                sex: Some(sex.get_untracked()).filter(|s| !s.is_empty()),
-                birth: Some(birth.get_untracked()).filter(|s| !s.is_empty()),
-                address: Some(address.get_untracked()).filter(|s| !s.is_empty()),
-                ..Default::default()
-            },
-            copay_percent: copay.as_ref().map(|c| c.percent),
-            copay_basis: copay.as_ref().map(|_| "estimated".to_string()),
-            follow_up: None,
-            note: Some(note),
-            face_file: None,
-            sync: SyncState::Pending,
-        };
-        spawn_local(async move {
-            match state::record(c, reception).await {
-                Ok(true) => recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into())),
-                Ok(false) => {}
-                Err(e) => message.set(Some(e)),
-            }
-        });
     };
     let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
         view! {
@@ -208,6 +281,16 @@ pub fn FallbackPage() -> impl IntoView {
                     {input("受診日 / Visit date (空欄=今日 / empty = today)", "capture-visit", visit)}
                 </div>
             </details>
+            {move || last.get().map(|(day, n)| view! {
+                <p class="notice" data-testid="history-offer">
+                    {format!("前回（{day}）の資格: {} / last known numbers", n.display())}
+                    <button class="small" data-testid="use-history" on:click=use_last>"この番号を使う / use them"</button>
+                </p>
+            })}
+            {move || (root.get() == Root::Claim).then(|| match target() {
+                Some((_, label)) => view! { <p class="notice" data-testid="claim-target">{format!("請求を決める受付: {label}")}</p> }.into_any(),
+                None => view! { <p class="error" data-testid="claim-target">"請求を決める受付を「本日の受付」から選んでください / choose the reception first"</p> }.into_any(),
+            })}
             {move || match decision.get() {
                 None => view! { <p class="error">"決定木を使えません / the decision tree is unavailable"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" data-testid="wizard-error">{e}</p> }.into_any(),
@@ -266,9 +349,27 @@ pub fn FallbackPage() -> impl IntoView {
                             <h3>"事後確認 / Follow-up"</h3>
                             <p data-testid="outcome-follow-up">{follow_up_text(&outcome.follow_up)}</p>
                             <blockquote class="rule"><cite>{src_ja}</cite>{src_text}</blockquote>
-                            <button class="primary big" data-testid="wizard-record" prop:disabled=move || c.saving.get() on:click=record>"受付を記録 / Record the visit"</button>
+                            {matches!(outcome.claim, ClaimPlan::CurrentNumbers | ClaimPlan::PastNumbers).then(|| view! {
+                                <div class="form" data-testid="claim-numbers">
+                                    {input("保険者番号 / Insurer", "claim-insurer", n_insurer)}
+                                    {input("記号 / Symbol", "claim-symbol", n_symbol)}
+                                    {input("番号 / Number", "claim-number", n_number)}
+                                    {input("枝番 / Branch", "claim-branch", n_branch)}
+                                </div>
+                            })}
+                            {match outcome.established {
+                                fallback::model::Established::NotYet => view! {
+                                    <p class="notice" data-testid="wizard-not-a-reception">{NotAReception::NotYet.to_string()}</p>
+                                }.into_any(),
+                                fallback::model::Established::Claim => view! {
+                                    <button class="primary big" data-testid="wizard-record-claim" prop:disabled=move || c.saving.get() || c.claim_target.get().is_none() on:click=record>"この受付の請求として記録 / Record this claim decision"</button>
+                                }.into_any(),
+                                _ => view! {
+                                    <button class="primary big" data-testid="wizard-record" prop:disabled=move || c.saving.get() on:click=record>"受付を記録 / Record the visit"</button>
+                                }.into_any(),
+                            }}
                             {(outcome.claim == ClaimPlan::AfterFollowUp).then(|| view! {
-                                <button class="big" data-testid="wizard-claim" on:click=move |_| root.set(Root::Claim)>
+                                <button class="big" data-testid="wizard-claim" on:click=move |_| { answers.set(Answers::new()); root.set(Root::Claim) }>
                                     "事後確認の後：請求を決める / After the follow-up: decide the claim"
                                 </button>
                             })}
@@ -284,7 +385,7 @@ pub fn FallbackPage() -> impl IntoView {
             }}
             <div class="row">
                 <button class="big" data-testid="wizard-back" on:click=back>"一つ戻る / Back"</button>
-                <button class="big" data-testid="wizard-restart" on:click=move |_| { answers.set(Answers::new()); root.set(Root::Reception); recorded.set(None); }>"最初から / Restart"</button>
+                <button class="big" data-testid="wizard-restart" on:click=move |_| { answers.set(Answers::new()); root.set(Root::Reception); c.claim_target.set(None); recorded.set(None); }>"最初から / Restart"</button>
             </div>
             {move || recorded.get().map(|t| view! { <p class="recorded" data-testid="recorded">{t}</p> })}
             {move || message.get().map(|t| view! { <p class="error">{t}</p> })}

@@ -1,11 +1,16 @@
-//! 本日の受付: today's receptions of the whole clinic (pulled from the bridge) merged with
-//! this terminal's own rows not yet acknowledged; method, status, copay and sync state per
-//! row; a filter; CSV export.
+//! 本日の受付: today's receptions of the whole clinic (pulled from the bridge) with this
+//! terminal's ops not yet acknowledged, each record folded with its life (訂正, 取消, 請求決定,
+//! 事後確認) by `reception::life`; the 要対応 work list across days; a record's history
+//! with 取消 and 訂正; the receipt computer's CSV (the same rows as `bridge export`).
 
 use crate::components::Bi;
-use crate::model::{Method, Reception, Status, SyncState};
-use crate::state::ctx;
+use crate::model::{Reception, SyncState};
+use crate::state::{self, ctx};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reception::event::{Corrected, Voided};
+use reception::life::{RecordState, WorkReason};
+use reception::{Numbers, RecordEvent};
 use wasm_bindgen::JsCast;
 
 /// One row of the ledger view.
@@ -16,96 +21,56 @@ pub struct Row {
     pub name: String,
     pub method: String,
     pub status: String,
+    /// 有効 / 訂正 / 取消.
+    pub state: String,
     pub copay: String,
     pub sync: String,
+    pub work: Option<WorkReason>,
 }
 
-fn status_label(s: &serde_json::Value) -> String {
-    serde_json::from_value::<Status>(s.clone())
-        .map(|s| s.label().0.to_string())
-        .unwrap_or_else(|_| s.as_str().unwrap_or("").to_string())
+/// A record's status in words: its follow-up's outcome once there is one.
+pub fn status_text(s: &RecordState) -> String {
+    match &s.follow_up {
+        Some(f) if f.confirmed() => "確認済（事後）".into(),
+        Some(_) => "要対応".into(),
+        None => s.reception.status.label().0.to_string(),
+    }
 }
 
-fn method_label(m: &serde_json::Value) -> String {
-    serde_json::from_value::<Method>(m.clone()).map(|m| m.label().0.to_string()).unwrap_or_default()
-}
-
-/// Ledger events (reception, follow-up results, face results) and local pending rows.
-pub fn rows(ledger: &[protocol::StoredEvent], local: &[Reception]) -> Vec<Row> {
-    let mut rows: Vec<Row> = Vec::new();
-    for e in ledger {
-        match e.kind.as_str() {
-            "reception" => rows.push(Row {
-                record_id: e.record_id.clone(),
-                time: e.device_time.clone(),
-                name: e.body["patient"]["name"].as_str().unwrap_or("").to_string(),
-                method: method_label(&e.body["method"]),
-                status: status_label(&e.body["status"]),
-                copay: e.body["copay_percent"]
-                    .as_u64()
-                    .map(|p| format!("{}割", p / 10))
-                    .unwrap_or_default(),
-                sync: "送信済 / synced".into(),
-            }),
-            "follow_up_result" => {
-                let done = e.body["state"] == "done";
-                let confirmed =
-                    e.body["result"]["interpretation"]["status"]["status"] == "confirmed";
-                if let Some(row) = rows.iter_mut().find(|r| r.record_id == e.record_id) {
-                    row.status = match (done, confirmed) {
-                        (true, true) => "確認済（事後）".into(),
-                        _ => "要対応".into(),
-                    };
-                    if let Some(p) = e.body["result"]["interpretation"]["copay"]["percent"].as_u64()
-                    {
-                        row.copay = format!("{}割", p / 10);
-                    }
-                }
+/// The rows of `records`, with this terminal's sync state where it has one.
+pub fn rows(records: &[RecordState], local: &[Reception]) -> Vec<Row> {
+    let mut rows: Vec<Row> = records
+        .iter()
+        .map(|s| {
+            let r = &s.reception;
+            let copay = s
+                .follow_up
+                .as_ref()
+                .and_then(|f| f.copay_percent())
+                .or(r.copay.as_ref().map(|c| c.percent))
+                .map(|p| format!("{}割", p / 10))
+                .unwrap_or_default();
+            let sync = match local.iter().find(|l| l.record_id == s.record_id).map(|l| &l.sync) {
+                Some(SyncState::Pending) => "受付済（未送信）".to_string(),
+                Some(SyncState::NeedsAttention { reason }) => format!("要対応: {reason}"),
+                _ if s.device_id.is_empty() => "未送信".into(),
+                _ => "送信済 / synced".into(),
+            };
+            Row {
+                record_id: s.record_id.clone(),
+                time: s.recorded_time.clone(),
+                name: r.patient.name.clone().unwrap_or_default(),
+                method: reception::export::presented_label(r.presented).to_string(),
+                status: status_text(s),
+                state: s.state_label().to_string(),
+                copay,
+                sync,
+                work: s.work(),
             }
-            _ => {}
-        }
-    }
-    for r in local {
-        if matches!(r.sync, SyncState::Acknowledged { .. })
-            && rows.iter().any(|x| x.record_id == r.record_id)
-        {
-            continue;
-        }
-        rows.push(Row {
-            record_id: r.record_id.clone(),
-            time: r.created.clone(),
-            name: r.patient.name.clone().unwrap_or_default(),
-            method: r.method.label().0.to_string(),
-            status: r.status.label().0.to_string(),
-            copay: r.copay_percent.map(|p| format!("{}割", p / 10)).unwrap_or_default(),
-            sync: match &r.sync {
-                SyncState::Pending => "受付済（未送信）".into(),
-                SyncState::Acknowledged { .. } => "送信済 / synced".into(),
-                SyncState::NeedsAttention { reason } => format!("要対応: {reason}"),
-            },
-        });
-    }
+        })
+        .collect();
     rows.sort_by(|a, b| b.time.cmp(&a.time));
     rows
-}
-
-fn csv(rows: &[Row]) -> String {
-    let field = |v: &str| {
-        if v.contains([',', '"', '\n']) {
-            format!("\"{}\"", v.replace('"', "\"\""))
-        } else {
-            v.to_string()
-        }
-    };
-    let mut out = String::from("time,name,method,status,copay,sync,record_id\n");
-    for r in rows {
-        let line = [&r.time, &r.name, &r.method, &r.status, &r.copay, &r.sync, &r.record_id]
-            .map(|v| field(v))
-            .join(",");
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }
 
 fn download(name: &str, text: &str) {
@@ -128,16 +93,18 @@ fn download(name: &str, text: &str) {
 }
 
 #[component]
-pub fn LedgerPage() -> impl IntoView {
+pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let c = ctx();
     let filter = RwSignal::new(String::new());
     let day = crate::ids::today_jst();
     let today = day.map(|d| d.to_string()).unwrap_or_default();
-    // Today in Japan only: the pulled ledger keeps earlier days too.
+    let selected = RwSignal::new(None::<String>);
+    let records = Memo::new(move |_| state::records(&c.ledger.get(), &c.pending_ops.get()));
+    // Today's visits only: the pulled ledger keeps earlier days too (the work list shows them).
     let all = Memo::new(move |_| {
-        let mut list = rows(&c.ledger.get(), &c.receptions.get());
-        list.retain(|r| crate::ids::jst_date(&r.time) == day);
-        list
+        let today: Vec<RecordState> =
+            records.get().into_iter().filter(|s| Some(s.reception.visit) == day).collect();
+        rows(&today, &c.receptions.get())
     });
     let shown = move || {
         let f = filter.get();
@@ -151,31 +118,223 @@ pub fn LedgerPage() -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
+    let export = move |_| {
+        let ids: Vec<String> = shown().into_iter().map(|r| r.record_id).collect();
+        let list: Vec<reception::export::Row> = records
+            .get_untracked()
+            .iter()
+            .filter(|s| ids.contains(&s.record_id))
+            .map(|s| reception::export::row(s, ""))
+            .collect();
+        download(&format!("madoguchi-{today}.csv"), &reception::export::csv(&list));
+    };
+    let work = Memo::new(move |_| {
+        let list = records.get();
+        reception::life::work_list(&list)
+            .into_iter()
+            .map(|(s, why)| {
+                (
+                    s.record_id.clone(),
+                    s.reception.visit.to_string(),
+                    s.reception.patient.name.clone().unwrap_or_default(),
+                    why,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
     view! {
         <section class="page" data-testid="page-ledger">
             <h1><Bi ja="本日の受付" en="Today's receptions"/></h1>
             <div class="row">
                 <input class="filter" data-testid="ledger-filter" placeholder="絞り込み（氏名・状態）/ filter"
                     prop:value=move || filter.get() on:input=move |e| filter.set(event_target_value(&e))/>
-                <button class="big" data-testid="ledger-csv" on:click=move |_| download(&format!("madoguchi-{today}.csv"), &csv(&shown()))>
+                <button class="big" data-testid="ledger-csv" on:click=export>
                     "CSV出力 / Export CSV"
                 </button>
             </div>
             <p data-testid="ledger-count">{move || format!("{} 件 / rows", shown().len())}</p>
             <table class="ledger" data-testid="ledger-table">
-                <thead><tr><th>"時刻"</th><th>"氏名"</th><th>"方法"</th><th>"状態"</th><th>"負担"</th><th>"同期"</th></tr></thead>
+                <thead><tr><th>"時刻"</th><th>"氏名"</th><th>"方法"</th><th>"状態"</th><th>"記録"</th><th>"負担"</th><th>"同期"</th><th></th></tr></thead>
                 <tbody>
-                    {move || shown().into_iter().map(|r| view! {
-                        <tr data-testid="ledger-row" data-record=r.record_id.clone()>
-                            <td>{crate::ids::jst_hhmm(&r.time)}</td>
-                            <td>{r.name}</td><td>{r.method}</td>
-                            <td data-testid="ledger-status">{r.status}</td>
-                            <td>{r.copay}</td>
-                            <td data-testid="ledger-sync">{r.sync}</td>
-                        </tr>
+                    {move || shown().into_iter().map(|r| {
+                        let id = r.record_id.clone();
+                        view! {
+                            <tr data-testid="ledger-row" data-record=r.record_id.clone()>
+                                <td>{crate::ids::jst_hhmm(&r.time)}</td>
+                                <td>{r.name}</td><td>{r.method}</td>
+                                <td data-testid="ledger-status">{r.status}</td>
+                                <td data-testid="ledger-state">{r.state}</td>
+                                <td>{r.copay}</td>
+                                <td data-testid="ledger-sync">{r.sync}</td>
+                                <td><button class="small" data-testid="ledger-open" on:click=move |_| selected.set(Some(id.clone()))>"詳細 / details"</button></td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>
+            <section class="card" data-testid="work-list">
+                <h2><Bi ja="要対応（日をまたいで）" en="To do (across days)"/></h2>
+                {move || {
+                    let list = work.get();
+                    if list.is_empty() {
+                        return view! { <p data-testid="work-empty">"なし / nothing to do"</p> }.into_any();
+                    }
+                    view! {
+                        <ul>
+                            {list.into_iter().map(|(id, visit, name, why)| {
+                                let open = id.clone();
+                                view! {
+                                    <li data-testid="work-item" data-record=id.clone() data-reason=format!("{why:?}")>
+                                        <span>{format!("{visit} {name} — {} / {}", why.label().0, why.label().1)}</span>
+                                        <button class="small" data-testid="work-open" on:click=move |_| selected.set(Some(open.clone()))>"開く / open"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            {move || selected.get().and_then(|id| records.get().into_iter().find(|s| s.record_id == id)).map(|s| view! {
+                <RecordDetail state=s go=go on_close=Callback::new(move |_| selected.set(None))/>
+            })}
+        </section>
+    }
+}
+
+/// One record: where it stands, its history, and what staff can do with it.
+#[component]
+fn RecordDetail(
+    state: RecordState,
+    go: WriteSignal<crate::app::Page>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let c = ctx();
+    let record_id = state.record_id.clone();
+    let r = state.reception.clone();
+    let reason = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let numbers = r.claim_numbers().cloned().unwrap_or_default();
+    let name = RwSignal::new(r.patient.name.clone().unwrap_or_default());
+    let kana = RwSignal::new(r.patient.kana.clone().unwrap_or_default());
+    let insurer = RwSignal::new(numbers.insurer.clone());
+    let symbol = RwSignal::new(numbers.symbol.clone().unwrap_or_default());
+    let number = RwSignal::new(numbers.number.clone());
+    let branch = RwSignal::new(numbers.branch.clone().unwrap_or_default());
+    let open = state.voided.is_none();
+    let decides_claim = open
+        && state.claim_decided.is_none()
+        && r.claim.plan == fallback::model::ClaimPlan::AfterFollowUp;
+    let send = move |event: RecordEvent, done: &'static str| {
+        let id = record_id.clone();
+        spawn_local(async move {
+            match state::record_event(c, &id, event).await {
+                Ok(true) => {
+                    message.set(Some(done.into()));
+                    reason.set(String::new());
+                }
+                Ok(false) => {}
+                Err(e) => message.set(Some(e)),
+            }
+        });
+    };
+    let why = move || Some(reason.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
+    let void = {
+        let send = send.clone();
+        move |_| match why() {
+            Some(reason) => send(RecordEvent::Voided(Voided { reason }), "取消しました / voided"),
+            None => message.set(Some("理由を入力してください / enter the reason".into())),
+        }
+    };
+    let base = r.clone();
+    let correct = move |_| {
+        let Some(reason) = why() else {
+            return message.set(Some("理由を入力してください / enter the reason".into()));
+        };
+        let text = |s: RwSignal<String>| {
+            Some(s.get_untracked().trim().to_string()).filter(|s| !s.is_empty())
+        };
+        let mut next = base.clone();
+        next.patient.name = text(name);
+        next.patient.kana = text(kana);
+        let typed = match (text(insurer), text(number)) {
+            (Some(insurer), Some(number)) => {
+                Some(Numbers { insurer, symbol: text(symbol), number, branch: text(branch) })
+            }
+            _ => None,
+        };
+        if let Some(n) = typed {
+            match &mut next.qualification {
+                Some(q) => q.numbers = n.clone(),
+                None => {
+                    next.qualification =
+                        Some(reception::Qualification { numbers: n.clone(), ..Default::default() })
+                }
+            }
+            if next.claim.numbers.is_some() {
+                next.claim.numbers = Some(n);
+            }
+        }
+        let mut fields = Vec::new();
+        if next.patient.name != base.patient.name {
+            fields.push("氏名".to_string());
+        }
+        if next.patient.kana != base.patient.kana {
+            fields.push("カナ".to_string());
+        }
+        if next.claim_numbers() != base.claim_numbers() {
+            fields.push("番号".to_string());
+        }
+        if fields.is_empty() {
+            return message.set(Some("変更がありません / nothing changed".into()));
+        }
+        send(
+            RecordEvent::Corrected(Corrected { reception: next, fields, reason }),
+            "訂正しました / corrected",
+        );
+    };
+    let claim_id = state.record_id.clone();
+    let decide_claim = move |_| {
+        c.claim_target.set(Some(claim_id.clone()));
+        go.set(crate::app::Page::Fallback);
+    };
+    let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
+        view! {
+            <label class="field"><span class="label">{label}</span>
+                <input data-testid=testid prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+            </label>
+        }
+    };
+    view! {
+        <section class="card detail" data-testid="record-detail" data-record=state.record_id.clone()>
+            <h2>{format!("{} {}", r.visit, r.patient.name.clone().unwrap_or_default())}</h2>
+            <p data-testid="detail-status">{format!("{}（{}）／ 請求: {}", status_text(&state), state.state_label(), state.claim().label())}</p>
+            {state.work().map(|w| view! { <p class="notice" data-testid="detail-work">{format!("要対応: {} / {}", w.label().0, w.label().1)}</p> })}
+            <h3>"履歴 / History"</h3>
+            <ol data-testid="history">
+                {state.history.iter().map(|h| view! {
+                    <li data-testid="history-entry" data-kind=h.kind>{format!("{} {}", crate::ids::jst_hhmm(&h.time), h.summary)}</li>
+                }).collect_view()}
+            </ol>
+            {open.then(|| view! {
+                <div class="form">
+                    {input("氏名 / Name", "fix-name", name)}
+                    {input("カナ / Kana", "fix-kana", kana)}
+                    {input("保険者番号 / Insurer", "fix-insurer", insurer)}
+                    {input("記号 / Symbol", "fix-symbol", symbol)}
+                    {input("番号 / Number", "fix-number", number)}
+                    {input("枝番 / Branch", "fix-branch", branch)}
+                    {input("理由（必須）/ Reason (required)", "fix-reason", reason)}
+                </div>
+                <div class="row">
+                    <button class="big" data-testid="record-correct" prop:disabled=move || c.saving.get() on:click=correct.clone()>"訂正を記録 / Record the correction"</button>
+                    <button class="big danger" data-testid="record-void" prop:disabled=move || c.saving.get() on:click=void.clone()>"この受付を取消 / Void this reception"</button>
+                    {decides_claim.then(|| view! {
+                        <button class="big primary" data-testid="record-decide-claim" on:click=decide_claim.clone()>"請求を決める（①→②→③）/ Decide the claim"</button>
+                    })}
+                </div>
+            })}
+            {move || message.get().map(|m| view! { <p class="recorded" data-testid="detail-message">{m}</p> })}
+            <button class="big" data-testid="detail-close" on:click=move |_| on_close.run(())>"閉じる / Close"</button>
         </section>
     }
 }

@@ -5,10 +5,11 @@
 
 use super::reception_from;
 use crate::components::{Bi, Reading, ResultCard};
-use crate::model::{Method, Reception, Status, SyncState};
+use crate::model::{Method, Reception, Status};
 use crate::state::{self, ctx};
 use eligibility::identifiers::{BranchNumber, IdentifierError, InsuredNumber, InsuredSymbol};
 use eligibility::{Date, InsurerNumber};
+use fallback::model::{ClaimPlan, Established};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -139,7 +140,10 @@ pub fn NumbersPage() -> impl IntoView {
         });
     };
     let record = Callback::new(move |r: Reading| {
-        let reception = reception_from(&r, Method::Certificate, None);
+        let reception = match reception_from(&r, Method::Certificate, None) {
+            Ok(reception) => reception,
+            Err(e) => return message.set(Some(e)),
+        };
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(false) => {}
@@ -156,28 +160,36 @@ pub fn NumbersPage() -> impl IntoView {
         // outage can last past midnight or a month end).
         let mut q = query();
         q.visit = crate::ids::today_jst().map(|d| d.to_string());
-        let reception = Reception {
-            record_id: crate::ids::uuid_v7(),
-            op_id: crate::ids::uuid_v7(),
-            created_ms: js_sys::Date::now(),
-            created: crate::ids::now_rfc3339(),
-            method: Method::Certificate,
-            status: Status::FollowUpPending,
-            patient: crate::model::Patient {
-                birth: Some(q.birth.clone()),
-                insurer: Some(q.insurer.clone()),
-                symbol: q.symbol.clone(),
-                number: Some(q.number.clone()),
-                branch: q.branch.clone(),
-                ..Default::default()
-            },
-            copay_percent: None,
-            copay_basis: None,
-            follow_up: Some(q),
-            note: Some("書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected".into()),
-            face_file: None,
-            sync: SyncState::Pending,
+        let Some(visit) = crate::ids::today_jst() else {
+            return message.set(Some(super::NO_CLOCK.into()));
         };
+        let record = reception::Reception {
+            schema: reception::SCHEMA,
+            visit,
+            visit_type: None,
+            presented: fallback::Presented::EligibilityCertificate,
+            established: Established::EligibilityCertificate,
+            outcome: None,
+            status: Status::FollowUpPending,
+            qualification: Some(reception::Qualification {
+                numbers: reception::Numbers {
+                    insurer: q.insurer.clone(),
+                    symbol: q.symbol.clone(),
+                    number: q.number.clone(),
+                    branch: q.branch.clone(),
+                },
+                ..Default::default()
+            }),
+            patient: reception::Patient { birth: Some(q.birth.clone()), ..Default::default() },
+            copay: None,
+            claim: reception::Claim::plan(ClaimPlan::AfterFollowUp),
+            follow_up: Some(q),
+            statement: None,
+            face_file: None,
+            terminal: None,
+            note: Some("書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected".into()),
+        };
+        let reception = Reception::new(record);
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(false) => {}

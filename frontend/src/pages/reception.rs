@@ -21,7 +21,10 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
 
     let record = Callback::new(move |r: Reading| {
         let m = method.get_untracked().unwrap_or(Method::Card);
-        let reception = reception_from(&r, m, None);
+        let reception = match reception_from(&r, m, None) {
+            Ok(reception) => reception,
+            Err(e) => return message.set(Some(e)),
+        };
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(true) => {
@@ -36,12 +39,15 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     });
     let record_face = move |body: serde_json::Value| {
         let r = Reading::from_json(&body);
-        let mut reception = reception_from(
+        let mut reception = match reception_from(
             &r,
             Method::Card,
             Some("顔認証付きカードリーダー / face-auth reader".into()),
-        );
-        reception.face_file = body["file"].as_str().map(String::from);
+        ) {
+            Ok(reception) => reception,
+            Err(e) => return message.set(Some(e)),
+        };
+        reception.record.face_file = body["file"].as_str().map(String::from);
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(false) => {}
@@ -170,7 +176,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                 <span class="name">{r.patient.name.clone().unwrap_or_default()}</span>
                                 <span>{r.patient.kana.clone().unwrap_or_default()}</span>
                                 <span class=if r.confirmed() { "ok" } else { "warn" }>{ja}" / "{en}</span>
-                                <span>{r.copay_percent.map(|p| format!("{}割", p / 10))}</span>
+                                <span>{r.copay.as_ref().map(|c| format!("{}割", c.percent / 10))}</span>
                                 <button class="primary" data-testid="face-record" prop:disabled=move || c.saving.get() on:click=move |_| record_face(body.clone())>"受付を記録 / Record"</button>
                             </div>
                         }

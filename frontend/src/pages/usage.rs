@@ -103,10 +103,13 @@ pub fn UsagePage() -> impl IntoView {
             .filter(|r| !matches!(r.sync, SyncState::Acknowledged { .. }))
             .map(|r| r.to_op())
             .collect();
-        let events = ledger
-            .iter()
-            .map(|e| (e.kind.as_str(), e.device_time.as_str(), &e.body))
-            .chain(unsent.iter().map(|o| (o.kind.as_str(), o.device_time.as_str(), &o.body)));
+        let events =
+            ledger
+                .iter()
+                .map(|e| (e.record_id.as_str(), e.kind.as_str(), e.device_time.as_str(), &e.body))
+                .chain(unsent.iter().map(|o| {
+                    (o.record_id.as_str(), o.kind.as_str(), o.device_time.as_str(), &o.body)
+                }));
         let benchmarks = Benchmarks::embedded().ok()?;
         let policy = crate::state::policy(c)?;
         let series = usage::Series::embedded().ok()?;

@@ -32,17 +32,24 @@ pub fn person_key(p: &Patient) -> Option<String> {
     Some(digest(&[who, birth]))
 }
 
-/// The key of the patient index: the clinic's own patient id when staff typed one,
-/// otherwise kana (else name, spaces ignored) and birth date. The insurance numbers are
-/// deliberately not part of it: a changed 保険者番号 must find the same patient, so that
+/// The keys of the patient index: the clinic's own patient id when staff typed one, kana
+/// and birth date, name and birth date (spaces ignored) — a wizard that captured only the
+/// name finds the patient a card confirmed with kana. The insurance numbers are
+/// deliberately not part of them: a changed 保険者番号 must find the same patient, so that
 /// the change is shown.
-pub fn index_key(p: &Patient) -> Option<String> {
+pub fn index_keys(p: &Patient) -> Vec<String> {
+    let mut keys = Vec::new();
     if let Some(id) = p.clinic_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        return Some(format!("id:{}", digest(&[id])));
+        keys.push(format!("id:{}", digest(&[id])));
     }
-    let who = p.kana.as_deref().or(p.name.as_deref()).map(folded).filter(|s| !s.is_empty())?;
-    let birth = p.birth.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
-    Some(format!("kb:{}", digest(&[&who, birth])))
+    if let Some(birth) = p.birth.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        for (tag, who) in [("kana", &p.kana), ("name", &p.name)] {
+            if let Some(who) = who.as_deref().map(folded).filter(|s| !s.is_empty()) {
+                keys.push(format!("{tag}:{}", digest(&[&who, birth])));
+            }
+        }
+    }
+    keys
 }
 
 /// One field that differs from the last confirmed visit.

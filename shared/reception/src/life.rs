@@ -227,16 +227,30 @@ pub fn work_list(states: &[RecordState]) -> Vec<(&RecordState, WorkReason)> {
     list
 }
 
-/// The newest confirmed (not voided) reception of each patient, by [`crate::continuity::index_key`].
+/// The patient index: the newest confirmed (not voided) reception with numbers, under each
+/// of its patient's keys ([`crate::continuity::index_keys`]).
 pub fn patient_index(states: &[RecordState]) -> BTreeMap<String, &RecordState> {
     let mut index = BTreeMap::new();
     for s in states {
         let usable = s.voided.is_none()
             && matches!(s.reception.status, Status::Confirmed | Status::ByDocument)
             && s.reception.claim_numbers().is_some();
-        if let (true, Some(key)) = (usable, crate::continuity::index_key(&s.reception.patient)) {
-            index.insert(key, s);
+        if usable {
+            for key in crate::continuity::index_keys(&s.reception.patient) {
+                index.insert(key, s);
+            }
         }
     }
     index
+}
+
+/// The last known reception of `patient` (any of its keys), if the index has one.
+pub fn last_visit<'a>(
+    index: &BTreeMap<String, &'a RecordState>,
+    patient: &crate::Patient,
+) -> Option<&'a RecordState> {
+    crate::continuity::index_keys(patient)
+        .iter()
+        .filter_map(|k| index.get(k).copied())
+        .max_by_key(|s| (s.reception.visit, s.first_seq))
 }

@@ -31,6 +31,8 @@ struct PatientV1 {
     symbol: Option<String>,
     number: Option<String>,
     branch: Option<String>,
+    /// A counting-only row's person digest (a tablet's pruned rows).
+    key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,7 +184,7 @@ pub fn migrate(device_time: &str, body: &serde_json::Value) -> Result<Reception,
         sex: filled(p.sex),
         address: filled(p.address),
         clinic_id: None,
-        key: None,
+        key: filled(p.key),
     };
     let copay = v1.copay_percent.and_then(|percent| {
         let c = copay_v1(percent, v1.copay_basis.as_deref(), patient.birth.as_deref(), visit);

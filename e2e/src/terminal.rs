@@ -84,6 +84,30 @@ pub fn ledger_events(serve: &Serve) -> Vec<serde_json::Value> {
     }
 }
 
+/// Every event in the bridge's ledger, typed, in seq order (through a checker terminal).
+pub fn ledger(serve: &Serve) -> Vec<protocol::StoredEvent> {
+    let token = serve.pair("e2e-checker").unwrap_or_else(|e| panic!("{e}"));
+    let (mut events, mut after) = (Vec::new(), 0);
+    loop {
+        let path = format!("/api/sync/pull?after={after}&limit=500");
+        let (status, body) = http(serve.port, "GET", &path, Some(&token), "").unwrap();
+        assert_eq!(status, 200, "{body}");
+        let page: protocol::PullResponse = serde_json::from_str(&body).unwrap();
+        events.extend(page.events);
+        if !page.more {
+            return events;
+        }
+        after = page.next;
+    }
+}
+
+/// The bridge's records, each folded with its life (`reception::life`).
+pub fn records(serve: &Serve) -> Vec<reception::life::RecordState> {
+    let (records, unreadable) = reception::life::fold(&ledger(serve));
+    assert!(unreadable.is_empty(), "unreadable ledger events: {unreadable:?}");
+    records
+}
+
 /// Reception events in the bridge's ledger, by record id.
 pub fn ledger_receptions(serve: &Serve) -> Vec<String> {
     ledger_events(serve).iter().map(|e| e["record_id"].as_str().unwrap().to_string()).collect()

@@ -194,8 +194,10 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     }.into_any()
                 }}
             </section>
-            {move || selected.get().and_then(|id| records.get().into_iter().find(|s| s.record_id == id)).map(|s| view! {
-                <RecordDetail state=s go=go on_close=Callback::new(move |_| selected.set(None))/>
+            // Built again only when another record is opened: a pull or this record's own
+            // new event updates it in place, and what staff are typing stays.
+            {move || selected.get().map(|id| view! {
+                <RecordDetail record_id=id records=records go=go on_close=Callback::new(move |_| selected.set(None))/>
             })}
         </section>
     }
@@ -204,26 +206,36 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
 /// One record: where it stands, its history, and what staff can do with it.
 #[component]
 fn RecordDetail(
-    state: RecordState,
+    record_id: String,
+    records: Memo<Vec<RecordState>>,
     go: WriteSignal<crate::app::Page>,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let c = ctx();
-    let record_id = state.record_id.clone();
-    let r = state.reception.clone();
+    let id = record_id.clone();
+    let state = Memo::new(move |_| records.get().into_iter().find(|s| s.record_id == id));
+    let Some(first) = state.get_untracked() else {
+        return view! { <p class="error" data-testid="record-detail">"記録が見つかりません / record not found"</p> }.into_any();
+    };
     let reason = RwSignal::new(String::new());
     let message = RwSignal::new(None::<String>);
-    let numbers = r.claim_numbers().cloned().unwrap_or_default();
-    let name = RwSignal::new(r.patient.name.clone().unwrap_or_default());
-    let kana = RwSignal::new(r.patient.kana.clone().unwrap_or_default());
+    let numbers = first.reception.claim_numbers().cloned().unwrap_or_default();
+    let name = RwSignal::new(first.reception.patient.name.clone().unwrap_or_default());
+    let kana = RwSignal::new(first.reception.patient.kana.clone().unwrap_or_default());
     let insurer = RwSignal::new(numbers.insurer.clone());
     let symbol = RwSignal::new(numbers.symbol.clone().unwrap_or_default());
     let number = RwSignal::new(numbers.number.clone());
     let branch = RwSignal::new(numbers.branch.clone().unwrap_or_default());
-    let open = state.voided.is_none();
-    let decides_claim = open
-        && state.claim_decided.is_none()
-        && r.claim.plan == fallback::model::ClaimPlan::AfterFollowUp;
+    let open = move || state.with(|s| s.as_ref().is_some_and(|s| s.voided.is_none()));
+    let decides_claim = move || {
+        state.with(|s| {
+            s.as_ref().is_some_and(|s| {
+                s.voided.is_none()
+                    && s.claim_decided.is_none()
+                    && s.reception.claim.plan == fallback::model::ClaimPlan::AfterFollowUp
+            })
+        })
+    };
     let send = move |event: RecordEvent, done: &'static str| {
         let id = record_id.clone();
         spawn_local(async move {
@@ -240,16 +252,16 @@ fn RecordDetail(
     let why = move || Some(reason.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
     let void = {
         let send = send.clone();
-        move |_| match why() {
+        Callback::new(move |()| match why() {
             Some(reason) => send(RecordEvent::Voided(Voided { reason }), "取消しました / voided"),
             None => message.set(Some("理由を入力してください / enter the reason".into())),
-        }
+        })
     };
-    let base = r.clone();
-    let correct = move |_| {
+    let correct = Callback::new(move |()| {
         let Some(reason) = why() else {
             return message.set(Some("理由を入力してください / enter the reason".into()));
         };
+        let Some(base) = state.get_untracked().map(|s| s.reception) else { return };
         let text = |s: RwSignal<String>| {
             Some(s.get_untracked().trim().to_string()).filter(|s| !s.is_empty())
         };
@@ -291,12 +303,12 @@ fn RecordDetail(
             RecordEvent::Corrected(Corrected { reception: next, fields, reason }),
             "訂正しました / corrected",
         );
-    };
-    let claim_id = state.record_id.clone();
-    let decide_claim = move |_| {
+    });
+    let claim_id = first.record_id.clone();
+    let decide_claim = Callback::new(move |()| {
         c.claim_target.set(Some(claim_id.clone()));
         go.set(crate::app::Page::Fallback);
-    };
+    });
     let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
         view! {
             <label class="field"><span class="label">{label}</span>
@@ -305,17 +317,19 @@ fn RecordDetail(
         }
     };
     view! {
-        <section class="card detail" data-testid="record-detail" data-record=state.record_id.clone()>
-            <h2>{format!("{} {}", r.visit, r.patient.name.clone().unwrap_or_default())}</h2>
-            <p data-testid="detail-status">{format!("{}（{}）／ 請求: {}", status_text(&state), state.state_label(), state.claim().label())}</p>
-            {state.work().map(|w| view! { <p class="notice" data-testid="detail-work">{format!("要対応: {} / {}", w.label().0, w.label().1)}</p> })}
-            <h3>"履歴 / History"</h3>
-            <ol data-testid="history">
-                {state.history.iter().map(|h| view! {
-                    <li data-testid="history-entry" data-kind=h.kind>{format!("{} {}", crate::ids::jst_hhmm(&h.time), h.summary)}</li>
-                }).collect_view()}
-            </ol>
-            {open.then(|| view! {
+        <section class="card detail" data-testid="record-detail" data-record=first.record_id.clone()>
+            {move || state.get().map(|s| view! {
+                <h2>{format!("{} {}", s.reception.visit, s.reception.patient.name.clone().unwrap_or_default())}</h2>
+                <p data-testid="detail-status">{format!("{}（{}）／ 請求: {}", status_text(&s), s.state_label(), s.claim().label())}</p>
+                {s.work().map(|w| view! { <p class="notice" data-testid="detail-work">{format!("要対応: {} / {}", w.label().0, w.label().1)}</p> })}
+                <h3>"履歴 / History"</h3>
+                <ol data-testid="history">
+                    {s.history.iter().map(|h| view! {
+                        <li data-testid="history-entry" data-kind=h.kind>{format!("{} {}", crate::ids::jst_hhmm(&h.time), h.summary)}</li>
+                    }).collect_view()}
+                </ol>
+            })}
+            <Show when=open>
                 <div class="form">
                     {input("氏名 / Name", "fix-name", name)}
                     {input("カナ / Kana", "fix-kana", kana)}
@@ -326,15 +340,16 @@ fn RecordDetail(
                     {input("理由（必須）/ Reason (required)", "fix-reason", reason)}
                 </div>
                 <div class="row">
-                    <button class="big" data-testid="record-correct" prop:disabled=move || c.saving.get() on:click=correct.clone()>"訂正を記録 / Record the correction"</button>
-                    <button class="big danger" data-testid="record-void" prop:disabled=move || c.saving.get() on:click=void.clone()>"この受付を取消 / Void this reception"</button>
-                    {decides_claim.then(|| view! {
-                        <button class="big primary" data-testid="record-decide-claim" on:click=decide_claim.clone()>"請求を決める（①→②→③）/ Decide the claim"</button>
-                    })}
+                    <button class="big" data-testid="record-correct" prop:disabled=move || c.saving.get() on:click=move |_| correct.run(())>"訂正を記録 / Record the correction"</button>
+                    <button class="big danger" data-testid="record-void" prop:disabled=move || c.saving.get() on:click=move |_| void.run(())>"この受付を取消 / Void this reception"</button>
+                    <Show when=decides_claim>
+                        <button class="big primary" data-testid="record-decide-claim" on:click=move |_| decide_claim.run(())>"請求を決める（①→②→③）/ Decide the claim"</button>
+                    </Show>
                 </div>
-            })}
+            </Show>
             {move || message.get().map(|m| view! { <p class="recorded" data-testid="detail-message">{m}</p> })}
             <button class="big" data-testid="detail-close" on:click=move |_| on_close.run(())>"閉じる / Close"</button>
         </section>
     }
+    .into_any()
 }

@@ -100,6 +100,16 @@ impl Row {
     }
 }
 
+/// 性別 in one form: the system's code (`Sex1`: 1 男, 2 女) or the word staff typed.
+fn sex_label(sex: Option<&str>) -> String {
+    match sex.map(str::trim) {
+        Some("1") => "男".into(),
+        Some("2") => "女".into(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
 /// 確認方法 in words.
 pub fn presented_label(p: Presented) -> &'static str {
     match p {
@@ -179,7 +189,7 @@ pub fn row(state: &RecordState, device: &str) -> Row {
         name: r.patient.name.clone().unwrap_or_default(),
         kana: r.patient.kana.clone().unwrap_or_default(),
         birth: r.patient.birth.clone().unwrap_or_default(),
-        sex: r.patient.sex.clone().unwrap_or_default(),
+        sex: sex_label(r.patient.sex.as_deref()),
         claim: claim_label(claim.plan).to_string(),
         tekiyo: claim.unknown.as_ref().and_then(|u| u.tekiyo.clone()).unwrap_or_default(),
         record_id: state.record_id.clone(),

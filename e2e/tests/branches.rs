@@ -127,6 +127,9 @@ async fn walk_branch(b: &Browser, branch: &Branch) -> Result<Vec<String>, String
         b.click("wizard-claim").await?;
         walk_wizard(b, answers).await.map_err(fail)?;
         b.wait_text("outcome-claim", claim, 5).await.map_err(fail)?;
+        // The decision is recorded on the reception just made, not as a second one.
+        b.click("wizard-record-claim").await?;
+        b.wait_text("recorded", "請求の決定を記録", 10).await.map_err(fail)?;
     }
     Ok(asked)
 }
@@ -158,11 +161,21 @@ async fn every_fallback_branch_through_the_wizard() {
     .await;
     let events = ledger_events(&server);
     assert_eq!(events.len(), BRANCHES.len(), "one reception per branch");
-    let dated = events
+    let records = e2e::terminal::records(&server);
+    let dated = records
         .iter()
-        .filter(|e| e["body"]["note"].as_str().unwrap_or("").contains("受診日: 2026-0"))
+        .filter(|s| ["2026-07-31", "2026-08-01"].contains(&s.reception.visit.to_string().as_str()))
         .count();
     assert_eq!(dated, 2, "the dated receptions carry their visit date");
+    let decided: Vec<_> = records.iter().filter_map(|s| s.claim_decided.as_ref()).collect();
+    assert_eq!(decided.len(), 2, "each claim decision is an event on its 申立書's reception");
+    let statuses: Vec<reception::Status> = records.iter().map(|s| s.reception.status).collect();
+    use reception::Status::{ByDocument, Confirmed, Statement};
+    assert_eq!(
+        statuses,
+        [ByDocument, ByDocument, Confirmed, Statement, Statement, Confirmed, Statement],
+        "each outcome's status, in BRANCHES order"
+    );
     e2e::report::record(
         "every_fallback_branch_through_the_wizard",
         serde_json::json!({ "branches": walked, "receptions_created": BRANCHES.len(), "in_ledger": events.len() }),
@@ -225,11 +238,18 @@ async fn answers_at_the_counter_not_found_invalid_with_new_and_several() {
         "the new qualification and the chosen one; 該当なし records nothing"
     );
     let new_job = numbers_of("lost-new-current");
-    assert_eq!(events[0]["body"]["patient"]["number"], new_job["number"]);
-    assert_eq!(events[0]["body"]["status"], "confirmed");
-    let chosen = &events[1]["body"];
-    assert_eq!(chosen["patient"]["branch"], "01", "the second qualification, as chosen");
-    assert!(chosen["note"].as_str().unwrap_or("").contains("選択"), "{chosen}");
+    let records = e2e::terminal::records(&server);
+    let first = &records[0].reception;
+    assert_eq!(first.claim_numbers().map(|n| n.number.as_str()), new_job["number"].as_str());
+    assert_eq!(first.status, reception::Status::Confirmed);
+    let chosen = &records[1].reception;
+    assert_eq!(
+        chosen.claim_numbers().and_then(|n| n.branch.as_deref()),
+        Some("01"),
+        "the second qualification, as chosen"
+    );
+    assert_eq!(chosen.outcome.as_deref(), Some("online_confirmed_chosen"));
+    assert!(chosen.note.as_deref().unwrap_or("").contains("選択"), "{chosen:?}");
     e2e::report::record(
         "answers_at_the_counter_not_found_invalid_with_new_and_several",
         serde_json::json!({ "headlines": seen, "receptions_created": 2, "in_ledger": events.len() }),

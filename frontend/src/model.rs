@@ -62,9 +62,10 @@ impl Method {
     }
 }
 
-/// Delivery to the bridge.
+/// Delivery to the bridge. Read through a flat struct of the same JSON (`{"state": …}`):
+/// serde's internally tagged reader buffers every value first, which costs the wasm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[serde(rename_all = "snake_case", tag = "state", try_from = "SyncStateRow")]
 pub enum SyncState {
     /// 受付済（未送信）: committed here, not yet acknowledged.
     Pending,
@@ -74,6 +75,27 @@ pub enum SyncState {
     NeedsAttention {
         reason: String,
     },
+}
+
+#[derive(Deserialize)]
+struct SyncStateRow {
+    state: String,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl TryFrom<SyncStateRow> for SyncState {
+    type Error = String;
+    fn try_from(row: SyncStateRow) -> Result<SyncState, String> {
+        match (row.state.as_str(), row.seq, row.reason) {
+            ("pending", ..) => Ok(SyncState::Pending),
+            ("acknowledged", Some(seq), _) => Ok(SyncState::Acknowledged { seq }),
+            ("needs_attention", _, Some(reason)) => Ok(SyncState::NeedsAttention { reason }),
+            (other, ..) => Err(format!("unknown sync state {other:?}")),
+        }
+    }
 }
 
 /// One reception recorded at this terminal.

@@ -283,6 +283,37 @@ fn targets() -> Vec<Target> {
             }),
         },
         Target {
+            name: "ledger bodies",
+            text: true,
+            seeds: vec![
+                r#"{"schema":2,"visit":"2026-12-01","presented":"myna_card","established":"online_confirmation","status":"confirmed","claim":{"plan":"normal"},"patient":{"name":"a","birth":"1980-04-01"},"copay":{"percent":30,"band":"working_age","basis":{"kind":"estimated","reasons":[{"reason":"not_sent_for_this_age"}]},"could_also_be":[]}}"#.as_bytes().to_vec(),
+                r#"{"method":"nothing","status":"follow_up_pending","patient":{"birth":"1940-01-01","insurer":"01130012","number":"1"},"copay_percent":10,"copay_basis":"estimated","note":"被保険者資格申立書を記入してもらい、事後に資格確認（通常の自己負担で） 受診日: 2026-11-20"}"#.as_bytes().to_vec(),
+                r#"{"reason":"二重登録"}"#.as_bytes().to_vec(),
+                r#"{"outcome":"claim_unknown","claim":{"plan":"unknown","unknown":{"placeholders":{"insurer_number":"77777777","symbol":"7","number":"7"}}}}"#.as_bytes().to_vec(),
+                r#"{"follow_up_id":1,"state":"done","result":{"interpretation":{"status":{"status":"confirmed"}}}}"#.as_bytes().to_vec(),
+            ],
+            run: Box::new(|b| {
+                let Ok(body) = serde_json::from_slice::<serde_json::Value>(b) else { return };
+                for kind in ["reception", "corrected", "voided", "claim_decided", "note", "follow_up_result"] {
+                    if let Ok(event) = reception::RecordEvent::parse(kind, "2026-12-01T09:00:00+09:00", &body) {
+                        // What parses writes back to a body that parses to the same event.
+                        let again = reception::RecordEvent::parse(kind, "", &event.body());
+                        assert_eq!(again.as_ref().ok(), Some(&event), "{kind} round trip");
+                        let stored = protocol::StoredEvent {
+                            seq: 1, op_id: "o".into(), record_id: "r".into(), device_id: "d".into(),
+                            kind: kind.into(), device_time: "2026-12-01T09:00:00+09:00".into(),
+                            received_time: String::new(), body: event.body(), training: false,
+                        };
+                        let (states, _) = reception::life::fold(&[stored]);
+                        for s in &states {
+                            let _ = s.work();
+                            let _ = reception::export::row(s, "d");
+                        }
+                    }
+                }
+            }),
+        },
+        Target {
             name: "policy table json",
             text: true,
             seeds: vec![policy_json],

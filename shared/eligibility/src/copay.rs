@@ -30,7 +30,7 @@ pub enum AnswerField {
 
 /// Why a ratio is only an estimate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "reason")]
+#[serde(rename_all = "snake_case", tag = "reason", try_from = "TaggedRow")]
 pub enum EstimateReason {
     /// No online answer (offline, or not yet confirmed).
     NoOnlineAnswer,
@@ -43,10 +43,57 @@ pub enum EstimateReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "kind", try_from = "TaggedRow")]
 pub enum Basis {
     Confirmed { field: AnswerField },
     Estimated { reasons: Vec<EstimateReason> },
+}
+
+/// [`Basis`] and [`EstimateReason`] read back through one flat struct of their JSON: serde's
+/// reader of an internally tagged enum buffers every value first, which costs the
+/// terminal's wasm.
+#[derive(Deserialize)]
+struct TaggedRow {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    field: Option<AnswerField>,
+    #[serde(default)]
+    expected: Option<AnswerField>,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    reasons: Vec<EstimateReason>,
+}
+
+impl TryFrom<TaggedRow> for Basis {
+    type Error = String;
+    fn try_from(row: TaggedRow) -> Result<Basis, String> {
+        match (row.kind.as_deref(), row.field) {
+            (Some("confirmed"), Some(field)) => Ok(Basis::Confirmed { field }),
+            (Some("estimated"), _) => Ok(Basis::Estimated { reasons: row.reasons }),
+            (other, _) => Err(format!("not a copay basis: kind {other:?}")),
+        }
+    }
+}
+
+impl TryFrom<TaggedRow> for EstimateReason {
+    type Error = String;
+    fn try_from(row: TaggedRow) -> Result<EstimateReason, String> {
+        Ok(match (row.reason.as_deref(), row.expected, row.field, row.value) {
+            (Some("no_online_answer"), ..) => EstimateReason::NoOnlineAnswer,
+            (Some("not_sent_for_this_age"), ..) => EstimateReason::NotSentForThisAge,
+            (Some("missing_from_answer"), Some(expected), ..) => {
+                EstimateReason::MissingFromAnswer { expected }
+            }
+            (Some("unreadable_field"), _, Some(field), Some(value)) => {
+                EstimateReason::UnreadableField { field, value }
+            }
+            (other, ..) => return Err(format!("not an estimate reason: {other:?}")),
+        })
+    }
 }
 
 /// The copay to collect.
@@ -202,5 +249,37 @@ pub fn basis_label(basis: &Basis) -> Text {
     match basis {
         Basis::Confirmed { .. } => Text::new("確定", "confirmed"),
         Basis::Estimated { .. } => Text::new("推定", "estimated"),
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    /// Every basis and reason reads back from the JSON it writes (the flat reader and the
+    /// tagged writer agree), and a wrong tag is an error, not a default.
+    #[test]
+    fn the_flat_reader_reads_what_the_tagged_writer_wrote() {
+        let reasons = vec![
+            EstimateReason::NoOnlineAnswer,
+            EstimateReason::NotSentForThisAge,
+            EstimateReason::MissingFromAnswer { expected: AnswerField::PreschoolClassification },
+            EstimateReason::UnreadableField {
+                field: AnswerField::InsuredPartialContributionRatio,
+                value: "0x1".into(),
+            },
+        ];
+        for basis in [
+            Basis::Confirmed { field: AnswerField::ElderlyRecipientContributionRatio },
+            Basis::Estimated { reasons },
+        ] {
+            let json = serde_json::to_value(&basis).unwrap();
+            assert_eq!(serde_json::from_value::<Basis>(json.clone()).unwrap(), basis, "{json}");
+        }
+        assert!(serde_json::from_str::<Basis>(r#"{"kind":"maybe"}"#).is_err());
+        assert!(serde_json::from_str::<Basis>(r#"{"kind":"confirmed"}"#).is_err());
+        assert!(
+            serde_json::from_str::<EstimateReason>(r#"{"reason":"missing_from_answer"}"#).is_err()
+        );
     }
 }

@@ -130,7 +130,7 @@ pub struct PolicyTable {
 /// The bridge's answer for one op. A terminal deletes its outbox row only on `created`
 /// or `duplicate`; `conflict` and `rejected` go to "needs attention".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
+#[serde(rename_all = "snake_case", tag = "status", try_from = "OpResultRow")]
 pub enum OpResult {
     Created {
         op_id: String,
@@ -158,6 +158,39 @@ pub enum OpResult {
         by_device: String,
         at: String,
     },
+}
+
+/// [`OpResult`]'s JSON read as one flat struct: serde's reader of an internally tagged
+/// enum buffers every value first, which costs the terminal's wasm several KB.
+#[derive(Deserialize)]
+struct OpResultRow {
+    status: String,
+    op_id: String,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    by_device: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+impl TryFrom<OpResultRow> for OpResult {
+    type Error = String;
+    fn try_from(r: OpResultRow) -> Result<OpResult, String> {
+        let op_id = r.op_id;
+        Ok(match (r.status.as_str(), r.seq, r.reason, r.by_device, r.at) {
+            ("created", Some(seq), ..) => OpResult::Created { op_id, seq },
+            ("duplicate", Some(seq), ..) => OpResult::Duplicate { op_id, seq },
+            ("conflict", Some(seq), ..) => OpResult::Conflict { op_id, seq },
+            ("rejected", _, Some(reason), ..) => OpResult::Rejected { op_id, reason },
+            ("claimed", _, _, Some(by_device), Some(at)) => {
+                OpResult::Claimed { op_id, by_device, at }
+            }
+            (other, ..) => return Err(format!("not an op result: status {other:?}")),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +368,28 @@ impl ServerEnvelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flat reader of op results reads every variant the tagged writer writes.
+    #[test]
+    fn op_results_read_back() {
+        let all = [
+            OpResult::Created { op_id: "a".into(), seq: 1 },
+            OpResult::Duplicate { op_id: "b".into(), seq: 2 },
+            OpResult::Conflict { op_id: "c".into(), seq: 3 },
+            OpResult::Rejected { op_id: "d".into(), reason: "why".into() },
+            OpResult::Claimed {
+                op_id: "e".into(), by_device: "受付2".into(), at: "09:01".into()
+            },
+        ];
+        for r in all {
+            let json = serde_json::to_string(&r).unwrap_or_default();
+            assert_eq!(serde_json::from_str::<OpResult>(&json).ok(), Some(r), "{json}");
+        }
+        assert!(serde_json::from_str::<OpResult>(r#"{"status":"created","op_id":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<OpResult>(r#"{"status":"lost","op_id":"x","seq":1}"#).is_err()
+        );
+    }
 
     #[test]
     fn pins_never_print() {

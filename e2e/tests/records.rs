@@ -140,7 +140,13 @@ async fn a_claim_decision_is_an_event_on_its_reception_and_voids_and_corrections
             b.wait_text("outcome-title", "申立書", 5).await?;
             b.click("wizard-record").await?;
             b.wait_text("recorded", "受付済", 10).await?;
-            b.click("wizard-claim").await?;
+            // Later, from 本日の受付: the 申立書 waits on the work list; 請求を決める opens the
+            // wizard's claim root for that record.
+            wait_sent(&b).await?;
+            b.click("nav-ledger").await?;
+            b.wait_text("work-list", "申立書", 20).await?;
+            open_row(&b, "申立").await?;
+            b.click("record-decide-claim").await?;
             b.wait_text("claim-target", "申立 花子", 10).await?;
             walk_wizard(&b, &["no", "no"]).await?;
             b.wait_text("outcome-claim", "③ 不詳", 5).await?;

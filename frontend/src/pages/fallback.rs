@@ -74,6 +74,9 @@ pub fn FallbackPage() -> impl IntoView {
     } else {
         Root::Reception
     });
+    // The target belongs to this visit of the screen: leaving it forgets the target, so
+    // the next patient's wizard starts at the reception, not at someone's claim.
+    on_cleanup(move || c.claim_target.set(None));
     let n_insurer = RwSignal::new(String::new());
     let n_symbol = RwSignal::new(String::new());
     let n_number = RwSignal::new(String::new());
@@ -144,6 +147,27 @@ pub fn FallbackPage() -> impl IntoView {
             }
         })
     };
+    // Deciding the claim of a recorded reception: its patient, 申立書 and visit day fill the
+    // form, so the 摘要 and the visit-dependent rules come from the record.
+    if let Some(target) = c
+        .claim_target
+        .get_untracked()
+        .and_then(|id| records.get_untracked().into_iter().find(|s| s.record_id == id))
+    {
+        let r = target.reception;
+        let fill = |signal: RwSignal<String>, value: Option<String>| {
+            if let Some(v) = value {
+                signal.set(v);
+            }
+        };
+        let statement = r.statement.clone().unwrap_or_default();
+        fill(name, r.patient.name.clone());
+        fill(sex, r.patient.sex.clone());
+        fill(birth, r.patient.birth.clone());
+        fill(address, statement.address.or(r.patient.address.clone()));
+        fill(contact, statement.contact);
+        visit.set(r.visit.to_string());
+    }
     let typed =
         |v: RwSignal<String>| Some(v.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
     let numbers = move || match (typed(n_insurer), typed(n_number)) {
@@ -219,6 +243,7 @@ pub fn FallbackPage() -> impl IntoView {
             numbers: numbers(),
             terminal: None,
         };
+        let plan = outcome.claim;
         match reception_for(node, &outcome, copay, visit) {
             Ok(record) => {
                 let reception = Reception::new(record);
@@ -226,7 +251,9 @@ pub fn FallbackPage() -> impl IntoView {
                 spawn_local(async move {
                     match state::record(c, reception).await {
                         Ok(true) => {
-                            c.claim_target.set(Some(id));
+                            // "After the follow-up: decide the claim" on this screen is for
+                            // the reception just made.
+                            c.claim_target.set((plan == ClaimPlan::AfterFollowUp).then_some(id));
                             recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()))
                         }
                         Ok(false) => {}

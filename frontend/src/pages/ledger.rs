@@ -100,10 +100,16 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let today = day.map(|d| d.to_string()).unwrap_or_default();
     let selected = RwSignal::new(None::<String>);
     let records = Memo::new(move |_| state::records(&c.ledger.get(), &c.pending_ops.get()));
-    // Today's visits only: the pulled ledger keeps earlier days too (the work list shows them).
+    // Today's visits and what was recorded today (a paper visit of an outage day entered
+    // now); the pulled ledger keeps earlier days too (the work list shows what is open).
     let all = Memo::new(move |_| {
-        let today: Vec<RecordState> =
-            records.get().into_iter().filter(|s| Some(s.reception.visit) == day).collect();
+        let today: Vec<RecordState> = records
+            .get()
+            .into_iter()
+            .filter(|s| {
+                Some(s.reception.visit) == day || crate::ids::jst_date(&s.recorded_time) == day
+            })
+            .collect();
         rows(&today, &c.receptions.get())
     });
     let shown = move || {

@@ -66,24 +66,6 @@ impl Drop for Peer {
     }
 }
 
-/// The bridge's reception events, in ledger order (through a checker terminal's token).
-pub fn ledger_events(serve: &Serve) -> Vec<serde_json::Value> {
-    let token = serve.pair("e2e-checker").unwrap_or_else(|e| panic!("{e}"));
-    let (mut events, mut after) = (Vec::new(), 0);
-    loop {
-        let path = format!("/api/sync/pull?after={after}&limit=500");
-        let (status, body) = http(serve.port, "GET", &path, Some(&token), "").unwrap();
-        assert_eq!(status, 200, "{body}");
-        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let rows = page["events"].as_array().cloned().unwrap_or_default();
-        events.extend(rows.into_iter().filter(|e| e["kind"] == "reception"));
-        match (page["more"].as_bool(), page["next"].as_u64()) {
-            (Some(true), Some(next)) => after = next,
-            _ => return events,
-        }
-    }
-}
-
 /// Every event in the bridge's ledger, typed, in seq order (through a checker terminal).
 pub fn ledger(serve: &Serve) -> Vec<protocol::StoredEvent> {
     let token = serve.pair("e2e-checker").unwrap_or_else(|e| panic!("{e}"));
@@ -106,6 +88,15 @@ pub fn records(serve: &Serve) -> Vec<reception::life::RecordState> {
     let (records, unreadable) = reception::life::fold(&ledger(serve));
     assert!(unreadable.is_empty(), "unreadable ledger events: {unreadable:?}");
     records
+}
+
+/// The bridge's reception events as JSON, in ledger order.
+pub fn ledger_events(serve: &Serve) -> Vec<serde_json::Value> {
+    ledger(serve)
+        .into_iter()
+        .filter(|e| e.kind == "reception")
+        .map(|e| serde_json::to_value(e).unwrap_or_default())
+        .collect()
 }
 
 /// Reception events in the bridge's ledger, by record id.

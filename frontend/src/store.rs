@@ -69,6 +69,19 @@ pub struct OutboxRow {
     pub rejected: Option<String>,
 }
 
+impl OutboxRow {
+    /// A fresh row for `op`, enqueued at `now_ms`.
+    pub fn new(op: &Op, now_ms: f64) -> OutboxRow {
+        OutboxRow {
+            op_id: op.op_id.clone(),
+            op: op.clone(),
+            enqueued_ms: now_ms,
+            attempts: 0,
+            rejected: None,
+        }
+    }
+}
+
 // Rows are plain JS objects in IndexedDB, converted through JSON text with serde_json
 // (which the page carries anyway): the same objects serde-wasm-bindgen's JSON-compatible
 // mode made, without its second set of (de)serialisers in the bundle.
@@ -209,28 +222,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.strict(&[RECEPTIONS, OUTBOX])?;
         tx.object_store(RECEPTIONS)?.put(&to_js(reception)?, None)?.await?;
-        let row = OutboxRow {
-            op_id: op.op_id.clone(),
-            op: op.clone(),
-            enqueued_ms: now_ms,
-            attempts: 0,
-            rejected: None,
-        };
-        tx.object_store(OUTBOX)?.add(&to_js(&row)?, None)?.await?;
+        tx.object_store(OUTBOX)?.add(&to_js(&OutboxRow::new(op, now_ms))?, None)?.await?;
         Store::finish(tx).await
     }
 
     /// An op of a record's life (訂正, 取消, 請求決定) into the outbox. Returns after the commit.
     pub async fn enqueue(&self, op: &Op, now_ms: f64) -> Result<(), StoreError> {
         let tx = self.strict(&[OUTBOX])?;
-        let row = OutboxRow {
-            op_id: op.op_id.clone(),
-            op: op.clone(),
-            enqueued_ms: now_ms,
-            attempts: 0,
-            rejected: None,
-        };
-        tx.object_store(OUTBOX)?.add(&to_js(&row)?, None)?.await?;
+        tx.object_store(OUTBOX)?.add(&to_js(&OutboxRow::new(op, now_ms))?, None)?.await?;
         Store::finish(tx).await
     }
 

@@ -34,3 +34,16 @@ pub fn BiText(ja: String, en: String) -> impl IntoView {
         </Show>
     }
 }
+
+/// A labelled text input bound to `value` (the capture and correction forms).
+pub fn text_field(
+    label: &'static str,
+    testid: &'static str,
+    value: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <label class="field"><span class="label">{label}</span>
+            <input data-testid=testid prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
+        </label>
+    }
+}

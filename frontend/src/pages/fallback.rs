@@ -287,13 +287,7 @@ pub fn FallbackPage() -> impl IntoView {
             }
         }
     };
-    let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
-        view! {
-            <label class="field"><span class="label">{label}</span>
-                <input data-testid=testid prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
-            </label>
-        }
-    };
+    let input = crate::components::text_field;
     view! {
         <section class="page" data-testid="page-fallback">
             <h1><Bi ja="困ったとき" en="When online confirmation fails"/></h1>

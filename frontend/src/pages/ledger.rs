@@ -315,13 +315,7 @@ fn RecordDetail(
         c.claim_target.set(Some(claim_id.clone()));
         go.set(crate::app::Page::Fallback);
     });
-    let input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
-        view! {
-            <label class="field"><span class="label">{label}</span>
-                <input data-testid=testid prop:value=move || value.get() on:input=move |e| value.set(event_target_value(&e))/>
-            </label>
-        }
-    };
+    let input = crate::components::text_field;
     view! {
         <section class="card detail" data-testid="record-detail" data-record=first.record_id.clone()>
             {move || state.get().map(|s| view! {

@@ -134,19 +134,37 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             .collect();
         download(&format!("madoguchi-{today}.csv"), &reception::export::csv(&list));
     };
+    // (record, visit, name, what to do, tag): the records' own reasons, and this terminal's
+    // receptions the bridge refused (a conflict or a rejected body: 要対応 until staff act).
     let work = Memo::new(move |_| {
         let list = records.get();
-        reception::life::work_list(&list)
+        let mut items: Vec<(String, String, String, String, String)> = c
+            .receptions
+            .get()
             .into_iter()
-            .map(|(s, why)| {
-                (
-                    s.record_id.clone(),
-                    s.reception.visit.to_string(),
-                    s.reception.patient.name.clone().unwrap_or_default(),
-                    why,
-                )
+            .filter_map(|r| match r.sync {
+                SyncState::NeedsAttention { reason } => Some((
+                    r.record_id,
+                    r.record.visit.to_string(),
+                    r.record.patient.name.unwrap_or_default(),
+                    format!(
+                        "送信できず（{reason}）：内容を確認 / refused by the bridge ({reason})"
+                    ),
+                    "SyncRefused".to_string(),
+                )),
+                _ => None,
             })
-            .collect::<Vec<_>>()
+            .collect();
+        items.extend(reception::life::work_list(&list).into_iter().map(|(s, why)| {
+            (
+                s.record_id.clone(),
+                s.reception.visit.to_string(),
+                s.reception.patient.name.clone().unwrap_or_default(),
+                format!("{} / {}", why.label().0, why.label().1),
+                format!("{why:?}"),
+            )
+        }));
+        items
     });
     view! {
         <section class="page" data-testid="page-ledger">
@@ -187,11 +205,11 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     }
                     view! {
                         <ul>
-                            {list.into_iter().map(|(id, visit, name, why)| {
+                            {list.into_iter().map(|(id, visit, name, what, tag)| {
                                 let open = id.clone();
                                 view! {
-                                    <li data-testid="work-item" data-record=id.clone() data-reason=format!("{why:?}")>
-                                        <span>{format!("{visit} {name} — {} / {}", why.label().0, why.label().1)}</span>
+                                    <li data-testid="work-item" data-record=id.clone() data-reason=tag>
+                                        <span>{format!("{visit} {name} — {what}")}</span>
                                         <button class="small" data-testid="work-open" on:click=move |_| selected.set(Some(open.clone()))>"開く / open"</button>
                                     </li>
                                 }

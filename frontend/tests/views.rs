@@ -121,3 +121,31 @@ fn times_are_shown_in_japan() {
     assert_eq!((id.len(), &id[14..15]), (36, "7"), "{id}");
     assert_ne!(id, frontend::ids::uuid_v7());
 }
+
+/// The 要対応 list: a reception the bridge refused is on it with the reason; a pending
+/// follow-up is on it until its result; a voided record never is.
+#[wasm_bindgen_test]
+fn the_work_list_holds_refused_receptions_and_open_records() {
+    let refused = local(3, SyncState::NeedsAttention { reason: "conflict".into() });
+    let ledger = vec![
+        event(
+            1,
+            "rec-1",
+            "reception",
+            serde_json::json!({ "status": "follow_up_pending", "method": "certificate" }),
+        ),
+        event(
+            2,
+            "rec-2",
+            "reception",
+            serde_json::json!({ "status": "follow_up_pending", "method": "certificate" }),
+        ),
+        event(3, "rec-2", "voided", serde_json::json!({ "reason": "二重登録" })),
+    ];
+    let records = frontend::state::records(&ledger, &[]);
+    let items = frontend::pages::ledger::work_items(&records, &[refused]);
+    let tags: Vec<(&str, &str)> =
+        items.iter().map(|w| (w.record_id.as_str(), w.tag.as_str())).collect();
+    assert_eq!(tags, [("rec-3", "SyncRefused"), ("rec-1", "AwaitingFollowUp")], "{items:?}");
+    assert!(items[0].what.contains("conflict"));
+}

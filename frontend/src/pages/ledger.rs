@@ -73,6 +73,46 @@ pub fn rows(records: &[RecordState], local: &[Reception]) -> Vec<Row> {
     rows
 }
 
+/// One line of the 要対応 list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    pub record_id: String,
+    pub visit: String,
+    pub name: String,
+    /// What to do, Japanese / English.
+    pub what: String,
+    /// `SyncRefused`, or the `WorkReason`'s name.
+    pub tag: String,
+}
+
+/// The 要対応 list: this terminal's receptions the bridge refused (a conflict or a rejected
+/// body), then every record's own reason (`reception::life::work_list`), oldest visit first.
+pub fn work_items(records: &[RecordState], local: &[Reception]) -> Vec<WorkItem> {
+    let mut items: Vec<WorkItem> = local
+        .iter()
+        .filter_map(|r| match &r.sync {
+            SyncState::NeedsAttention { reason } => Some(WorkItem {
+                record_id: r.record_id.clone(),
+                visit: r.record.visit.to_string(),
+                name: r.record.patient.name.clone().unwrap_or_default(),
+                what: format!(
+                    "送信できず（{reason}）：内容を確認 / refused by the bridge ({reason})"
+                ),
+                tag: "SyncRefused".into(),
+            }),
+            _ => None,
+        })
+        .collect();
+    items.extend(reception::life::work_list(records).into_iter().map(|(s, why)| WorkItem {
+        record_id: s.record_id.clone(),
+        visit: s.reception.visit.to_string(),
+        name: s.reception.patient.name.clone().unwrap_or_default(),
+        what: format!("{} / {}", why.label().0, why.label().1),
+        tag: format!("{why:?}"),
+    }));
+    items
+}
+
 fn download(name: &str, text: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&format!("\u{feff}{text}")));
@@ -134,38 +174,7 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             .collect();
         download(&format!("madoguchi-{today}.csv"), &reception::export::csv(&list));
     };
-    // (record, visit, name, what to do, tag): the records' own reasons, and this terminal's
-    // receptions the bridge refused (a conflict or a rejected body: 要対応 until staff act).
-    let work = Memo::new(move |_| {
-        let list = records.get();
-        let mut items: Vec<(String, String, String, String, String)> = c
-            .receptions
-            .get()
-            .into_iter()
-            .filter_map(|r| match r.sync {
-                SyncState::NeedsAttention { reason } => Some((
-                    r.record_id,
-                    r.record.visit.to_string(),
-                    r.record.patient.name.unwrap_or_default(),
-                    format!(
-                        "送信できず（{reason}）：内容を確認 / refused by the bridge ({reason})"
-                    ),
-                    "SyncRefused".to_string(),
-                )),
-                _ => None,
-            })
-            .collect();
-        items.extend(reception::life::work_list(&list).into_iter().map(|(s, why)| {
-            (
-                s.record_id.clone(),
-                s.reception.visit.to_string(),
-                s.reception.patient.name.clone().unwrap_or_default(),
-                format!("{} / {}", why.label().0, why.label().1),
-                format!("{why:?}"),
-            )
-        }));
-        items
-    });
+    let work = Memo::new(move |_| work_items(&records.get(), &c.receptions.get()));
     view! {
         <section class="page" data-testid="page-ledger">
             <h1><Bi ja="本日の受付" en="Today's receptions"/></h1>
@@ -205,11 +214,11 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     }
                     view! {
                         <ul>
-                            {list.into_iter().map(|(id, visit, name, what, tag)| {
-                                let open = id.clone();
+                            {list.into_iter().map(|w| {
+                                let open = w.record_id.clone();
                                 view! {
-                                    <li data-testid="work-item" data-record=id.clone() data-reason=tag>
-                                        <span>{format!("{visit} {name} — {what}")}</span>
+                                    <li data-testid="work-item" data-record=w.record_id.clone() data-reason=w.tag>
+                                        <span>{format!("{} {} — {}", w.visit, w.name, w.what)}</span>
                                         <button class="small" data-testid="work-open" on:click=move |_| selected.set(Some(open.clone()))>"開く / open"</button>
                                     </li>
                                 }

@@ -126,7 +126,7 @@ pub fn presented_label(p: Presented) -> &'static str {
 /// One row for a record; `device` names the terminal that recorded it.
 pub fn row(state: &RecordState, device: &str) -> Row {
     let r = &state.reception;
-    let claim = state.claim();
+    let claim = &state.claim();
     let q = r.qualification.as_ref();
     // A 不詳 claim is sent with its 7-fill; ① / ② with the numbers the claim used.
     let (insurer, symbol, number) = match &claim.unknown {

@@ -38,9 +38,20 @@ pub struct RecordState {
 }
 
 impl RecordState {
-    /// The claim as decided (a `claim_decided` event), else as recorded.
-    pub fn claim(&self) -> &Claim {
-        self.claim_decided.as_ref().map(|c| &c.claim).unwrap_or(&self.reception.claim)
+    /// The claim as decided (a `claim_decided` event); a 事後確認 that confirmed the numbers
+    /// of a 事後確認待ち reception makes it a normal claim; else as recorded.
+    pub fn claim(&self) -> Claim {
+        if let Some(decided) = &self.claim_decided {
+            return decided.claim.clone();
+        }
+        let confirmed_later = self.follow_up.as_ref().is_some_and(|f| f.confirmed());
+        if confirmed_later
+            && self.reception.status == Status::FollowUpPending
+            && self.reception.claim.plan == ClaimPlan::AfterFollowUp
+        {
+            return Claim::plan(ClaimPlan::Normal);
+        }
+        self.reception.claim.clone()
     }
 
     /// 有効 / 訂正 / 取消.

@@ -167,3 +167,57 @@ fn every_outcome_is_recorded_with_its_status_and_claim_plan() {
         .collect();
     assert_eq!(reached, outcomes, "every outcome reached by some path");
 }
+
+/// A 事後確認待ち reception whose follow-up confirmed is claimed normally; one whose
+/// follow-up failed waits for the claim root; a decided claim wins over both.
+#[test]
+fn a_confirmed_follow_up_makes_the_claim_normal() {
+    let event = |seq: u64, kind: &str, body: serde_json::Value| protocol::StoredEvent {
+        seq,
+        op_id: format!("op-{seq}"),
+        record_id: "rec".into(),
+        device_id: "dev".into(),
+        kind: kind.into(),
+        device_time: "2026-12-01T09:00:00+09:00".into(),
+        received_time: String::new(),
+        body,
+        training: false,
+    };
+    let pending = serde_json::json!({
+        "schema": 2, "visit": "2026-12-01", "presented": "eligibility_certificate",
+        "established": "eligibility_certificate", "status": "follow_up_pending",
+        "qualification": { "numbers": { "insurer": "01130012", "number": "1" } },
+        "claim": { "plan": "after_follow_up" }
+    });
+    let result = |status: &str| serde_json::json!({ "follow_up_id": 1, "state": if status == "confirmed" { "done" } else { "failed" }, "result": { "interpretation": { "status": { "status": status } } } });
+    let fold = |events: Vec<protocol::StoredEvent>| reception::life::fold(&events).0.remove(0);
+    let confirmed = fold(vec![
+        event(1, "reception", pending.clone()),
+        event(2, "follow_up_result", result("confirmed")),
+    ]);
+    assert_eq!(confirmed.claim().plan, ClaimPlan::Normal);
+    assert_eq!(confirmed.work(), None);
+    let row = reception::export::row(&confirmed, "受付1");
+    assert_eq!(
+        (row.claim.as_str(), row.follow_up.as_str(), row.insurer.as_str()),
+        ("通常", "確認済", "01130012")
+    );
+    let failed = fold(vec![
+        event(1, "reception", pending.clone()),
+        event(2, "follow_up_result", result("invalid")),
+    ]);
+    assert_eq!(failed.claim().plan, ClaimPlan::AfterFollowUp);
+    assert_eq!(failed.work(), Some(reception::life::WorkReason::FollowUpFailed));
+    let decided = fold(vec![
+        event(1, "reception", pending),
+        event(2, "follow_up_result", result("invalid")),
+        event(
+            3,
+            "claim_decided",
+            serde_json::json!({ "outcome": "claim_with_past", "claim": { "plan": "past_numbers", "numbers": { "insurer": "06139998", "number": "9" } } }),
+        ),
+    ]);
+    assert_eq!(decided.claim().plan, ClaimPlan::PastNumbers);
+    assert_eq!(decided.work(), None);
+    assert_eq!(reception::export::row(&decided, "").insurer, "06139998");
+}

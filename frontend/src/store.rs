@@ -303,7 +303,8 @@ impl Store {
             // outbox rows).
             let key = Query::Key(JsValue::from_str(&row.op.record_id));
             if let Some(value) = receptions.get(key)?.await? {
-                let mut reception = Reception::from_stored(from_js(value)?).map_err(StoreError)?;
+                // A row this build cannot read is left as it is (its op is the outbox's).
+                let Ok(mut reception) = Reception::from_stored(from_js(value)?) else { continue };
                 if reception.op_id == row.op_id {
                     reception.sync = state;
                     receptions.put(&to_js(&reception)?, None)?.await?;
@@ -326,14 +327,17 @@ impl Store {
         Store::finish(tx).await
     }
 
-    /// This terminal's receptions, newest first.
+    /// This terminal's receptions, newest first. A row this build cannot read is skipped,
+    /// not fatal: one odd row must not hide the others (it stays stored, untouched).
     pub async fn receptions(&self) -> Result<Vec<Reception>, StoreError> {
         let tx = self.db().transaction(&[RECEPTIONS], TransactionMode::ReadOnly)?;
         let values = tx.object_store(RECEPTIONS)?.get_all(None, None)?.await?;
-        let mut list: Vec<Reception> = values
-            .into_iter()
-            .map(|v| Reception::from_stored(from_js(v)?).map_err(StoreError))
-            .collect::<Result<_, _>>()?;
+        let mut list: Vec<Reception> = Vec::with_capacity(values.len());
+        for v in values {
+            if let Ok(r) = Reception::from_stored(from_js(v)?) {
+                list.push(r);
+            }
+        }
         list.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
         Ok(list)
     }
@@ -381,7 +385,8 @@ impl Store {
             }
         }
         for value in receptions.get_all(None, None)?.await? {
-            let r = Reception::from_stored(from_js(value)?).map_err(StoreError)?;
+            // Never forget what cannot be read.
+            let Ok(r) = Reception::from_stored(from_js(value)?) else { continue };
             if r.created_ms < cutoff_ms && matches!(r.sync, SyncState::Acknowledged { .. }) {
                 receptions.delete(Query::Key(JsValue::from_str(&r.record_id)))?.await?;
                 gone += 1;

@@ -153,6 +153,47 @@ async fn first_wave_reception_rows_migrate_to_the_typed_record() {
     assert_eq!(r.record, bridge_side);
 }
 
+/// A row no build can read (written by someone else, or damaged) does not hide the others,
+/// and neither migration nor pruning removes it.
+#[wasm_bindgen_test]
+async fn an_unreadable_reception_row_hides_nothing_and_is_never_deleted() {
+    let s = fresh("t-odd-row").await;
+    record(&s, 1).await;
+    s.close();
+    {
+        let db = idb::Factory::new()
+            .unwrap()
+            .open("t-odd-row", Some(store::VERSION))
+            .unwrap()
+            .await
+            .unwrap();
+        let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadWrite).unwrap();
+        let odd = js_sys::JSON::parse(r#"{"record_id":"rec-odd","op_id":"x","created_ms":0,"created":"?","sync":{"state":"acknowledged","seq":1},"record":{"schema":9}}"#).unwrap();
+        tx.object_store("receptions").unwrap().put(&odd, None).unwrap().await.unwrap();
+        tx.await.unwrap();
+        db.close();
+    }
+    let s = store::open("t-odd-row").await.unwrap();
+    let ids: Vec<String> = s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
+    assert_eq!(ids, vec!["rec-1".to_string()]);
+    s.prune("2099-01-01T00:00:00.000Z", 1e15).await.unwrap();
+    let db = idb::Factory::new()
+        .unwrap()
+        .open("t-odd-row", Some(store::VERSION))
+        .unwrap()
+        .await
+        .unwrap();
+    let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadOnly).unwrap();
+    let left = tx
+        .object_store("receptions")
+        .unwrap()
+        .get(idb::Query::Key("rec-odd".into()))
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(left.is_some(), "the unreadable row is still stored");
+}
+
 #[wasm_bindgen_test]
 async fn only_one_holder_of_the_sender_lock() {
     assert!(frontend::sync::sender_lock_available("t-free-lock").await, "a free lock is available");

@@ -27,6 +27,17 @@ fn reception(n: u32) -> Reception {
     }
 }
 
+/// Writes `row` into the `receptions` store of database `name` at `version` with the
+/// browser's IndexedDB directly — as another build (or someone else) would have.
+async fn put_raw_reception(name: &str, version: u32, row: &str) {
+    let db = idb::Factory::new().unwrap().open(name, Some(version)).unwrap().await.unwrap();
+    let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadWrite).unwrap();
+    let value = js_sys::JSON::parse(row).unwrap();
+    tx.object_store("receptions").unwrap().put(&value, None).unwrap().await.unwrap();
+    tx.await.unwrap();
+    db.close();
+}
+
 async fn fresh(name: &str) -> Store {
     store::delete(name).await.unwrap();
     store::open(name).await.unwrap()
@@ -120,15 +131,8 @@ async fn first_wave_reception_rows_migrate_to_the_typed_record() {
         "note": "書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected",
         "sync": { "state": "acknowledged", "seq": 41 }
     });
-    {
-        // Written with the browser's IndexedDB directly, as the first wave's build did.
-        let db = idb::Factory::new().unwrap().open("t-v1-rows", Some(2)).unwrap().await.unwrap();
-        let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadWrite).unwrap();
-        let value = js_sys::JSON::parse(&v1_row.to_string()).unwrap();
-        tx.object_store("receptions").unwrap().put(&value, None).unwrap().await.unwrap();
-        tx.await.unwrap();
-        db.close();
-    }
+    // Written with the browser's IndexedDB directly, as the first wave's build did.
+    put_raw_reception("t-v1-rows", 2, &v1_row.to_string()).await;
     let s = store::open("t-v1-rows").await.unwrap();
     assert_eq!(s.version(), store::VERSION);
     let list = s.receptions().await.unwrap();
@@ -160,19 +164,12 @@ async fn an_unreadable_reception_row_hides_nothing_and_is_never_deleted() {
     let s = fresh("t-odd-row").await;
     record(&s, 1).await;
     s.close();
-    {
-        let db = idb::Factory::new()
-            .unwrap()
-            .open("t-odd-row", Some(store::VERSION))
-            .unwrap()
-            .await
-            .unwrap();
-        let tx = db.transaction(&["receptions"], idb::TransactionMode::ReadWrite).unwrap();
-        let odd = js_sys::JSON::parse(r#"{"record_id":"rec-odd","op_id":"x","created_ms":0,"created":"?","sync":{"state":"acknowledged","seq":1},"record":{"schema":9}}"#).unwrap();
-        tx.object_store("receptions").unwrap().put(&odd, None).unwrap().await.unwrap();
-        tx.await.unwrap();
-        db.close();
-    }
+    put_raw_reception(
+        "t-odd-row",
+        store::VERSION,
+        r#"{"record_id":"rec-odd","op_id":"x","created_ms":0,"created":"?","sync":{"state":"acknowledged","seq":1},"record":{"schema":9}}"#,
+    )
+    .await;
     let s = store::open("t-odd-row").await.unwrap();
     let ids: Vec<String> = s.receptions().await.unwrap().into_iter().map(|r| r.record_id).collect();
     assert_eq!(ids, vec!["rec-1".to_string()]);

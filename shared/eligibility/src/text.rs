@@ -25,6 +25,15 @@ impl std::fmt::Display for Text {
     }
 }
 
+/// Characters the national system sends in place of one outside its set (●, 〓, …): a name
+/// or address holding one must be corrected before it reaches the claim.
+pub const STAND_INS: &[char] = &['●', '〓', '\u{FFFD}', '□', '？'];
+
+/// Whether `text` holds a stand-in character.
+pub fn has_stand_in(text: &str) -> bool {
+    text.contains(STAND_INS)
+}
+
 /// Folds one character: full-width digits, Latin letters and ASCII symbols to half
 /// width, every dash look-alike to `-`, the ideographic space to a space. Katakana,
 /// kanji and the prolonged sound mark 「ー」 are left alone (they are content).

@@ -153,11 +153,8 @@ pub struct Interpretation {
     pub consents: Vec<Consent>,
 }
 
-/// Characters that stand in for ones outside the system's character set.
-const STAND_INS: &[char] = &['●', '〓', '\u{FFFD}', '□', '？'];
-
 fn has_stand_in(value: &Option<String>) -> bool {
-    value.as_deref().is_some_and(|v| v.contains(STAND_INS))
+    value.as_deref().is_some_and(eligibility::text::has_stand_in)
 }
 
 /// Which name fields of `r` hold stand-ins.

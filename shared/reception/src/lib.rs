@@ -35,10 +35,6 @@ pub use status::Status;
 /// The schema version of [`Reception`] this build writes.
 pub const SCHEMA: u32 = 2;
 
-/// Characters the national system uses in place of one outside its set (●, 〓, …): a name
-/// or address holding one must be corrected before it reaches the claim.
-pub const STAND_INS: &[char] = &['●', '〓', '\u{FFFD}', '□', '？'];
-
 /// One reception: a patient's visit, and how their qualification was established.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +182,7 @@ impl Patient {
     pub fn needs_correction(&self) -> Vec<&'static str> {
         [("氏名", &self.name), ("カナ", &self.kana), ("住所", &self.address)]
             .into_iter()
-            .filter(|(_, v)| v.as_deref().is_some_and(|v| v.contains(STAND_INS)))
+            .filter(|(_, v)| v.as_deref().is_some_and(eligibility::text::has_stand_in))
             .map(|(n, _)| n)
             .collect()
     }

@@ -5,11 +5,10 @@
 
 use super::reception_from;
 use crate::components::{Bi, Reading, ResultCard};
-use crate::model::{Method, Reception, Status};
+use crate::model::{Method, Reception};
 use crate::state::{self, ctx};
 use eligibility::identifiers::{BranchNumber, IdentifierError, InsuredNumber, InsuredSymbol};
 use eligibility::{Date, InsurerNumber};
-use fallback::model::{ClaimPlan, Established};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -163,32 +162,12 @@ pub fn NumbersPage() -> impl IntoView {
         let Some(visit) = crate::ids::today_jst() else {
             return message.set(Some(super::NO_CLOCK.into()));
         };
-        let record = reception::Reception {
-            schema: reception::SCHEMA,
+        let mut record = reception::status::reception_for_follow_up(
             visit,
-            visit_type: None,
-            presented: fallback::Presented::EligibilityCertificate,
-            established: Established::EligibilityCertificate,
-            outcome: None,
-            status: Status::FollowUpPending,
-            qualification: Some(reception::Qualification {
-                numbers: reception::Numbers {
-                    insurer: q.insurer.clone(),
-                    symbol: q.symbol.clone(),
-                    number: q.number.clone(),
-                    branch: q.branch.clone(),
-                },
-                ..Default::default()
-            }),
-            patient: reception::Patient { birth: Some(q.birth.clone()), ..Default::default() },
-            copay: None,
-            claim: reception::Claim::plan(ClaimPlan::AfterFollowUp),
-            follow_up: Some(q),
-            statement: None,
-            face_file: None,
-            terminal: None,
-            note: Some("書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected".into()),
-        };
+            fallback::Presented::EligibilityCertificate,
+            q,
+        );
+        record.note = Some("書類の番号で受付。通常の負担割合を徴収 / numbers from the document; normal copay collected".into());
         let reception = Reception::new(record);
         spawn_local(async move {
             match state::record(c, reception).await {

@@ -176,3 +176,98 @@ pub fn claim_for(
         outcome: node.to_string(),
     })
 }
+
+/// A reception with nothing but its status: the base the constructors below fill.
+fn bare(
+    visit: Visit,
+    established: Established,
+    status: Status,
+    plan: ClaimPlan,
+) -> crate::Reception {
+    crate::Reception {
+        schema: crate::SCHEMA,
+        visit: visit.visit,
+        visit_type: None,
+        presented: visit.presented,
+        established,
+        outcome: None,
+        status,
+        qualification: visit
+            .numbers
+            .map(|numbers| crate::Qualification { numbers, ..crate::Qualification::default() }),
+        patient: visit.patient,
+        copay: None,
+        claim: crate::Claim::plan(plan),
+        follow_up: None,
+        statement: None,
+        face_file: None,
+        terminal: visit.terminal,
+        note: None,
+    }
+}
+
+/// The reception an online answer at the counter records: a confirmed one as the tree's
+/// online outcome (`online_confirmed` for the card or phone, `online_confirmed_chosen` when
+/// staff chose one of several with the patient, `confirmed_by_numbers` for a document's
+/// numbers), anything else 要対応.
+pub fn reception_for_answer(
+    confirmed: bool,
+    chosen: bool,
+    visit: Visit,
+    qualification: Option<crate::Qualification>,
+    copay: Option<eligibility::Copay>,
+) -> crate::Reception {
+    use fallback::Presented as P;
+    let node = match (confirmed || chosen, chosen, visit.presented) {
+        (false, ..) => None,
+        (true, true, _) => Some("online_confirmed_chosen"),
+        (true, false, P::MynaCard | P::Smartphone) => Some("online_confirmed"),
+        (true, false, _) => Some("confirmed_by_numbers"),
+    };
+    let outcome = node.and_then(|id| match fallback::Tree::official().node(id).map(|n| &n.kind) {
+        Some(fallback::model::NodeKind::Outcome(o)) => Some((id, *o)),
+        _ => None,
+    });
+    let mut record = match outcome {
+        Some((id, o)) => reception_for(id, &o, copay.clone(), visit.clone()).ok(),
+        None => None,
+    }
+    .unwrap_or_else(|| {
+        let mut r =
+            bare(visit, Established::NotYet, Status::NeedsAttention, ClaimPlan::NotApplicable);
+        r.copay = copay;
+        r
+    });
+    record.qualification = qualification;
+    record
+}
+
+/// The reception the numbers of a document record when they cannot be looked up now (the
+/// system or the bridge is down): 事後確認待ち, the bridge re-runs `query`.
+pub fn reception_for_follow_up(
+    visit: eligibility::Date,
+    presented: fallback::Presented,
+    query: protocol::LookupQuery,
+) -> crate::Reception {
+    let established = match presented {
+        fallback::Presented::EligibilityNotice => Established::EligibilityNotice,
+        _ => Established::EligibilityCertificate,
+    };
+    let numbers = crate::Numbers {
+        insurer: query.insurer.clone(),
+        symbol: query.symbol.clone(),
+        number: query.number.clone(),
+        branch: query.branch.clone(),
+    };
+    let who = Visit {
+        visit,
+        presented,
+        patient: crate::Patient { birth: Some(query.birth.clone()), ..crate::Patient::default() },
+        statement: None,
+        numbers: Some(numbers),
+        terminal: None,
+    };
+    let mut r = bare(who, established, Status::FollowUpPending, ClaimPlan::AfterFollowUp);
+    r.follow_up = Some(query);
+    r
+}

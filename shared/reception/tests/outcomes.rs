@@ -221,3 +221,55 @@ fn a_confirmed_follow_up_makes_the_claim_normal() {
     assert_eq!(decided.work(), None);
     assert_eq!(reception::export::row(&decided, "").insurer, "06139998");
 }
+
+/// The counter's online answers: confirmed by card → `online_confirmed`, by a document's
+/// numbers → `confirmed_by_numbers`, chosen among several → `online_confirmed_chosen`,
+/// anything else 要対応; numbers that cannot be looked up now → 事後確認待ち with the query.
+#[test]
+fn answers_at_the_counter_are_recorded_as_the_tree_says() {
+    use reception::status::{reception_for_answer, reception_for_follow_up};
+    let visit = |presented| Visit {
+        visit: d("2026-12-01"),
+        presented,
+        patient: Patient::default(),
+        statement: None,
+        numbers: None,
+        terminal: None,
+    };
+    let cases = [
+        (true, false, Presented::MynaCard, Some("online_confirmed"), Status::Confirmed),
+        (
+            true,
+            false,
+            Presented::EligibilityCertificate,
+            Some("confirmed_by_numbers"),
+            Status::Confirmed,
+        ),
+        (
+            false,
+            true,
+            Presented::EligibilityCertificate,
+            Some("online_confirmed_chosen"),
+            Status::Confirmed,
+        ),
+        (false, false, Presented::MynaCard, None, Status::NeedsAttention),
+    ];
+    for (confirmed, chosen, presented, node, status) in cases {
+        let r = reception_for_answer(confirmed, chosen, visit(presented), None, None);
+        assert_eq!((r.outcome.as_deref(), r.status), (node, status), "{presented:?}");
+    }
+    let query = protocol::LookupQuery {
+        insurer: "01130012".into(),
+        symbol: None,
+        number: "1".into(),
+        branch: None,
+        birth: "1980-04-01".into(),
+        visit: Some("2026-12-01".into()),
+        limit_consent: false,
+    };
+    let r =
+        reception_for_follow_up(d("2026-12-01"), Presented::EligibilityCertificate, query.clone());
+    assert_eq!((r.status, r.claim.plan), (Status::FollowUpPending, ClaimPlan::AfterFollowUp));
+    assert_eq!(r.follow_up, Some(query));
+    assert_eq!(r.claim_numbers().map(|n| n.insurer.as_str()), Some("01130012"));
+}

@@ -1,14 +1,25 @@
-// The app shell's cache: the terminal starts with the network down. The shell and its
-// hashed files are cached at install (read from index.html) and refreshed on every
-// successful navigation; API calls, the WebSocket and /health are never cached.
-const CACHE = "madoguchi-shell-v1";
+// The app shell's cache: the terminal starts with the network down. Both pages (the
+// counter's `/` and the office's `/office.html`) and their hashed files are cached at
+// install (read from each page) and refreshed on every successful navigation; API calls,
+// the WebSocket and /health are never cached.
+const CACHE = "madoguchi-shell-v2";
+const PAGES = ["/", "/office.html"];
+
+// The cache key of a navigation: its page ("/index.html" and "/" are one).
+function pageOf(url) {
+  return url.pathname === "/office.html" ? "/office.html" : "/";
+}
 
 async function cacheShell() {
+  await Promise.all(PAGES.map(cachePage));
+}
+
+async function cachePage(page) {
   const cache = await caches.open(CACHE);
-  const response = await fetch("/", { cache: "no-store" });
+  const response = await fetch(page, { cache: "no-store" });
   if (!response.ok) return;
   const html = await response.clone().text();
-  await cache.put("/", response);
+  await cache.put(page, response);
   const urls = new Set(["/manifest.webmanifest", "/icon.svg"]);
   for (const m of html.matchAll(/(?:href|src)="(\/[^"]+)"/g)) urls.add(m[1]);
   for (const m of html.matchAll(/from '(\/[^']+)'|import\('(\/[^']+)'\)|init\('(\/[^']+)'\)|"(\/[^"]+\.wasm)"/g)) {
@@ -42,10 +53,10 @@ self.addEventListener("fetch", (event) => {
     event.respondWith((async () => {
       try {
         const response = await fetch(event.request);
-        if (response.ok) (await caches.open(CACHE)).put("/", response.clone());
+        if (response.ok) (await caches.open(CACHE)).put(pageOf(url), response.clone());
         return response;
       } catch (_) {
-        return (await caches.match("/")) || Response.error();
+        return (await caches.match(pageOf(url))) || Response.error();
       }
     })());
     return;

@@ -45,7 +45,7 @@ pub fn serve(port: u16, data: &Path, extra: &[&str]) -> Serve {
 
 /// Opens the terminal and pairs it through 設定 with a fresh code.
 pub async fn open_and_pair(b: &Browser, serve: &Serve, name: &str) -> Result<(), String> {
-    b.goto(&format!("http://localhost:{}/#settings", serve.port)).await?;
+    b.goto(&format!("http://localhost:{}/office.html#settings", serve.port)).await?;
     b.find("page-settings", 20).await?;
     let code = serve.pairing_code()?;
     b.type_into("pair-code", &code).await?;

@@ -51,8 +51,9 @@ async fn set_idle_timeout(b: &Browser, seconds: u32) -> Result<(), String> {
     b.js(&format!(
         "const e = document.querySelector('[data-testid=idle-timeout]'); e.value = '{seconds}'; e.dispatchEvent(new Event('change', {{bubbles: true}})); return true"
     ))
-    .await
-    .map(|_| ())
+    .await?;
+    // The counter's screens are another bundle: leave only once the setting is stored.
+    b.wait_text("settings-saved", "saved: idle_timeout_s", 5).await
 }
 
 /// A scenario's bridge on the folder gateway, with the folder peer answering in its share.

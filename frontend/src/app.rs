@@ -1,5 +1,10 @@
 //! The shell: navigation between the screens, the status bar, the idle timeout that
 //! clears patient details from the screen.
+//!
+//! The screens ship in two bundles, each its own wasm with this shell: the counter's
+//! ([`COUNTER`] at `/`: 受付, 困ったとき, 番号入力, 本日の受付) and the office's ([`OFFICE`] at
+//! `/office.html`: 利用状況, 設定). A counter tablet never downloads the office's screens;
+//! a tab to the other bundle's screen is a page load to its path.
 
 use crate::components::StatusBar;
 use crate::pages::{FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage};
@@ -31,21 +36,78 @@ impl Page {
         }
     }
 
-    fn from_hash(hash: &str) -> Page {
-        Page::ALL
-            .into_iter()
-            .find(|p| hash.trim_start_matches('#') == p.label().2)
-            .unwrap_or(Page::Reception)
+    fn from_hash(hash: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|p| hash.trim_start_matches('#') == p.label().2)
+    }
+
+    /// The path of the bundle that holds this screen.
+    pub fn path(self) -> &'static str {
+        match self {
+            Page::Reception | Page::Fallback | Page::Numbers | Page::Ledger => COUNTER.path,
+            Page::Usage | Page::Settings => OFFICE.path,
+        }
+    }
+}
+
+/// One wasm bundle: where it is served, the screen it opens on, and how it draws its own
+/// screens (a function, so that each bundle's binary links only its own pages).
+#[derive(Debug, Clone, Copy)]
+pub struct Bundle {
+    pub path: &'static str,
+    pub home: Page,
+    pub render: fn(Page, WriteSignal<Page>) -> AnyView,
+}
+
+/// The counter's bundle (`/`).
+pub const COUNTER: Bundle = Bundle { path: "/", home: Page::Reception, render: counter_page };
+
+/// The office's bundle (`/office.html`): the screens a counter does not need at hand.
+pub const OFFICE: Bundle = Bundle { path: "/office.html", home: Page::Usage, render: office_page };
+
+fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
+    match page {
+        Page::Fallback => view! { <FallbackPage/> }.into_any(),
+        Page::Numbers => view! { <NumbersPage/> }.into_any(),
+        Page::Ledger => view! { <LedgerPage go=go/> }.into_any(),
+        Page::Reception | Page::Usage | Page::Settings => {
+            view! { <ReceptionPage go=go/> }.into_any()
+        }
+    }
+}
+
+fn office_page(page: Page, _go: WriteSignal<Page>) -> AnyView {
+    match page {
+        Page::Settings => view! { <SettingsPage/> }.into_any(),
+        _ => view! { <UsagePage/> }.into_any(),
+    }
+}
+
+/// Loads `page` from its own bundle (a page load: the other bundle's screens are not here).
+fn load(page: Page) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_href(&format!("{}#{}", page.path(), page.label().2));
     }
 }
 
 #[component]
-pub fn App() -> impl IntoView {
+pub fn App(bundle: Bundle) -> impl IntoView {
     let ctx = Ctx::new();
     provide_context(ctx);
-    state::start(ctx);
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
-    let (page, set_page) = signal(Page::from_hash(&hash));
+    let first = Page::from_hash(&hash).unwrap_or(bundle.home);
+    if first.path() != bundle.path {
+        // An old bookmark (`/#usage`) or a link to the other bundle's screen.
+        load(first);
+    }
+    state::start(ctx);
+    let (page, set_page) = signal(if first.path() == bundle.path { first } else { bundle.home });
+    // A screen asks for another (受付 → 番号入力): the other bundle's is loaded there.
+    Effect::new(move |_| {
+        let p = page.get();
+        if p.path() != bundle.path {
+            load(p);
+        }
+    });
     // A new screen instance (a fresh reception) after the idle timeout: patient details go.
     // Face results stay (they are the bridge's, fetched again) but are hidden until touch.
     let generation = RwSignal::new(0u32);
@@ -64,6 +126,10 @@ pub fn App() -> impl IntoView {
         }
     });
     let go = move |p: Page| {
+        if p.path() != bundle.path {
+            load(p);
+            return;
+        }
         set_page.set(p);
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_hash(p.label().2);
@@ -101,14 +167,7 @@ pub fn App() -> impl IntoView {
             <main>
                 {move || {
                     generation.get();
-                    match page.get() {
-                        Page::Reception => view! { <ReceptionPage go=set_page/> }.into_any(),
-                        Page::Fallback => view! { <FallbackPage/> }.into_any(),
-                        Page::Numbers => view! { <NumbersPage/> }.into_any(),
-                        Page::Ledger => view! { <LedgerPage go=set_page/> }.into_any(),
-                        Page::Usage => view! { <UsagePage/> }.into_any(),
-                        Page::Settings => view! { <SettingsPage/> }.into_any(),
-                    }
+                    (bundle.render)(page.get(), set_page)
                 }}
             </main>
             <StatusBar/>

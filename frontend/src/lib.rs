@@ -28,7 +28,12 @@ pub mod sync;
 pub mod usb;
 pub mod ws;
 
-/// Mounts the app on `<body>`.
-pub fn mount() {
-    leptos::mount::mount_to_body(app::App);
+/// A page's entry point: registers the service worker (the app shell is cached so that
+/// the terminal starts with the network down) and mounts `bundle`'s app on `<body>`
+/// ([`app::COUNTER`] or [`app::OFFICE`]).
+pub fn mount(bundle: app::Bundle) {
+    if let Some(navigator) = web_sys::window().map(|w| w.navigator()) {
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+    leptos::mount::mount_to_body(move || leptos::view! { <app::App bundle=bundle/> });
 }

@@ -1,9 +1,5 @@
-//! The page's entry point: registers the service worker and mounts the app.
+//! The counter's page (`/`): 受付, 困ったとき, 番号入力, 本日の受付.
 
 fn main() {
-    if let Some(navigator) = web_sys::window().map(|w| w.navigator()) {
-        // The app shell is cached so that the terminal starts with the network down.
-        let _ = navigator.service_worker().register("/sw.js");
-    }
-    frontend::mount();
+    frontend::mount(frontend::app::COUNTER);
 }

@@ -140,7 +140,7 @@ pub async fn refresh_local(ctx: Ctx) {
         ctx.needs_attention.set(outbox.len() - pending.len());
         ctx.oldest_pending_ms.set(pending.iter().map(|r| r.enqueued_ms).reduce(f64::min));
         let mut ops: Vec<_> = outbox.iter().collect();
-        ops.sort_by(|a, b| a.enqueued_ms.total_cmp(&b.enqueued_ms));
+        eligibility::order::sort_by(&mut ops, |a, b| a.enqueued_ms.total_cmp(&b.enqueued_ms));
         ctx.pending_ops.set(ops.into_iter().map(|r| r.op.clone()).collect());
     }
     if let Ok(ledger) = store.ledger().await {

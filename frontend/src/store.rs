@@ -237,7 +237,7 @@ impl Store {
     pub async fn pending(&self, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         let mut rows = self.outbox().await?;
         rows.retain(|r| r.rejected.is_none());
-        rows.sort_by(|a, b| a.enqueued_ms.total_cmp(&b.enqueued_ms));
+        eligibility::order::sort_by(&mut rows, |a, b| a.enqueued_ms.total_cmp(&b.enqueued_ms));
         rows.truncate(limit);
         Ok(rows)
     }
@@ -338,7 +338,7 @@ impl Store {
                 list.push(r);
             }
         }
-        list.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
+        eligibility::order::sort_by(&mut list, |a, b| b.created_ms.total_cmp(&a.created_ms));
         Ok(list)
     }
 

@@ -24,6 +24,8 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
   tidy   the repository rules rustc and clippy do not check (also part of test)
   fuzz   arbitrary inputs through every outside-facing parser, 1,000,000 per target (or
          --execs N); a benchmark, not part of test
+  frontend  the release build of both bundles into dist/ (as test does), each wasm's
+         brotli size against the budget
   e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
@@ -36,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Some("gen-test-keys") => gen_test_keys(),
         Some("dist") => dist(),
         Some("e2e") => e2e_alone(),
+        Some("frontend") => build_frontend(),
         Some("tidy") => tidy::check(),
         Some("fuzz") => fuzz(&args[1..]),
         _ => {
@@ -219,14 +222,38 @@ fn build_frontend_bench() -> Result<()> {
     trunk_release("dist-bench", Some("bench"))
 }
 
+/// The two bundles' pages (see `frontend/src/app.rs`): Trunk builds one page per run and
+/// always names it `index.html`, so the office's is built apart and moved in beside.
+const PAGES: [(&str, &str); 2] =
+    [("frontend/index.html", "index.html"), ("frontend/office.html", "office.html")];
+
+/// The most either bundle's wasm may weigh as served (brotli): the terminal's budget.
+pub const WASM_BUDGET_BROTLI: usize = 300_000;
+
 fn trunk_release(dist: &str, features: Option<&str>) -> Result<()> {
     run("cargo", &["fetch", "--locked"])?;
-    let mut args = vec!["build", "--release", "--cargo-profile", "wasm-release", "--dist", dist];
-    if let Some(features) = features {
-        args.extend(["--features", features]);
+    let out = root().join(dist);
+    for (source, page) in PAGES {
+        let into = if page == "index.html" { dist.to_string() } else { format!("{dist}.{page}") };
+        let mut args =
+            vec!["build", "--release", "--cargo-profile", "wasm-release", "--dist", &into];
+        if let Some(features) = features {
+            args.extend(["--features", features]);
+        }
+        args.push(source);
+        run("trunk", &args)?;
+        if into != dist {
+            let staged = root().join(&into);
+            for entry in std::fs::read_dir(&staged)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                let target = if name == "index.html" { page } else { name };
+                std::fs::rename(&path, out.join(target))?;
+            }
+            std::fs::remove_dir_all(&staged)?;
+        }
     }
-    run("trunk", &args)?;
-    for entry in std::fs::read_dir(root().join(dist))? {
+    for entry in std::fs::read_dir(&out)? {
         let path = entry?.path();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !["wasm", "js", "css", "html", "webmanifest", "svg"].contains(&ext) {
@@ -241,6 +268,19 @@ fn trunk_release(dist: &str, features: Option<&str>) -> Result<()> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         std::io::Write::write_all(&mut gz, &bytes)?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if ext == "wasm" {
+            eprintln!(
+                "{name}: {} bytes, {} brotli (budget {WASM_BUDGET_BROTLI})",
+                bytes.len(),
+                br.len()
+            );
+            if br.len() > WASM_BUDGET_BROTLI && features.is_none() {
+                bail!(
+                    "{name} is {} bytes brotli, over the budget of {WASM_BUDGET_BROTLI}",
+                    br.len()
+                );
+            }
+        }
         std::fs::write(path.with_file_name(format!("{name}.br")), br)?;
         std::fs::write(path.with_file_name(format!("{name}.gz")), gz.finish()?)?;
     }

@@ -69,7 +69,7 @@ pub fn rows(records: &[RecordState], local: &[Reception]) -> Vec<Row> {
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.time.cmp(&a.time));
+    eligibility::order::sort_by(&mut rows, |a, b| b.time.cmp(&a.time));
     rows
 }
 

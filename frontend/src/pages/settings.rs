@@ -33,16 +33,27 @@ pub fn SettingsPage() -> impl IntoView {
             }
         }
     });
+    // Said once the write is in IndexedDB: a tab to the counter's screen is a page load
+    // (another bundle), which would drop a write still in flight.
+    let saved = RwSignal::new(None::<Result<&'static str, String>>);
     let save = move |key: &'static str, value: wasm_bindgen::JsValue| {
+        saved.set(None);
         spawn_local(async move {
             if let Some(store) = state::store() {
-                let _ = store.set_meta(key, &value).await;
+                saved.set(Some(
+                    store.set_meta(key, &value).await.map(|()| key).map_err(|e| e.to_string()),
+                ));
             }
         });
     };
     view! {
         <section class="page" data-testid="page-settings">
             <h1><Bi ja="設定" en="Settings"/></h1>
+            <p class="saved" data-testid="settings-saved" role="status" aria-live="polite">{move || match saved.get() {
+                Some(Ok(key)) => format!("保存しました / saved: {key}"),
+                Some(Err(e)) => format!("保存できませんでした。もう一度変更してください / not saved, change it again: {e}"),
+                None => String::new(),
+            }}</p>
             <section class="card">
                 <h2><Bi ja="ブリッジとのペアリング" en="Pairing with the bridge"/></h2>
                 <p data-testid="pairing-state">{move || match c.device_id.get() {

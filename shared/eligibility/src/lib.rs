@@ -15,6 +15,7 @@ pub mod age;
 pub mod copay;
 pub mod date;
 pub mod identifiers;
+pub mod order;
 pub mod policy;
 pub mod text;
 

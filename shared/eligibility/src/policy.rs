@@ -359,8 +359,10 @@ impl Policy {
     /// Parses and validates a complete table given as JSON (the embedded one, or the
     /// bridge's as a terminal fetches it).
     pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy =
-            serde_json::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
+        // Through `Value`, the one JSON reader the terminal's wasm builds its types for.
+        let policy: Policy = serde_json::from_str::<serde_json::Value>(text)
+            .and_then(serde_json::from_value)
+            .map_err(|e| PolicyError::Syntax(e.to_string()))?;
         policy.validate()?;
         Ok(policy)
     }
@@ -501,7 +503,7 @@ impl Policy {
         for r in &self.late_elderly_certificate {
             out.push(r.valid_until.succ());
         }
-        out.sort();
+        crate::order::sort_by(&mut out, Ord::cmp);
         out.dedup();
         out
     }

@@ -80,7 +80,7 @@ pub fn caveats(
         })
         .filter(|c| *c != Confidence::Official)
         .collect();
-    out.sort_by_key(|c| *c as u8);
+    eligibility::order::sort_by_key(&mut out, |c| *c as u8);
     out.dedup();
     out
 }

@@ -149,7 +149,7 @@ pub fn fold(events: &[StoredEvent]) -> (Vec<RecordState>, Vec<(u64, crate::Event
     let mut order: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     let mut sorted: Vec<&StoredEvent> = events.iter().collect();
-    sorted.sort_by_key(|e| e.seq);
+    eligibility::order::sort_by_key(&mut sorted, |e| e.seq);
     for e in sorted {
         let typed = match crate::event::of(e) {
             Ok(t) => t,
@@ -232,9 +232,7 @@ pub fn fold(events: &[StoredEvent]) -> (Vec<RecordState>, Vec<(u64, crate::Event
 /// The 要対応 list: every record still needing staff, oldest visit first.
 pub fn work_list(states: &[RecordState]) -> Vec<(&RecordState, WorkReason)> {
     let mut list: Vec<_> = states.iter().filter_map(|s| Some((s, s.work()?))).collect();
-    list.sort_by(|a, b| {
-        (a.0.reception.visit, a.0.first_seq).cmp(&(b.0.reception.visit, b.0.first_seq))
-    });
+    eligibility::order::sort_by_key(&mut list, |a| (a.0.reception.visit, a.0.first_seq));
     list
 }
 

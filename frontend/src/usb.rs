@@ -2,6 +2,10 @@
 //! readers whose interfaces Chrome lets a page claim (CCID-class readers are blocked for
 //! web pages and work through the bridge). The drivers and ISO-DEP are `card::reader`;
 //! this module is the USB pipe, device choice and the errors a receptionist can act on.
+//!
+//! It pre-checks a card (holder, certificate, PIN tries left) and never asks for the PIN:
+//! a clinic's gateway cannot confirm a card read here (the face-auth reader does), so a
+//! VERIFY from the page could only spend a try.
 
 use card::reader::isodep::IsoDep;
 use card::reader::port100::Port100;
@@ -299,36 +303,4 @@ pub async fn check(
         serde_json::to_value(report).map_err(|e| e.to_string())
     })
     .await
-}
-
-/// PIN on the page's own reader, the signature over the bridge's challenge, then the
-/// bridge has the national system confirm it. The PIN goes to the card only.
-pub async fn confirm(pin: String, staff_confirmed: bool) -> Result<serde_json::Value, String> {
-    let reply = crate::ws::request(serde_json::json!({ "kind": "challenge" })).await?;
-    let challenge = reply["challenge"].as_str().ok_or("no challenge from the bridge")?.to_string();
-    let bytes = protocol::from_hex(&challenge).ok_or("bad challenge")?;
-    let pin = card::pin::Pin::new(&pin).map_err(|e| e.to_string())?;
-    let staff = if staff_confirmed {
-        card::pin::StaffConfirmation::LastTryConfirmed
-    } else {
-        card::pin::StaffConfirmation::NotGiven
-    };
-    let confirmation = with_card(async |card: &mut UsbCard| {
-        card::ops::confirm(card, pin, staff, &bytes).await.map_err(|e| e.to_string())
-    })
-    .await?;
-    let holder = serde_json::to_value(confirmation.holder).map_err(|e| e.to_string())?;
-    let reply = crate::ws::request(serde_json::json!({
-        "kind": "confirm_signed",
-        "holder": holder,
-        "certificate": protocol::to_hex(&confirmation.certificate),
-        "signature": protocol::to_hex(&confirmation.signature),
-        "challenge": challenge,
-    }))
-    .await?;
-    if reply["kind"] == "card_result" {
-        Ok(reply["body"].clone())
-    } else {
-        Err(reply["message"].as_str().unwrap_or("confirmation failed").to_string())
-    }
 }

@@ -1,7 +1,7 @@
 //! 本日の受付: today's receptions of the whole clinic (pulled from the bridge) with this
 //! terminal's ops not yet acknowledged, each record folded with its life (訂正, 取消, 請求決定,
 //! 事後確認) by `reception::life`; the 要対応 work list across days; a record's history
-//! with 取消 and 訂正; the receipt computer's CSV (the same rows as `bridge export`).
+//! with 取消 and 訂正; (the receipt computer's CSV is on the office's page: `pages::export`).
 
 use crate::components::Bi;
 use crate::model::{Reception, SyncState};
@@ -11,7 +11,6 @@ use leptos::task::spawn_local;
 use reception::event::{Corrected, Voided};
 use reception::life::{RecordState, WorkReason};
 use reception::{Numbers, RecordEvent};
-use wasm_bindgen::JsCast;
 
 /// One row of the ledger view.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,31 +112,11 @@ pub fn work_items(records: &[RecordState], local: &[Reception]) -> Vec<WorkItem>
     items
 }
 
-fn download(name: &str, text: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&format!("\u{feff}{text}")));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv;charset=utf-8");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    if let Ok(a) =
-        document.create_element("a").map(|e| e.unchecked_into::<web_sys::HtmlAnchorElement>())
-    {
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
-}
-
 #[component]
 pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let c = ctx();
     let filter = RwSignal::new(String::new());
     let day = crate::ids::today_jst();
-    let today = day.map(|d| d.to_string()).unwrap_or_default();
     let selected = RwSignal::new(None::<String>);
     let records = Memo::new(move |_| state::records(&c.ledger.get(), &c.pending_ops.get()));
     // Today's visits and what was recorded today (a paper visit of an outage day entered
@@ -164,16 +143,6 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
-    let export = move |_| {
-        let ids: Vec<String> = shown().into_iter().map(|r| r.record_id).collect();
-        let list: Vec<reception::export::Row> = records
-            .get_untracked()
-            .iter()
-            .filter(|s| ids.contains(&s.record_id))
-            .map(|s| reception::export::row(s, ""))
-            .collect();
-        download(&format!("madoguchi-{today}.csv"), &reception::export::csv(&list));
-    };
     let work = Memo::new(move |_| work_items(&records.get(), &c.receptions.get()));
     view! {
         <section class="page" data-testid="page-ledger">
@@ -181,9 +150,6 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             <div class="row">
                 <input class="filter" data-testid="ledger-filter" placeholder="絞り込み（氏名・状態）/ filter"
                     prop:value=move || filter.get() on:input=move |e| filter.set(event_target_value(&e))/>
-                <button class="big" data-testid="ledger-csv" on:click=export>
-                    "CSV出力 / Export CSV"
-                </button>
             </div>
             <p data-testid="ledger-count">{move || format!("{} 件 / rows", shown().len())}</p>
             <table class="ledger" data-testid="ledger-table">

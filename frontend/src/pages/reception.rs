@@ -104,21 +104,14 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             })
         })
     });
+    // The PIN pad: only for the bridge's reader, and only where its gateway can confirm a
+    // card (the simulator in a test build). A clinic's gateway never can — the face-auth
+    // reader confirms cards — so this device's own USB reader pre-checks only.
+    let pin_here = move || c.can_confirm_card.get() && !state::use_usb(c);
     let confirm = Callback::new(move |(pin, staff): (String, bool)| {
         busy.set(true);
         message.set(None);
         spawn_local(async move {
-            if state::use_usb(c) {
-                match crate::usb::confirm(pin, staff).await {
-                    Ok(body) => reading.set(Some(Reading::from_json(&body))),
-                    Err(e) => message.set(Some(e)),
-                }
-                if let Ok(report) = crate::usb::check(state::policy(c)).await {
-                    check.set(Some(report));
-                }
-                busy.set(false);
-                return;
-            }
             let request = serde_json::json!({
                 "kind": "confirm_card", "reader": null, "pin": pin, "staff_confirmed_last_try": staff
             });
@@ -225,13 +218,14 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                             "カードを確認 / Check the card"
                         </button>
                         {move || check.get().map(|report| view! { <CheckSummary report=report/> })}
-                        <Show when=move || check.with(Option::is_some) && c.can_confirm_card.get()>
+                        <Show when=move || check.with(Option::is_some) && pin_here()>
                             <PinPad tries_left=tries_left on_submit=confirm/>
                         </Show>
                         // Where the bridge cannot confirm an own-reader card (the file
-                        // interface): a pre-check, and no PIN pad — a try is never spent
-                        // on a confirmation that cannot succeed.
-                        <Show when=move || check.with(Option::is_some) && !c.can_confirm_card.get()>
+                        // interface), and always on this device's USB reader: a pre-check,
+                        // and no PIN pad — a try is never spent on a confirmation that
+                        // cannot succeed.
+                        <Show when=move || check.with(Option::is_some) && !pin_here()>
                             <div class="precheck" data-testid="precheck">
                                 <p data-testid="precheck-tries">{move || match tries_left.get() {
                                     Some(0) => "暗証番号はロックされています：市区町村窓口で解除 / PIN locked: the municipal office resets it".to_string(),

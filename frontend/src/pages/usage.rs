@@ -179,6 +179,7 @@ pub fn UsagePage() -> impl IntoView {
                     }.into_any()
                 }
             }}
+            <super::export::ExportCard/>
         </section>
     }
 }

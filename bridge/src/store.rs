@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS events (
     body_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_record ON events(record_id);
+-- The patient index: a reception (or a correction, which carries the whole record) found by
+-- its patient's birth date or clinic id; `Store::last_visit` folds the records it finds.
+CREATE INDEX IF NOT EXISTS events_patient_birth ON events(json_extract(body, '$.patient.birth'))
+    WHERE kind = 'reception';
+CREATE INDEX IF NOT EXISTS events_corrected_birth
+    ON events(json_extract(body, '$.reception.patient.birth')) WHERE kind = 'corrected';
+CREATE INDEX IF NOT EXISTS events_patient_id ON events(json_extract(body, '$.patient.clinic_id'))
+    WHERE kind = 'reception';
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -382,6 +390,38 @@ impl Store {
             tx.commit()?;
             Ok(results)
         })
+    }
+
+    /// The patient's last known reception in the whole ledger (any day, any terminal): the
+    /// newest confirmed or document-checked record with numbers, not voided, after its
+    /// corrections, under any of the patient's keys (`reception::continuity::index_keys`).
+    /// Terminals ask it at a return visit: a tablet keeps only today's patients.
+    pub fn last_visit(
+        &self,
+        patient: &reception::Patient,
+    ) -> Result<Option<reception::Reception>, StoreError> {
+        let birth = patient.birth.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let id = patient.clinic_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        if birth.is_none() && id.is_none() {
+            return Ok(None);
+        }
+        let events = self.with(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE record_id IN (
+                     SELECT record_id FROM events WHERE kind = 'reception'
+                         AND json_extract(body, '$.patient.birth') = ?1
+                     UNION SELECT record_id FROM events WHERE kind = 'corrected'
+                         AND json_extract(body, '$.reception.patient.birth') = ?1
+                     UNION SELECT record_id FROM events WHERE kind = 'reception'
+                         AND json_extract(body, '$.patient.clinic_id') = ?2)
+                 ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map(params![birth, id], stored_event)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })?;
+        let (states, _unreadable) = reception::life::fold(&events);
+        let index = reception::life::patient_index(&states);
+        Ok(reception::life::last_visit(&index, patient).map(|s| s.reception.clone()))
     }
 
     /// Events after `after`, in order, at most `limit` (capped at 500).

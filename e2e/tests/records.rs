@@ -52,10 +52,23 @@ async fn a_return_visit_is_offered_the_last_numbers_and_a_changed_insurer_is_sai
     let (status, body) =
         http(server.port, "POST", "/api/sync/push", Some(&token), &yesterdays.to_string()).unwrap();
     assert!(status == 200 && body.contains("created"), "{body}");
+    // Received yesterday just after midnight, as it would have been: a tablet keeps a sent
+    // patient for a day (設定), so its own copy forgets him; the bridge's patient index
+    // (`/api/patients/last-visit`) still finds him.
+    let db = rusqlite::Connection::open(data.join("madoguchi.sqlite3")).unwrap();
+    let received = format!("{}T15:00:01.000Z", yesterday.pred());
+    db.execute("UPDATE events SET received_time = ?1 WHERE op_id = 'yesterday-op'", [&received])
+        .unwrap();
+    drop(db);
     let mut seen = serde_json::Map::new();
     with_browser(|b| async {
         let result = async {
             open_and_pair(&b, &server, "受付1").await?;
+            // The ledger pulled, then pruned to today's patients (counts only for the rest).
+            b.wait_text("status-last-sync", "synced", 20).await?;
+            b.js("const e = document.querySelector('[data-testid=retention-days]'); e.value = '1'; e.dispatchEvent(new Event('change', {bubbles: true})); return true").await?;
+            b.wait_text("settings-saved", "saved: retention_days", 5).await?;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             // 困ったとき, a return visit: the name and birth date find yesterday's numbers,
             // which fill ① with one tap.
             b.click("nav-fallback").await?;

@@ -46,6 +46,22 @@ pub async fn call<T: DeserializeOwned>(
     body: Option<String>,
     deadline_ms: u32,
 ) -> Result<T, NetError> {
+    let value = call_json(method, path, token, body, deadline_ms).await?;
+    serde_json::from_value(value).map_err(|e| NetError::Refused {
+        status: 200,
+        code: "bad_json".into(),
+        message: format!("ブリッジの応答を読めません / unreadable answer: {e}"),
+    })
+}
+
+/// [`call`] up to the JSON value: built once, not once per answer type (the wasm budget).
+async fn call_json(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+    deadline_ms: u32,
+) -> Result<serde_json::Value, NetError> {
     let window = web_sys::window().ok_or_else(|| NetError::Unreachable("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -66,7 +82,7 @@ pub async fn call<T: DeserializeOwned>(
     let text = text.as_string().unwrap_or_default();
     let status = response.status();
     if (200..300).contains(&status) {
-        crate::json::from_text(&text).map_err(|e| NetError::Refused {
+        serde_json::from_str(&text).map_err(|e| NetError::Refused {
             status,
             code: "bad_json".into(),
             message: format!("ブリッジの応答を読めません / unreadable answer: {e}"),
@@ -114,6 +130,15 @@ pub async fn policy(token: &str) -> Result<serde_json::Value, NetError> {
 /// Today's face results no reception has recorded yet (the bridge's list; ours is a view).
 pub async fn open_face_results(token: &str) -> Result<protocol::PullResponse, NetError> {
     call("POST", "/api/face-results/open", Some(token), Some("{}".into()), SYNC_MS).await
+}
+
+/// The bridge's patient index: the patient's last known reception in the whole ledger.
+pub async fn last_visit(
+    token: &str,
+    patient: &reception::Patient,
+) -> Result<Option<reception::Reception>, NetError> {
+    let body = crate::json::to_text(patient).unwrap_or_default();
+    call("POST", "/api/patients/last-visit", Some(token), Some(body), SYNC_MS).await
 }
 
 pub async fn lookup(

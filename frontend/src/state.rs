@@ -207,6 +207,27 @@ pub struct PolicyOrigin {
 
 /// The policy table decisions use: the bridge's (fetched or cached), else the embedded one.
 /// Reactive: a screen that reads it decides again when a new table arrives.
+/// The patient's last known reception: from this terminal's records (its unsent ones too)
+/// and from the bridge's patient index (every day; a tablet keeps only today's patients),
+/// the later visit of the two. Offline, this terminal's alone.
+pub async fn last_visit(ctx: Ctx, patient: reception::Patient) -> Option<reception::Reception> {
+    let local = {
+        let records = records(&ctx.ledger.get_untracked(), &ctx.pending_ops.get_untracked());
+        let index = reception::life::patient_index(&records);
+        reception::life::last_visit(&index, &patient).map(|s| s.reception.clone())
+    };
+    let complete = patient.clinic_id.is_some()
+        || patient.birth.as_deref().is_some_and(|b| b.trim().parse::<eligibility::Date>().is_ok());
+    let remote = match ctx.token.get_untracked() {
+        Some(token) if complete => net::last_visit(&token, &patient).await.ok().flatten(),
+        _ => None,
+    };
+    match (local, remote) {
+        (Some(l), Some(r)) => Some(if r.visit > l.visit { r } else { l }),
+        (l, r) => l.or(r),
+    }
+}
+
 pub fn policy(ctx: Ctx) -> Option<std::sync::Arc<eligibility::Policy>> {
     ctx.policy_changes.track();
     POLICY

@@ -512,6 +512,24 @@ pub fn routes(
             })
         });
 
+    // The patient index: a return visit's last known reception (`null` when none), for a
+    // terminal whose own copy of the ledger holds today's patients only.
+    let last_visit = warp::path!("api" / "patients" / "last-visit")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(warp::body::content_length_limit(4096))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(|_device: String, patient: reception::Patient, s: AppState| async move {
+            let store = s.store.clone();
+            Ok::<_, Rejection>(match blocking(move || store.last_visit(&patient)).await? {
+                Ok(last) => warp::reply::json(&last).into_response(),
+                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            })
+        });
+
     // The clinic's policy table, for terminals to decide by (POST for pages, GET for tools).
     let policy = warp::path!("api" / "policy")
         .and(warp::get().or(warp::post()).unify())
@@ -699,6 +717,8 @@ pub fn routes(
         .or(follow_ups)
         .unify()
         .or(open_face_results)
+        .unify()
+        .or(last_visit)
         .unify()
         .or(policy)
         .unify()

@@ -189,26 +189,28 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
         or_dash(&n.as_ref().map(|n| n.insurer.clone())),
         q.as_ref().and_then(|q| q.insurer_name.clone()).unwrap_or_default()
     );
-    // The patient's last visit in the clinic's ledger: what changed is said before recording.
-    let since_last = {
+    // The patient's last visit in the clinic's ledger (this terminal's and the bridge's
+    // patient index): what changed is said before recording.
+    let since_last = RwSignal::new(None::<(eligibility::Date, Vec<reception::continuity::Change>)>);
+    if let Some(today) = crate::ids::today_jst() {
+        let now = crate::pages::record_from(&reading, crate::model::Method::Card, None, today);
         let c = crate::state::ctx();
-        let records =
-            crate::state::records(&c.ledger.get_untracked(), &c.pending_ops.get_untracked());
-        let index = reception::life::patient_index(&records);
-        let today = crate::ids::today_jst();
-        reception::life::last_visit(&index, &reading.patient).zip(today).map(|(last, today)| {
-            let now = crate::pages::record_from(&reading, crate::model::Method::Card, None, today);
-            (last.reception.visit, reception::continuity::changes(&last.reception, &now))
-        })
-    };
-    let continuity = since_last.map(|(day, changes)| {
+        leptos::task::spawn_local(async move {
+            if let Some(last) = crate::state::last_visit(c, now.patient.clone()).await {
+                since_last.set(Some((last.visit, reception::continuity::changes(&last, &now))));
+            }
+        });
+    }
+    let continuity = move || {
+        since_last.get().map(|(day, changes)| {
         if changes.is_empty() {
             view! { <p class="notice" data-testid="continuity-same">{format!("前回（{day}）と同じ資格です / same as the last visit")}</p> }.into_any()
         } else {
             let list: Vec<String> = changes.iter().map(|c| c.display()).collect();
             view! { <p class="notice warn" data-testid="continuity-changes" role="alert">{format!("前回（{day}）と保険が変わりました: {} / changed since the last visit", list.join("、"))}</p> }.into_any()
         }
-    });
+    })
+    };
     let reading_for_record = reading.clone();
     let single = reading.choices.is_empty();
     let (valid_until, limit_class) = (or_dash(&reading.valid_until), or_dash(&reading.limit_class));
@@ -265,7 +267,7 @@ pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoVi
                     <dt>"限度額 区分 / Limit class"</dt><dd>{limit_class}</dd>
                 </dl>
             })}
-            {single.then_some(continuity)}
+            {move || single.then(continuity)}
             {reading.message.clone().map(|m| view! { <p class="notice" data-testid="result-message">{m}</p> })}
             <p class="notice" data-testid="result-details">
                 {(!reading.confirmed()).then(|| reading.code.clone()).flatten().map(|code| format!("コード / code {code} "))}

@@ -185,17 +185,22 @@ pub fn FallbackPage() -> impl IntoView {
     };
     // The patient's last known qualification (the bridge's ledger, any day): offered for
     // "numbers known" and to pre-fill ① / ②.
-    let last = Memo::new(move |_| {
+    let last = RwSignal::new(None::<(String, Numbers)>);
+    Effect::new(move |_| {
         let (n, b) = (name.get(), birth.get());
         if n.trim().is_empty() || b.trim().is_empty() {
-            return None;
+            return last.set(None);
         }
-        let list = records.get();
-        let index = reception::life::patient_index(&list);
-        let p = Patient { name: Some(n), birth: Some(b), ..Patient::default() };
-        reception::life::last_visit(&index, &p).and_then(|s| {
-            Some((s.reception.visit.to_string(), s.reception.claim_numbers()?.clone()))
-        })
+        let p = Patient { name: Some(n.clone()), birth: Some(b.clone()), ..Patient::default() };
+        spawn_local(async move {
+            let found = state::last_visit(c, p)
+                .await
+                .and_then(|r| Some((r.visit.to_string(), r.claim_numbers()?.clone())));
+            // Only for what is typed now (an answer to an earlier keystroke may come late).
+            if name.get_untracked() == n && birth.get_untracked() == b {
+                last.set(found);
+            }
+        });
     });
     let use_last = move |_| {
         if let Some((_, n)) = last.get_untracked() {

@@ -93,10 +93,10 @@ async fn attempt(state: &AppState, task: &FollowUp) -> Attempt {
                     Attempt::Definitive(reading(&answer, query.visit))
                 }
                 Processing | Error | Unexpected => {
-                    let body = reading(&answer, query.visit);
+                    let reply = crate::gateway::reply(&answer, query.visit);
                     let code =
                         answer.header.segment_of_result.clone().unwrap_or_else(|| "?".into());
-                    let message = body["interpretation"]["message"].as_str().unwrap_or("");
+                    let message = reply.reading.message.as_deref().unwrap_or("");
                     let reason = if code == "2" {
                         format!("処理中 (SegmentOfResult 2) {message}")
                     } else {

@@ -452,4 +452,8 @@ async fn health_says_training_with_the_simulator() {
     assert_eq!(health["training"], true);
     assert_eq!(health["gateway"]["backend"], "sim");
     assert_eq!(health["gateway"]["can_confirm_card"], true, "the simulator keeps the full path");
+    // What the terminal reads of it, through the wire type it reads it with.
+    let summary: protocol::HealthSummary = serde_json::from_slice(res.body()).unwrap();
+    assert!(summary.training && summary.gateway.can_confirm_card);
+    assert!(!summary.gateway.state.is_empty() && !summary.readers.is_null(), "{summary:?}");
 }

@@ -88,16 +88,16 @@ async fn call_json(
             message: format!("ブリッジの応答を読めません / unreadable answer: {e}"),
         })
     } else {
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let body: protocol::ErrorBody = crate::json::from_text(&text).unwrap_or_default();
         Err(NetError::Refused {
             status,
-            code: v["error"].as_str().unwrap_or("http").to_string(),
-            message: v["message"].as_str().map_or_else(|| format!("HTTP {status}"), String::from),
+            code: if body.error.is_empty() { "http".into() } else { body.error },
+            message: if body.message.is_empty() { format!("HTTP {status}") } else { body.message },
         })
     }
 }
 
-pub async fn health() -> Result<serde_json::Value, NetError> {
+pub async fn health() -> Result<protocol::HealthSummary, NetError> {
     call("GET", "/health", None, None, HEALTH_MS).await
 }
 
@@ -144,7 +144,7 @@ pub async fn last_visit(
 pub async fn lookup(
     token: &str,
     query: &protocol::LookupQuery,
-) -> Result<serde_json::Value, NetError> {
+) -> Result<reception::reading::Carried, NetError> {
     let body = crate::json::to_text(query).unwrap_or_default();
     call("POST", "/api/lookup", Some(token), Some(body), LOOKUP_MS).await
 }

@@ -51,7 +51,7 @@ pub struct Ctx {
     /// Today's open face-auth results, newest first: a view of the bridge's list (fetched
     /// on connect, on reload, after the idle timeout; pushed as they arrive), never the only
     /// copy. A result leaves when any counter records it.
-    pub face: RwSignal<Vec<serde_json::Value>>,
+    pub face: RwSignal<Vec<reception::reading::Carried>>,
     /// After the idle timeout the face results are hidden (a count only) until staff touch
     /// the screen: patient details leave the screen, the results stay.
     pub face_hidden: RwSignal<bool>,
@@ -165,9 +165,9 @@ fn drop_recorded_face_results(ctx: Ctx, ledger: &[protocol::StoredEvent]) {
         .collect();
     if ctx
         .face
-        .with_untracked(|f| f.iter().any(|b| recorded.contains(b["file"].as_str().unwrap_or(""))))
+        .with_untracked(|f| f.iter().any(|b| recorded.contains(b.file.as_deref().unwrap_or(""))))
     {
-        ctx.face.update(|f| f.retain(|b| !recorded.contains(b["file"].as_str().unwrap_or(""))));
+        ctx.face.update(|f| f.retain(|b| !recorded.contains(b.file.as_deref().unwrap_or(""))));
     }
 }
 
@@ -273,13 +273,12 @@ pub async fn refresh_face(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
     let Ok(open) = net::open_face_results(&token).await else { return };
     // Pushed after the list was read (a higher seq): kept, newest first.
-    let mut list: Vec<serde_json::Value> = ctx.face.with_untracked(|current| {
-        current.iter().filter(|b| b["seq"].as_u64().unwrap_or(0) > open.next).cloned().collect()
+    let mut list: Vec<reception::reading::Carried> = ctx.face.with_untracked(|current| {
+        current.iter().filter(|b| b.seq.unwrap_or(0) > open.next).cloned().collect()
     });
-    list.extend(open.events.into_iter().rev().map(|e| {
-        let mut body = e.body;
-        body["seq"] = e.seq.into();
-        body
+    list.extend(open.events.into_iter().rev().filter_map(|e| {
+        let body: reception::reading::Carried = serde_json::from_value(e.body).ok()?;
+        Some(reception::reading::Carried { seq: Some(e.seq), ..body })
     }));
     ctx.face.set(list);
 }
@@ -428,13 +427,14 @@ fn connect_socket(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
     let on_event: Rc<dyn Fn(String, serde_json::Value)> = Rc::new(move |topic, body| {
         match topic.as_str() {
-            "gateway" if body["event"] == "face" => {
-                ctx.face.update(|list| list.insert(0, body));
-            }
-            "gateway" => ctx.error.set(Some(format!(
-                "顔認証付きカードリーダーの結果ファイルを読めませんでした（隔離済み）/ a face-reader file was unreadable and quarantined: {}",
-                body["reason"].as_str().unwrap_or("")
-            ))),
+            "gateway" => match serde_json::from_value::<reception::reading::Carried>(body) {
+                Ok(face) if face.reading.is_some() => ctx.face.update(|list| list.insert(0, face)),
+                Ok(notice) => ctx.error.set(Some(format!(
+                    "顔認証付きカードリーダーの結果ファイルを読めませんでした（隔離済み）/ a face-reader file was unreadable and quarantined: {}",
+                    notice.reason.unwrap_or_default()
+                ))),
+                Err(_) => {}
+            },
             "events" => spawn_local(async move {
                 if ctx.is_sender.get_untracked() {
                     drain_now(ctx).await;
@@ -530,12 +530,12 @@ pub fn start(ctx: Ctx) {
             match net::health().await {
                 Ok(h) => {
                     ctx.bridge_up.set(true);
-                    ctx.gateway_state
-                        .set(h["gateway"]["state"].as_str().unwrap_or("unknown").to_string());
-                    ctx.training.set(h["training"] == true);
-                    ctx.can_confirm_card.set(h["gateway"]["can_confirm_card"] == true);
+                    let state = h.gateway.state;
+                    ctx.gateway_state.set(if state.is_empty() { "unknown".into() } else { state });
+                    ctx.training.set(h.training);
+                    ctx.can_confirm_card.set(h.gateway.can_confirm_card);
                     if ctx.readers.get_untracked().is_null() {
-                        ctx.readers.set(h["readers"].clone());
+                        ctx.readers.set(h.readers);
                     }
                 }
                 Err(_) => {

@@ -3,13 +3,14 @@
 //! results, new ledger events, reader changes). Reconnects with backoff when it drops.
 
 use futures::channel::oneshot;
+use protocol::{ClientMessage, ServerEnvelope, ServerMessage};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-type Pending = Rc<RefCell<HashMap<String, oneshot::Sender<serde_json::Value>>>>;
+type Pending = Rc<RefCell<HashMap<String, oneshot::Sender<ServerMessage>>>>;
 
 thread_local! {
     static SOCKET: RefCell<Option<(web_sys::WebSocket, Pending)>> = const { RefCell::new(None) };
@@ -33,7 +34,8 @@ pub fn connect(
     let pending: Pending = Rc::new(RefCell::new(HashMap::new()));
     {
         let socket2 = socket.clone();
-        let hello = serde_json::json!({ "v": 1, "kind": "hello", "token": token }).to_string();
+        let hello =
+            protocol::client_frame("hello", &ClientMessage::Hello { token }).unwrap_or_default();
         let onopen = Closure::<dyn Fn()>::new(move || {
             let _ = socket2.send_with_str(&hello);
         });
@@ -46,19 +48,18 @@ pub fn connect(
         let onmessage =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 let Some(text) = e.data().as_string() else { return };
-                let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else { return };
-                if message["kind"] == "welcome" {
+                let Ok(envelope) = crate::json::from_text::<ServerEnvelope>(&text) else { return };
+                if matches!(envelope.message, ServerMessage::Welcome { .. }) {
                     on_state(true);
                 }
-                if let Some(id) = message["in_reply_to"].as_str() {
-                    if let Some(tx) = pending.borrow_mut().remove(id) {
-                        let _ = tx.send(message.clone());
+                if let Some(id) = envelope.in_reply_to {
+                    if let Some(tx) = pending.borrow_mut().remove(&id) {
+                        let _ = tx.send(envelope.message);
                     }
                     return;
                 }
-                if message["kind"] == "event" {
-                    let topic = message["topic"].as_str().unwrap_or("").to_string();
-                    on_event(topic, message["body"].clone());
+                if let ServerMessage::Event { topic, body } = envelope.message {
+                    on_event(topic, body);
                 }
             });
         socket.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
@@ -88,14 +89,13 @@ pub fn is_open() -> bool {
     })
 }
 
-/// Sends `message` (an object without `v`/`id`) and waits for the reply.
-pub async fn request(mut message: serde_json::Value) -> Result<serde_json::Value, String> {
+/// Sends `message` and waits for the reply.
+pub async fn request(message: ClientMessage) -> Result<ServerMessage, String> {
     let id = NEXT_ID.with(|n| {
         *n.borrow_mut() += 1;
         format!("r{}", n.borrow())
     });
-    message["v"] = 1.into();
-    message["id"] = id.clone().into();
+    let frame = zeroize::Zeroizing::new(protocol::client_frame(&id, &message).unwrap_or_default());
     let (tx, rx) = oneshot::channel();
     let sent = SOCKET.with(|s| {
         let guard = s.borrow();
@@ -104,10 +104,10 @@ pub async fn request(mut message: serde_json::Value) -> Result<serde_json::Value
             return false;
         }
         pending.borrow_mut().insert(id.clone(), tx);
-        ws.send_with_str(&message.to_string()).is_ok()
+        ws.send_with_str(&frame).is_ok()
     });
-    // The message may hold a PIN: it is dropped here and never kept or logged.
-    drop(message);
+    // The message may hold a PIN: it is wiped here and never kept or logged.
+    drop((message, frame));
     if !sent {
         return Err("ブリッジに接続していません / not connected to the bridge".into());
     }

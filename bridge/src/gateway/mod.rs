@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod folder;
 pub mod peer;
+pub mod reading;
 pub mod sim;
 
 use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol};
@@ -162,15 +163,80 @@ impl NumberQuery {
     }
 }
 
-/// An answer and its reading on `visit`, as terminals receive it.
-pub fn reading(answer: &Answer, visit: Date) -> serde_json::Value {
-    match crate::policy_table::effective() {
-        Ok(policy) => serde_json::json!({
-            "answer": answer,
-            "interpretation": oqs::interpret(answer, &policy, visit),
-        }),
-        Err(e) => serde_json::json!({ "answer": answer, "policy_error": e.to_string() }),
+/// An answer as terminals receive it and the ledger keeps it: the answer and its
+/// interpretation on `visit` (the record's), and the counter's reading of them (what
+/// terminals read), with what a message adds (the holder of a card, a face result's file).
+#[derive(Debug, Serialize)]
+pub struct Reply<'a> {
+    pub answer: &'a Answer,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<oqs::Interpretation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
+    pub reading: reception::reading::Reading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<card::Holder>,
+    /// `face` on a face result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+}
+
+impl Reply<'_> {
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
+}
+
+/// An answer and its reading on `visit`, as terminals receive it.
+pub fn reply(answer: &Answer, visit: Date) -> Reply<'_> {
+    let (interpretation, policy_error, reading) = match crate::policy_table::effective() {
+        Ok(policy) => {
+            let i = oqs::interpret(answer, &policy, visit);
+            let reading = reading::counter_reading(answer, &i);
+            (Some(i), None, reading)
+        }
+        Err(e) => {
+            (None, Some(e.to_string()), reception::reading::Reading::unreadable(e.to_string()))
+        }
+    };
+    Reply {
+        answer,
+        interpretation,
+        policy_error,
+        reading,
+        holder: None,
+        event: None,
+        file: None,
+        file_name: None,
+    }
+}
+
+/// A face result stored before readings travelled (no `reading` in its body): the reading
+/// of its stored answer on `visit` is added, so that a result waiting across the upgrade
+/// still reaches a screen.
+pub fn with_reading(body: &mut serde_json::Value, visit: Date) {
+    #[derive(serde::Deserialize)]
+    struct Kept {
+        answer: Answer,
+    }
+    let Some(object) = body.as_object_mut() else { return };
+    if object.contains_key("reading") {
+        return;
+    }
+    let Ok(kept) = serde_json::from_value::<Kept>(serde_json::Value::Object(object.clone())) else {
+        return;
+    };
+    let reading = reply(&kept.answer, visit).reading;
+    object.insert("reading".into(), serde_json::to_value(reading).unwrap_or_default());
+}
+
+/// [`reply`] as JSON.
+pub fn reading(answer: &Answer, visit: Date) -> serde_json::Value {
+    reply(answer, visit).to_value()
 }
 
 /// The backend `bridge serve` runs (the trait is static, so one enum dispatches).
@@ -299,5 +365,29 @@ impl Gateway for Backend {
             Backend::Sim(g) => g.events(),
             Backend::Folder(g) => g.events(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A face result stored before readings travelled gets its reading when served; one
+    /// that has it keeps it.
+    #[test]
+    fn old_face_results_are_served_with_a_reading() {
+        let visit = crate::clock::today_jst();
+        let answer = Answer::default();
+        let mut old = serde_json::json!({ "answer": answer, "event": "face", "file": "f1" });
+        with_reading(&mut old, visit);
+        let carried: reception::reading::Carried =
+            serde_json::from_value(old).unwrap_or_else(|e| panic!("{e}"));
+        let reading = carried.reading.unwrap_or_else(|| panic!("no reading added"));
+        assert!(!reading.status.is_empty() && !reading.confirmed(), "{reading:?}");
+        assert_eq!(carried.file.as_deref(), Some("f1"));
+        let mut new = reply(&answer, visit).to_value();
+        let before = new.clone();
+        with_reading(&mut new, visit);
+        assert_eq!(new, before);
     }
 }

@@ -172,9 +172,9 @@ impl AppState {
         .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
         .map_err(gateway_error)?;
         self.audit(device_id, "card_confirmed", "own reader");
-        let mut body = crate::gateway::reading(&answer, visit);
-        body["holder"] = serde_json::to_value(holder).unwrap_or_default();
-        Ok(body)
+        let reply =
+            crate::gateway::Reply { holder: Some(holder), ..crate::gateway::reply(&answer, visit) };
+        Ok(reply.to_value())
     }
 
     /// `cannot_confirm_card` when the gateway cannot confirm a card from an own reader
@@ -242,9 +242,9 @@ impl AppState {
         .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
         .map_err(gateway_error)?;
         self.audit(device_id, "card_confirmed", "page reader");
-        let mut body = crate::gateway::reading(&answer, visit);
-        body["holder"] = serde_json::to_value(holder).unwrap_or_default();
-        Ok(body)
+        let reply =
+            crate::gateway::Reply { holder: Some(holder), ..crate::gateway::reply(&answer, visit) };
+        Ok(reply.to_value())
     }
 
     /// Appends to the audit log off the async threads; a failure is logged, not fatal.
@@ -309,16 +309,24 @@ pub fn forward_events(state: &AppState) {
             let body = match &event {
                 GatewayEvent::Face { file, answer } => {
                     let visit = crate::clock::today_jst();
-                    let mut body = crate::gateway::reading(answer, visit);
-                    body["event"] = "face".into();
-                    body["file"] = file.face_id().into();
-                    body["file_name"] = file.name.clone().into();
+                    let body = crate::gateway::Reply {
+                        event: Some("face"),
+                        file: Some(file.face_id()),
+                        file_name: Some(file.name.clone()),
+                        ..crate::gateway::reply(answer, visit)
+                    }
+                    .to_value();
                     // Stored before shown: the ledger keeps it (once per file content),
                     // then the terminals hear of it.
                     let store = state.store.clone();
                     let (seen, stored) = (file.clone(), body.clone());
+                    let mut body = body;
                     match blocking(move || store.record_face(&seen, &stored)).await {
-                        Ok(Ok(Some(seq))) => body["seq"] = seq.into(),
+                        Ok(Ok(Some(seq))) => {
+                            if let Some(object) = body.as_object_mut() {
+                                object.insert("seq".into(), seq.into());
+                            }
+                        }
                         Ok(Ok(None)) => continue, // read before: already announced
                         _ => {
                             tracing::warn!(
@@ -370,7 +378,7 @@ fn forward<E: serde::Serialize + Clone + Send + 'static>(
 /// A JSON error body with a status.
 pub(crate) fn error_reply(status: StatusCode, code: &str, message: &str) -> warp::reply::Response {
     warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "error": code, "message": message })),
+        warp::reply::json(&protocol::ErrorBody { error: code.into(), message: message.into() }),
         status,
     )
     .into_response()
@@ -503,7 +511,11 @@ pub fn routes(
             let store = s.store.clone();
             // A page of events, like a pull (one wire shape for a list of events).
             Ok::<_, Rejection>(match blocking(move || store.open_face_results()).await? {
-                Ok(events) => {
+                Ok(mut events) => {
+                    let today = crate::clock::today_jst();
+                    for e in &mut events {
+                        crate::gateway::with_reading(&mut e.body, today);
+                    }
                     let next = events.last().map_or(0, |e| e.seq);
                     warp::reply::json(&protocol::PullResponse { events, next, more: false })
                         .into_response()

@@ -5,7 +5,7 @@ mod result_card;
 mod status_bar;
 
 pub use pin_pad::PinPad;
-pub use result_card::{Reading, ResultCard};
+pub use result_card::{carried, headline, Reading, ResultCard};
 pub use status_bar::StatusBar;
 
 use crate::state::ctx;

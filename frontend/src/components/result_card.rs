@@ -4,158 +4,43 @@
 
 use crate::components::Bi;
 use leptos::prelude::*;
-use reception::{Numbers, Patient, Qualification, Relation};
 
-/// What the result card shows, read from the bridge's `{answer, interpretation}` JSON.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Reading {
-    /// `confirmed`, `invalid`, `not_found`, `multiple`, `error`, …
-    pub status: String,
-    pub message: Option<String>,
-    pub patient: Patient,
-    pub qualification: Option<Qualification>,
-    pub copay: Option<eligibility::Copay>,
-    pub valid_until: Option<String>,
-    pub limit_class: Option<String>,
-    pub needs_correction: Vec<String>,
-    pub ratio_missing: bool,
-    pub results: usize,
-    /// Every result when there are several (複数該当): staff choose one with the patient.
-    pub choices: Vec<(Patient, Option<Qualification>)>,
-    /// Staff chose `patient` among `choices` (never the first silently).
-    pub chosen: bool,
-    /// The system's code (ErrorCode or ProcessingResultCode), shown with a failure.
-    pub code: Option<String>,
-    /// The classification (05 = 特別療養費支給対象者) and the consents in words, one line:
-    /// "区分 一般 ／ 薬剤情報 同意の有効期限切れ …".
-    pub details: String,
-}
+/// What the result card shows: the bridge's reading of the answer (one type on both
+/// sides of the socket).
+pub use reception::reading::Reading;
 
-fn text(v: &serde_json::Value) -> Option<String> {
-    v.as_str().filter(|s| !s.trim().is_empty()).map(String::from)
-}
-
-/// `YYYYMMDD` → `YYYY-MM-DD` (anything else as is).
-pub fn iso_day(compact: &str) -> String {
-    if compact.len() == 8 && compact.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{}-{}-{}", &compact[..4], &compact[4..6], &compact[6..])
-    } else {
-        compact.to_string()
+/// A reading's status in words, with what to do next.
+pub fn headline(reading: &Reading) -> (&'static str, &'static str) {
+    match reading.status.as_str() {
+        "confirmed" => ("資格を確認しました", "qualification confirmed"),
+        "invalid" => (
+            "資格無効：保険者・番号を確認し、困ったときへ",
+            "no valid qualification: check with the patient, see 困ったとき",
+        ),
+        "invalid_new_qualification" => (
+            "資格無効（新しい資格あり）：新しい資格で受付",
+            "invalid, a new qualification exists: use the new one",
+        ),
+        "not_found" => (
+            "該当なし：番号を確認するか、困ったときへ",
+            "not found: check the numbers or see 困ったとき",
+        ),
+        "multiple" => (
+            "複数該当：患者さんと一緒に選んでください",
+            "several qualifications: choose with the patient",
+        ),
+        "processing" => (
+            "処理中：しばらくしてからもう一度照会してください",
+            "still processing: look up again in a moment",
+        ),
+        _ => ("確認できませんでした：困ったときへ", "could not confirm: see 困ったとき"),
     }
 }
 
-impl Reading {
-    pub fn from_json(v: &serde_json::Value) -> Reading {
-        let i = &v["interpretation"];
-        let all = v["answer"]["results"].as_array().cloned().unwrap_or_default();
-        let results = all.len();
-        let r = &v["answer"]["results"][0];
-        Reading {
-            status: i["status"]["status"].as_str().unwrap_or("error").to_string(),
-            message: text(&i["message"]),
-            patient: patient_of(r),
-            qualification: qualification_of(r, i),
-            copay: serde_json::from_value(i["copay"].clone()).ok(),
-            valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
-            limit_class: text(&r["limit_certificate"]["classification"]),
-            needs_correction: i["names_need_correction"]
-                .as_array()
-                .map(|a| a.iter().filter_map(text).collect())
-                .unwrap_or_default(),
-            ratio_missing: i["copay_ratio_missing"].as_bool().unwrap_or(false),
-            results,
-            choices: if results > 1 {
-                all.iter()
-                    .map(|r| (patient_of(r), qualification_of(r, &serde_json::Value::Null)))
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            chosen: false,
-            code: text(&i["code"]),
-            details: {
-                let mut line = String::new();
-                if let Some(kind) = i["card_classification"]["ja"].as_str() {
-                    line.push_str("区分 ");
-                    line.push_str(kind);
-                }
-                for c in i["consents"].as_array().into_iter().flatten() {
-                    line.push_str(" ／ ");
-                    line.push_str(c["what"]["ja"].as_str().unwrap_or(""));
-                    line.push(' ');
-                    line.push_str(c["state"]["ja"].as_str().unwrap_or(""));
-                }
-                line
-            },
-        }
-    }
-
-    /// Confirmed by the system, or one of several results chosen by staff with the patient.
-    pub fn confirmed(&self) -> bool {
-        self.status == "confirmed" || self.chosen
-    }
-
-    /// The reading with choice `index` taken as the patient's qualification.
-    pub fn choose(&self, index: usize) -> Option<Reading> {
-        let (patient, qualification) = self.choices.get(index)?.clone();
-        Some(Reading { patient, qualification, chosen: true, ..self.clone() })
-    }
-
-    /// The status in words, with what to do next.
-    pub fn headline(&self) -> (&'static str, &'static str) {
-        match self.status.as_str() {
-            "confirmed" => ("資格を確認しました", "qualification confirmed"),
-            "invalid" => (
-                "資格無効：保険者・番号を確認し、困ったときへ",
-                "no valid qualification: check with the patient, see 困ったとき",
-            ),
-            "invalid_new_qualification" => (
-                "資格無効（新しい資格あり）：新しい資格で受付",
-                "invalid, a new qualification exists: use the new one",
-            ),
-            "not_found" => (
-                "該当なし：番号を確認するか、困ったときへ",
-                "not found: check the numbers or see 困ったとき",
-            ),
-            "multiple" => (
-                "複数該当：患者さんと一緒に選んでください",
-                "several qualifications: choose with the patient",
-            ),
-            "processing" => (
-                "処理中：しばらくしてからもう一度照会してください",
-                "still processing: look up again in a moment",
-            ),
-            _ => ("確認できませんでした：困ったときへ", "could not confirm: see 困ったとき"),
-        }
-    }
-}
-
-/// One `ResultOfQualificationConfirmation`'s person as the card shows it.
-fn patient_of(r: &serde_json::Value) -> Patient {
-    Patient {
-        name: text(&r["name"]),
-        kana: text(&r["name_kana"]),
-        birth: text(&r["birthdate"]).map(|d| iso_day(&d)),
-        sex: text(&r["sex1"]),
-        address: text(&r["address"]),
-        ..Patient::default()
-    }
-}
-
-/// Its qualification (numbers, insurer, 本人/家族, classification, validity).
-fn qualification_of(r: &serde_json::Value, i: &serde_json::Value) -> Option<Qualification> {
-    Some(Qualification {
-        numbers: Numbers {
-            insurer: text(&r["insurer_number"])?,
-            symbol: text(&r["insured_card_symbol"]),
-            number: text(&r["insured_identification_number"])?,
-            branch: text(&r["insured_branch_number"]),
-        },
-        insurer_name: text(&r["insurer_name"]),
-        relation: text(&r["personal_family_classification"]).and_then(|c| Relation::from_code(&c)),
-        card_classification: text(&i["card_classification"]["ja"]),
-        public_expense: Vec::new(),
-        valid_until: text(&r["insured_card_expiration_date"]).map(|d| iso_day(&d)),
+/// The reading a message carries; one without is said to be unreadable.
+pub fn carried(body: reception::reading::Carried) -> Reading {
+    body.reading.unwrap_or_else(|| {
+        Reading::unreadable("ブリッジの応答に結果がありません / the bridge sent no result".into())
     })
 }
 
@@ -167,7 +52,7 @@ fn or_dash(v: &Option<String>) -> String {
 pub fn ResultCard(reading: Reading, on_record: Callback<Reading>) -> impl IntoView {
     // Every record button waits while a reception is being saved (no double taps).
     let saving = crate::state::ctx().saving;
-    let (ja, en) = reading.headline();
+    let (ja, en) = headline(&reading);
     let ok = reading.confirmed();
     let p = reading.patient.clone();
     let flagged = !reading.needs_correction.is_empty();

@@ -123,7 +123,7 @@ pub fn NumbersPage() -> impl IntoView {
         let q = query();
         spawn_local(async move {
             match crate::net::lookup(&token, &q).await {
-                Ok(body) => reading.set(Some(Reading::from_json(&body))),
+                Ok(body) => reading.set(Some(crate::components::carried(body))),
                 Err(crate::net::NetError::Refused { code, message: m, .. })
                     if code == "gateway_unavailable" =>
                 {

@@ -8,6 +8,7 @@ use crate::state::{self, ctx};
 use crate::ws;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use protocol::{ClientMessage, ServerMessage};
 
 #[component]
 pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
@@ -37,8 +38,8 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             }
         });
     });
-    let record_face = move |body: serde_json::Value| {
-        let r = Reading::from_json(&body);
+    let record_face = move |body: reception::reading::Carried| {
+        let r = crate::components::carried(body.clone());
         let mut reception = match reception_from(
             &r,
             Method::Card,
@@ -47,7 +48,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             Ok(reception) => reception,
             Err(e) => return message.set(Some(e)),
         };
-        reception.record.face_file = body["file"].as_str().map(String::from);
+        reception.record.face_file = body.file.clone();
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(false) => {}
@@ -73,11 +74,9 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 busy.set(false);
                 return;
             }
-            match ws::request(serde_json::json!({ "kind": "check_card", "reader": null })).await {
-                Ok(reply) if reply["kind"] == "card_result" => {
-                    check.set(Some(reply["body"].clone()))
-                }
-                Ok(reply) => message.set(reply["message"].as_str().map(String::from)),
+            match ws::request(ClientMessage::CheckCard { reader: None }).await {
+                Ok(ServerMessage::CardResult { body }) => check.set(Some(body)),
+                Ok(reply) => message.set(Some(refusal(reply))),
                 Err(e) => message.set(Some(e)),
             }
             busy.set(false);
@@ -112,33 +111,28 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         busy.set(true);
         message.set(None);
         spawn_local(async move {
-            let request = serde_json::json!({
-                "kind": "confirm_card", "reader": null, "pin": pin, "staff_confirmed_last_try": staff
-            });
-            drop(pin);
-            let reply = ws::request(request).await;
-            match reply {
-                Ok(reply) if reply["kind"] == "card_result" => {
-                    reading.set(Some(Reading::from_json(&reply["body"])));
+            let request = ClientMessage::ConfirmCard {
+                reader: None,
+                pin: protocol::SecretPin::new(pin),
+                staff_confirmed_last_try: staff,
+            };
+            match ws::request(request).await {
+                Ok(ServerMessage::CardResult { body }) => {
+                    let body = serde_json::from_value(body).unwrap_or_default();
+                    reading.set(Some(crate::components::carried(body)));
                 }
                 Ok(reply) => {
-                    let unavailable = reply["code"] == "gateway_unavailable";
-                    message.set(reply["message"].as_str().map(String::from));
+                    let unavailable = matches!(&reply, ServerMessage::Error { code, .. } if code == "gateway_unavailable");
+                    let mut text = refusal(reply);
                     if unavailable {
-                        message.update(|m| {
-                            if let Some(m) = m {
-                                m.push_str(" → 困ったとき（障害時）/ see 困ったとき (outage)")
-                            }
-                        });
+                        text.push_str(" → 困ったとき（障害時）/ see 困ったとき (outage)");
                     }
+                    message.set(Some(text));
                     // The counter changed (or not): read it again, spending nothing.
-                    if let Ok(r) =
-                        ws::request(serde_json::json!({ "kind": "check_card", "reader": null }))
-                            .await
+                    if let Ok(ServerMessage::CardResult { body }) =
+                        ws::request(ClientMessage::CheckCard { reader: None }).await
                     {
-                        if r["kind"] == "card_result" {
-                            check.set(Some(r["body"].clone()));
-                        }
+                        check.set(Some(body));
                     }
                 }
                 Err(e) => message.set(Some(e)),
@@ -160,10 +154,10 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     <h2><Bi ja="顔認証付きカードリーダーの結果" en="Face-auth reader results"/></h2>
                     // Keyed by result file: a row keeps its node and its button while other
                     // counters' results arrive above it or leave.
-                    <For each=move || c.face.get() key=|body| body["file"].as_str().unwrap_or_default().to_string() let:body>
+                    <For each=move || c.face.get() key=|body| body.file.clone().unwrap_or_default() let:body>
                         {
-                        let r = Reading::from_json(&body);
-                        let (ja, en) = r.headline();
+                        let r = crate::components::carried(body.clone());
+                        let (ja, en) = crate::components::headline(&r);
                         view! {
                             <div class="face-row" data-testid="face-result">
                                 <span class="name">{r.patient.name.clone().unwrap_or_default()}</span>
@@ -256,6 +250,14 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             {move || message.get().map(|t| view! { <p class="error" role="alert" data-testid="message">{t}</p> })}
             {move || reading.get().map(|r| view! { <ResultCard reading=r on_record=record/> })}
         </section>
+    }
+}
+
+/// What a reply that is not the card's result says (the bridge's error message).
+fn refusal(reply: ServerMessage) -> String {
+    match reply {
+        ServerMessage::Error { message, .. } => message,
+        _ => "ブリッジの応答が想定外です / unexpected answer from the bridge".into(),
     }
 }
 

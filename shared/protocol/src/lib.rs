@@ -31,13 +31,24 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// A PIN in transit: deserialisable (it arrives from the page) but never printed or
-/// serialised back, and wiped when dropped. The bridge turns it into `card::pin::Pin`.
+/// A PIN in transit from the page to the bridge's reader: never printed, and wiped when
+/// dropped. The page serialises it into one `confirm_card` frame on the socket; the bridge
+/// turns it into `card::pin::Pin` for the card, and nothing of the bridge serialises it.
 pub struct SecretPin(zeroize::Zeroizing<String>);
 
 impl SecretPin {
+    pub fn new(pin: String) -> SecretPin {
+        SecretPin(zeroize::Zeroizing::new(pin))
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for SecretPin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 
@@ -51,6 +62,33 @@ impl<'de> Deserialize<'de> for SecretPin {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SecretPin, D::Error> {
         Ok(SecretPin(zeroize::Zeroizing::new(String::deserialize(d)?)))
     }
+}
+
+/// Every HTTP error answer's body: a code to act on and a message staff can read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// What a terminal reads of `GET /health` (which says more, for people and monitors).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct HealthSummary {
+    /// 練習モード: the gateway is the simulator.
+    pub training: bool,
+    /// The bridge's PC/SC readers (`[{name, card_present}]`), or `{error}`.
+    pub readers: serde_json::Value,
+    pub gateway: GatewaySummary,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GatewaySummary {
+    /// `up`, `outage`, `unreachable`, …
+    pub state: String,
+    pub can_confirm_card: bool,
 }
 
 /// `POST /api/pair`: trade a one-time code for a device token.
@@ -245,7 +283,7 @@ pub struct LookupQuery {
 }
 
 /// Terminal → bridge over the WebSocket.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ClientMessage {
     /// The first frame: the device token.
@@ -349,14 +387,95 @@ pub enum ServerMessage {
     },
 }
 
-/// The envelope of a server message; `in_reply_to` echoes the client's `id`.
+/// The envelope of a server message; `in_reply_to` echoes the client's `id`. Read through
+/// [`ServerFrame`]: serde's reader of a flattened, internally tagged enum buffers every
+/// value first, which the terminal's wasm cannot afford.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ServerFrame")]
 pub struct ServerEnvelope {
     pub v: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub in_reply_to: Option<String>,
     #[serde(flatten)]
     pub message: ServerMessage,
+}
+
+/// [`ServerEnvelope`]'s JSON as one flat struct: every field any message has.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ServerFrame {
+    v: u32,
+    in_reply_to: Option<String>,
+    kind: String,
+    device_id: Option<String>,
+    server_time: Option<String>,
+    version: Option<u32>,
+    can_confirm_card: bool,
+    training: bool,
+    code: Option<String>,
+    message: Option<String>,
+    results: Option<Vec<OpResult>>,
+    events: Option<Vec<StoredEvent>>,
+    next: Option<u64>,
+    more: bool,
+    topic: Option<String>,
+    body: Option<serde_json::Value>,
+    challenge: Option<String>,
+}
+
+impl TryFrom<ServerFrame> for ServerEnvelope {
+    type Error = String;
+    fn try_from(f: ServerFrame) -> Result<ServerEnvelope, String> {
+        let missing = |field: &str| format!("{} without {field}", f.kind);
+        let message = match f.kind.as_str() {
+            "welcome" => ServerMessage::Welcome {
+                device_id: f.device_id.clone().ok_or_else(|| missing("device_id"))?,
+                server_time: f.server_time.clone().ok_or_else(|| missing("server_time"))?,
+                version: f.version.ok_or_else(|| missing("version"))?,
+                can_confirm_card: f.can_confirm_card,
+                training: f.training,
+            },
+            "pong" => ServerMessage::Pong,
+            "time" => ServerMessage::Time {
+                server_time: f.server_time.clone().ok_or_else(|| missing("server_time"))?,
+            },
+            "error" => ServerMessage::Error {
+                code: f.code.clone().ok_or_else(|| missing("code"))?,
+                message: f.message.clone().unwrap_or_default(),
+            },
+            "push_result" => ServerMessage::PushResult {
+                results: f.results.clone().ok_or_else(|| missing("results"))?,
+            },
+            "pull_result" => ServerMessage::PullResult(PullResponse {
+                events: f.events.clone().ok_or_else(|| missing("events"))?,
+                next: f.next.ok_or_else(|| missing("next"))?,
+                more: f.more,
+            }),
+            "event" => ServerMessage::Event {
+                topic: f.topic.clone().ok_or_else(|| missing("topic"))?,
+                body: f.body.clone().unwrap_or_default(),
+            },
+            "card_result" => ServerMessage::CardResult { body: f.body.clone().unwrap_or_default() },
+            "lookup_result" => {
+                ServerMessage::LookupResult { body: f.body.clone().unwrap_or_default() }
+            }
+            "challenge" => ServerMessage::Challenge {
+                challenge: f.challenge.clone().ok_or_else(|| missing("challenge"))?,
+            },
+            other => return Err(format!("not a server message: kind {other:?}")),
+        };
+        Ok(ServerEnvelope { v: f.v, in_reply_to: f.in_reply_to, message })
+    }
+}
+
+/// A terminal's request as it goes on the socket: the message with `v` and its `id`.
+pub fn client_frame(id: &str, message: &ClientMessage) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(message)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("v".into(), VERSION.into());
+        object.insert("id".into(), id.into());
+    }
+    Ok(value.to_string())
 }
 
 impl ServerEnvelope {
@@ -389,6 +508,68 @@ mod tests {
         assert!(
             serde_json::from_str::<OpResult>(r#"{"status":"lost","op_id":"x","seq":1}"#).is_err()
         );
+    }
+
+    /// The flat reader reads every message the tagged writer writes, and a client frame
+    /// reads back as the bridge reads it.
+    #[test]
+    fn server_messages_read_back_and_client_frames_are_read_by_the_bridge() {
+        let event = StoredEvent {
+            seq: 3,
+            op_id: "o".into(),
+            record_id: "r".into(),
+            device_id: "d".into(),
+            kind: "note".into(),
+            device_time: "t".into(),
+            received_time: "u".into(),
+            body: serde_json::json!({ "text": "x" }),
+            training: true,
+        };
+        let all = [
+            ServerMessage::Welcome {
+                device_id: "d".into(),
+                server_time: "t".into(),
+                version: 1,
+                can_confirm_card: true,
+                training: true,
+            },
+            ServerMessage::Pong,
+            ServerMessage::Time { server_time: "t".into() },
+            ServerMessage::Error { code: "c".into(), message: "m".into() },
+            ServerMessage::PushResult {
+                results: vec![OpResult::Created { op_id: "a".into(), seq: 1 }],
+            },
+            ServerMessage::PullResult(PullResponse { events: vec![event], next: 3, more: true }),
+            ServerMessage::Event { topic: "gateway".into(), body: serde_json::json!({ "a": 1 }) },
+            ServerMessage::CardResult { body: serde_json::json!({ "holder": "x" }) },
+            ServerMessage::LookupResult { body: serde_json::json!([1, 2]) },
+            ServerMessage::Challenge { challenge: "00ff".into() },
+        ];
+        for (i, message) in all.into_iter().enumerate() {
+            let envelope = ServerEnvelope::reply((i % 2 == 0).then(|| format!("r{i}")), message);
+            let json = serde_json::to_string(&envelope).unwrap_or_default();
+            let back: Result<ServerEnvelope, _> = serde_json::from_str(&json);
+            assert_eq!(back.ok(), Some(envelope), "{json}");
+        }
+        assert!(serde_json::from_str::<ServerEnvelope>(r#"{"v":1,"kind":"lost"}"#).is_err());
+        assert!(serde_json::from_str::<ServerEnvelope>(r#"{"v":1,"kind":"time"}"#).is_err());
+        let frame = client_frame(
+            "r7",
+            &ClientMessage::ConfirmCard {
+                reader: None,
+                pin: SecretPin::new("1234".into()),
+                staff_confirmed_last_try: true,
+            },
+        )
+        .unwrap_or_default();
+        let read: ClientEnvelope = serde_json::from_str(&frame).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((read.v, read.id.as_deref()), (VERSION, Some("r7")));
+        match read.message {
+            ClientMessage::ConfirmCard { pin, staff_confirmed_last_try: true, reader: None } => {
+                assert_eq!(pin.expose(), "1234")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod continuity;
 pub mod event;
 pub mod export;
 pub mod life;
+pub mod reading;
 pub mod status;
 pub mod v1;
 

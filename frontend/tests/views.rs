@@ -1,46 +1,52 @@
 //! What the screens derive from data, in the browser: the result card's reading of the
-//! bridge's JSON, the ledger's merge of pulled events and unsent rows, Japan time.
+//! bridge's reading, the ledger's merge of pulled events and unsent rows, Japan time.
 
-use frontend::components::Reading;
+use frontend::components::{carried, headline, Reading};
 use frontend::model::{Reception, SyncState};
 use frontend::pages::ledger::rows;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn reading_json(status: &str) -> serde_json::Value {
+/// A card result's body as the bridge writes it: the raw answer (the record's) and the
+/// counter's reading, which is all the terminal reads.
+fn carried_json(status: &str) -> serde_json::Value {
     serde_json::json!({
-        "answer": { "results": [{
-            "name": "山田　●子", "name_kana": "ﾔﾏﾀﾞ ﾊﾅｺ", "birthdate": "19800401",
-            "insurer_number": "06139998", "insurer_name": "テスト健保",
-            "insured_card_symbol": "12", "insured_identification_number": "345", "insured_branch_number": "01",
-            "limit_certificate": { "classification": "A01" }
-        }]},
-        "interpretation": {
-            "status": { "status": status },
+        "answer": { "results": [{ "name": "not read by the terminal" }] },
+        "reading": {
+            "status": status,
+            "patient": { "name": "山田　●子", "kana": "ﾔﾏﾀﾞ ﾊﾅｺ", "birth": "1980-04-01" },
+            "qualification": { "numbers": { "insurer": "06139998", "symbol": "12", "number": "345", "branch": "01" }, "insurer_name": "テスト健保" },
             "copay": { "percent": 30, "band": "working_age", "basis": { "kind": "estimated", "reasons": [] }, "could_also_be": [] },
-            "names_need_correction": ["name"],
-            "copay_ratio_missing": false,
-            "message": null
+            "limit_class": "A01",
+            "needs_correction": ["Name"],
+            "results": 1
         }
     })
 }
 
+fn read(body: serde_json::Value) -> Reading {
+    carried(serde_json::from_value(body).unwrap_or_default())
+}
+
 #[wasm_bindgen_test]
-fn the_result_card_reads_the_bridges_json() {
-    let r = Reading::from_json(&reading_json("confirmed"));
+fn the_result_card_reads_the_bridges_reading() {
+    let r = read(carried_json("confirmed"));
     assert!(r.confirmed());
     assert_eq!(r.patient.name.as_deref(), Some("山田　●子"));
     assert_eq!(r.patient.birth.as_deref(), Some("1980-04-01"));
     let q = r.qualification.as_ref().expect("a qualification");
     assert_eq!((q.numbers.insurer.as_str(), q.numbers.symbol.as_deref()), ("06139998", Some("12")));
     assert_eq!(r.limit_class.as_deref(), Some("A01"));
-    assert_eq!(r.needs_correction, vec!["name".to_string()]);
-    let not_found = Reading::from_json(&reading_json("not_found"));
+    assert_eq!(r.needs_correction, vec!["Name".to_string()]);
+    assert_eq!(r.copay.as_ref().map(|c| c.percent), Some(30));
+    let not_found = read(carried_json("not_found"));
     assert!(!not_found.confirmed());
-    assert!(not_found.headline().0.contains("該当なし"));
-    // Garbage is an unconfirmed reading, not a panic.
-    assert!(!Reading::from_json(&serde_json::json!("nonsense")).confirmed());
+    assert!(headline(&not_found).0.contains("該当なし"));
+    // Garbage, or an answer without a reading, is an unconfirmed reading that says so.
+    assert!(!read(serde_json::json!("nonsense")).confirmed());
+    let bare = read(serde_json::json!({ "answer": {} }));
+    assert!(!bare.confirmed() && bare.message.is_some_and(|m| m.contains("結果がありません")));
 }
 
 fn local(n: u32, sync: SyncState) -> Reception {

@@ -93,3 +93,75 @@ pub fn counter_reading(answer: &Answer, i: &Interpretation) -> Reading {
         details,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oqs::model::{LimitCertificate, QualificationFields};
+
+    fn answer() -> Answer {
+        let fields = QualificationFields {
+            name: Some("山田　●子".into()),
+            name_kana: Some("ﾔﾏﾀﾞ ﾊﾅｺ".into()),
+            birthdate: Some("19800401".into()),
+            insurer_number: Some("06139998".into()),
+            insurer_name: Some("テスト健保".into()),
+            insured_card_symbol: Some("12".into()),
+            insured_identification_number: Some("345".into()),
+            insured_branch_number: Some(" ".into()),
+            personal_family_classification: Some("1".into()),
+            ..QualificationFields::default()
+        };
+        let limit =
+            LimitCertificate { classification: Some("A01".into()), ..LimitCertificate::default() };
+        let result = QualificationResult {
+            fields,
+            limit_certificate: Some(limit),
+            ..QualificationResult::default()
+        };
+        Answer { results: vec![result], ..Answer::default() }
+    }
+
+    fn interpretation(status: Status) -> Interpretation {
+        Interpretation {
+            status,
+            code: None,
+            message: Some("  ".into()),
+            names_need_correction: vec!["Name"],
+            copay_ratio_missing: false,
+            copay: None,
+            card_classification: Some(eligibility::Text::new("一般", "general")),
+            consents: Vec::new(),
+        }
+    }
+
+    /// What the counter shows of an answer: the person (birth as a date), the numbers (a
+    /// blank 枝番 is none), 本人, the classification, the 限度額 区分, the flagged name.
+    #[test]
+    fn an_answer_reads_as_the_counter_shows_it() {
+        let r = counter_reading(&answer(), &interpretation(Status::Confirmed));
+        assert!(r.confirmed());
+        assert_eq!(r.patient.name.as_deref(), Some("山田　●子"));
+        assert_eq!(r.patient.birth.as_deref(), Some("1980-04-01"));
+        let q = r.qualification.as_ref().unwrap_or_else(|| panic!("a qualification"));
+        assert_eq!(
+            (q.numbers.insurer.as_str(), q.numbers.symbol.as_deref()),
+            ("06139998", Some("12"))
+        );
+        assert_eq!(q.numbers.branch, None, "a blank 枝番 is none");
+        assert_eq!(q.card_classification.as_deref(), Some("一般"));
+        assert_eq!(r.limit_class.as_deref(), Some("A01"));
+        assert_eq!(r.needs_correction, vec!["Name".to_string()]);
+        assert_eq!(r.message, None, "a blank message is none");
+        assert_eq!((r.results, r.choices.len()), (1, 0));
+        assert_eq!(r.details, "区分 一般");
+        let not_found = counter_reading(&Answer::default(), &interpretation(Status::NotFound));
+        assert!(!not_found.confirmed() && not_found.status == "not_found");
+        assert_eq!(not_found.patient, Patient::default());
+        let mut two = answer();
+        two.results.push(two.results[0].clone());
+        let several = counter_reading(&two, &interpretation(Status::Multiple { count: 2 }));
+        assert_eq!((several.status.as_str(), several.choices.len()), ("multiple", 2));
+        assert!(several.choose(1).is_some_and(|c| c.confirmed()));
+    }
+}

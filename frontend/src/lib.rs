@@ -28,12 +28,19 @@ pub mod sync;
 pub mod usb;
 pub mod ws;
 
-/// A page's entry point: registers the service worker (the app shell is cached so that
-/// the terminal starts with the network down) and mounts `bundle`'s app on `<body>`
-/// ([`app::COUNTER`] or [`app::OFFICE`]).
+/// A page's entry point: mounts `bundle`'s app on `<body>` ([`app::COUNTER`] or
+/// [`app::OFFICE`]), then registers the service worker (the app shell is cached so that the
+/// terminal starts with the network down) once the first screen is up: its install fetches
+/// both bundles, which must not compete with the first paint.
 pub fn mount(bundle: app::Bundle) {
-    if let Some(navigator) = web_sys::window().map(|w| w.navigator()) {
-        let _ = navigator.service_worker().register("/sw.js");
-    }
     leptos::mount::mount_to_body(move || leptos::view! { <app::App bundle=bundle/> });
+    leptos::task::spawn_local(async {
+        state::sleep_ms(SERVICE_WORKER_DELAY_MS).await;
+        if let Some(navigator) = web_sys::window().map(|w| w.navigator()) {
+            let _ = navigator.service_worker().register("/sw.js");
+        }
+    });
 }
+
+/// How long after mounting the service worker is registered.
+const SERVICE_WORKER_DELAY_MS: f64 = 1_500.0;

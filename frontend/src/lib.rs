@@ -34,6 +34,15 @@ pub mod ws;
 /// both bundles, which must not compete with the first paint.
 pub fn mount(bundle: app::Bundle) {
     leptos::mount::mount_to_body(move || leptos::view! { <app::App bundle=bundle/> });
+    // The page's static "loading" line goes; the first screen is up (measured by the bench).
+    if let Some(window) = web_sys::window() {
+        if let Some(shell) = window.document().and_then(|d| d.get_element_by_id("shell")) {
+            shell.remove();
+        }
+        if let Some(performance) = window.performance() {
+            let _ = performance.mark("madoguchi-first-screen");
+        }
+    }
     leptos::task::spawn_local(async {
         state::sleep_ms(SERVICE_WORKER_DELAY_MS).await;
         if let Some(navigator) = web_sys::window().map(|w| w.navigator()) {

@@ -52,7 +52,15 @@ pub async fn open_and_pair(b: &Browser, serve: &Serve, name: &str) -> Result<(),
     b.type_into("pair-name", name).await?;
     b.click("pair").await?;
     b.wait_text("pairing-state", "ペアリング済み", 10).await?;
-    b.wait_text("status-bridge", "bridge up", 15).await
+    b.wait_text("status-bridge", "bridge up", 15).await?;
+    // A tab to the counter is a page load (another bundle): with the bridge down, only the
+    // service worker's cache has it, and the worker registers a moment after the first
+    // screen. A terminal that has been open a moment has it; so does every scenario.
+    b.wait_until("the service worker to control the page", 30, || async {
+        b.js("return !!navigator.serviceWorker.controller").await.ok()
+            == Some(serde_json::json!(true))
+    })
+    .await
 }
 
 /// A child process killed on drop (the folder peer).

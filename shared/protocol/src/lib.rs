@@ -426,41 +426,40 @@ struct ServerFrame {
 impl TryFrom<ServerFrame> for ServerEnvelope {
     type Error = String;
     fn try_from(f: ServerFrame) -> Result<ServerEnvelope, String> {
-        let missing = |field: &str| format!("{} without {field}", f.kind);
-        let message = match f.kind.as_str() {
+        let kind = f.kind;
+        let missing = |field: &str| format!("{kind} without {field}");
+        let message = match kind.as_str() {
             "welcome" => ServerMessage::Welcome {
-                device_id: f.device_id.clone().ok_or_else(|| missing("device_id"))?,
-                server_time: f.server_time.clone().ok_or_else(|| missing("server_time"))?,
+                device_id: f.device_id.ok_or_else(|| missing("device_id"))?,
+                server_time: f.server_time.ok_or_else(|| missing("server_time"))?,
                 version: f.version.ok_or_else(|| missing("version"))?,
                 can_confirm_card: f.can_confirm_card,
                 training: f.training,
             },
             "pong" => ServerMessage::Pong,
             "time" => ServerMessage::Time {
-                server_time: f.server_time.clone().ok_or_else(|| missing("server_time"))?,
+                server_time: f.server_time.ok_or_else(|| missing("server_time"))?,
             },
             "error" => ServerMessage::Error {
-                code: f.code.clone().ok_or_else(|| missing("code"))?,
+                code: f.code.ok_or_else(|| missing("code"))?,
                 message: f.message.clone().unwrap_or_default(),
             },
-            "push_result" => ServerMessage::PushResult {
-                results: f.results.clone().ok_or_else(|| missing("results"))?,
-            },
+            "push_result" => {
+                ServerMessage::PushResult { results: f.results.ok_or_else(|| missing("results"))? }
+            }
             "pull_result" => ServerMessage::PullResult(PullResponse {
-                events: f.events.clone().ok_or_else(|| missing("events"))?,
+                events: f.events.ok_or_else(|| missing("events"))?,
                 next: f.next.ok_or_else(|| missing("next"))?,
                 more: f.more,
             }),
             "event" => ServerMessage::Event {
-                topic: f.topic.clone().ok_or_else(|| missing("topic"))?,
-                body: f.body.clone().unwrap_or_default(),
+                topic: f.topic.ok_or_else(|| missing("topic"))?,
+                body: f.body.unwrap_or_default(),
             },
-            "card_result" => ServerMessage::CardResult { body: f.body.clone().unwrap_or_default() },
-            "lookup_result" => {
-                ServerMessage::LookupResult { body: f.body.clone().unwrap_or_default() }
-            }
+            "card_result" => ServerMessage::CardResult { body: f.body.unwrap_or_default() },
+            "lookup_result" => ServerMessage::LookupResult { body: f.body.unwrap_or_default() },
             "challenge" => ServerMessage::Challenge {
-                challenge: f.challenge.clone().ok_or_else(|| missing("challenge"))?,
+                challenge: f.challenge.ok_or_else(|| missing("challenge"))?,
             },
             other => return Err(format!("not a server message: kind {other:?}")),
         };

@@ -60,7 +60,7 @@ async fn own_reader_happy_path_records_a_confirmed_visit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_folder_gateway_the_own_reader_is_a_pre_check_without_a_pin_pad() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let _pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
+    let mut pcsc = e2e::pcsc::Pcsc::start(bridge_binary().to_str().unwrap(), "yamada", &[]);
     let data = data_dir("precheck");
     let (_peer, share) = e2e::terminal::folder_peer(&data);
     let share_arg = share.to_str().unwrap().to_string();
@@ -82,6 +82,12 @@ async fn with_the_folder_gateway_the_own_reader_is_a_pre_check_without_a_pin_pad
             if b.count("training-banner").await != 0 {
                 return Err("the 練習モード banner is shown with the folder gateway".into());
             }
+            // The reader line follows the card (regression: a reader event used to replace
+            // the list with the event itself, and the line said 「状態 不明」 from then on).
+            pcsc.emulator("remove");
+            b.wait_text("readers", "カードなし", 15).await?;
+            pcsc.emulator("insert");
+            b.wait_text("readers", "カードあり", 15).await?;
             Ok(())
         }
         .await;

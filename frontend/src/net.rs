@@ -123,7 +123,7 @@ pub async fn pull(token: &str, after: u64) -> Result<protocol::PullResponse, Net
 /// The clinic's policy table as the bridge decides by it (an override included): a
 /// `protocol::PolicyTable`, read as JSON — a typed reader of its own would cost the wasm
 /// budget ~4 KB, and its one field that matters (`table`) is parsed as a `Policy` anyway.
-pub async fn policy(token: &str) -> Result<serde_json::Value, NetError> {
+pub async fn policy(token: &str) -> Result<protocol::PolicyTable, NetError> {
     call("POST", "/api/policy", Some(token), Some("{}".into()), SYNC_MS).await
 }
 

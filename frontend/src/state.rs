@@ -60,7 +60,8 @@ pub struct Ctx {
     /// The clinic's policy table fetched from the bridge (cached in IndexedDB); `None`:
     /// the embedded one. Every decision on this terminal asks [`policy`].
     pub policy_changes: RwSignal<u32>,
-    pub readers: RwSignal<serde_json::Value>,
+    /// The bridge's PC/SC readers: `None` until `/health` answered, `Err` when PC/SC is down.
+    pub readers: RwSignal<Option<Result<Vec<protocol::ReaderInfo>, String>>>,
     pub error: RwSignal<Option<String>>,
     /// Milliseconds since the last touch; patient details clear after the idle timeout.
     pub last_touch_ms: RwSignal<f64>,
@@ -103,7 +104,7 @@ impl Ctx {
             face_hidden: RwSignal::new(false),
             saving: RwSignal::new(false),
             policy_changes: RwSignal::new(0),
-            readers: RwSignal::new(serde_json::Value::Null),
+            readers: RwSignal::new(None),
             error: RwSignal::new(None),
             last_touch_ms: RwSignal::new(js_sys::Date::now()),
             idle_timeout_s: RwSignal::new(120),
@@ -241,13 +242,12 @@ pub fn policy_origin(ctx: Ctx) -> Option<PolicyOrigin> {
     POLICY.with(|p| p.borrow().as_ref().map(|(_, o)| o.clone()))
 }
 
-/// Reads a fetched or cached table (a `protocol::PolicyTable` as JSON) into the signal.
-fn use_policy_table(ctx: Ctx, table: &serde_json::Value, fresh: bool) -> bool {
-    let field = |name: &str| table[name].as_str().unwrap_or_default().to_string();
+/// Reads a fetched or cached table into the signal.
+fn use_policy_table(ctx: Ctx, table: &protocol::PolicyTable, fresh: bool) -> bool {
     // From text, like the embedded table: one deserializer for the policy types in the wasm.
-    match eligibility::Policy::from_json(&field("table")) {
+    match eligibility::Policy::from_json(&table.table) {
         Ok(policy) => {
-            let origin = PolicyOrigin { source: field("source"), fresh };
+            let origin = PolicyOrigin { source: table.source.clone(), fresh };
             POLICY.with(|p| *p.borrow_mut() = Some((std::sync::Arc::new(policy), origin)));
             ctx.policy_changes.update(|n| *n += 1);
             true
@@ -262,7 +262,9 @@ pub async fn refresh_policy(ctx: Ctx) {
     let Ok(table) = net::policy(&token).await else { return };
     if use_policy_table(ctx, &table, true) {
         if let Some(store) = store() {
-            let _ = store.set_meta("policy_table", &table.to_string().into()).await;
+            if let Ok(text) = crate::json::to_text(&table) {
+                let _ = store.set_meta("policy_table", &text.into()).await;
+            }
         }
     }
 }
@@ -414,6 +416,16 @@ async fn sender_loop(ctx: Ctx) {
     }
 }
 
+fn readers_of(
+    list: Vec<protocol::ReaderInfo>,
+    error: Option<String>,
+) -> Result<Vec<protocol::ReaderInfo>, String> {
+    match error {
+        Some(why) => Err(why),
+        None => Ok(list),
+    }
+}
+
 pub async fn sleep_ms(ms: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
@@ -443,7 +455,13 @@ fn connect_socket(ctx: Ctx) {
                     refresh_local(ctx).await;
                 }
             }),
-            "reader" => ctx.readers.set(body),
+            // A reader or card came or went: the list is read again (the event names one
+            // reader; the list is what the screen shows).
+            "reader" => spawn_local(async move {
+                if let Ok(h) = net::health().await {
+                    ctx.readers.set(Some(readers_of(h.readers, h.readers_error)));
+                }
+            }),
             _ => {}
         }
     });
@@ -492,7 +510,7 @@ pub fn start(ctx: Ctx) {
         }
         // The clinic's table as last fetched, until the bridge answers again.
         if let Ok(Some(text)) = store.meta_string("policy_table").await {
-            if let Ok(table) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let Ok(table) = crate::json::from_text::<protocol::PolicyTable>(&text) {
                 use_policy_table(ctx, &table, false);
             }
         }
@@ -534,9 +552,7 @@ pub fn start(ctx: Ctx) {
                     ctx.gateway_state.set(if state.is_empty() { "unknown".into() } else { state });
                     ctx.training.set(h.training);
                     ctx.can_confirm_card.set(h.gateway.can_confirm_card);
-                    if ctx.readers.get_untracked().is_null() {
-                        ctx.readers.set(h.readers);
-                    }
+                    ctx.readers.set(Some(readers_of(h.readers, h.readers_error)));
                 }
                 Err(_) => {
                     ctx.bridge_up.set(false);

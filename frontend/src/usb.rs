@@ -295,12 +295,11 @@ async fn with_card<T>(f: impl AsyncFnOnce(&mut UsbCard) -> Result<T, String>) ->
 /// `check` on the page's own reader: the same report the bridge sends.
 pub async fn check(
     policy: Option<std::sync::Arc<eligibility::Policy>>,
-) -> Result<serde_json::Value, String> {
+) -> Result<card::ops::CheckReport, String> {
     let policy = policy.ok_or("ルール表がありません / no policy table")?;
     let today = crate::ids::today_jst().ok_or("clock")?;
     with_card(async |card: &mut UsbCard| {
-        let report = card::ops::check(card, &policy, today).await.map_err(|e| e.to_string())?;
-        serde_json::to_value(report).map_err(|e| e.to_string())
+        card::ops::check(card, &policy, today).await.map_err(|e| e.to_string())
     })
     .await
 }

@@ -18,12 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// A reader and whether a card is in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReaderInfo {
-    pub name: String,
-    pub card_present: bool,
-}
+pub use protocol::ReaderInfo;
 
 /// What the watcher publishes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -440,9 +440,13 @@ pub fn routes(
     let health = warp::path!("health").and(warp::get()).and(host.clone()).and(origin_if_present.clone()).and(with_state.clone()).and_then(|s: AppState| async move {
         let readers = blocking({
             let r = s.readers.clone();
-            move || r.list().map(|l| serde_json::to_value(l).unwrap_or_default()).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+            move || match r.list() {
+                Ok(list) => (list, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            }
         })
         .await?;
+        let (readers, readers_error) = readers;
         let store = blocking({
             let st = s.store.clone();
             move || {
@@ -468,6 +472,7 @@ pub fn routes(
                 "training": s.gateway.training(),
                 "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
+                "readers_error": readers_error,
                 "gateway": {
                     "backend": s.gateway.name(),
                     "can_confirm_card": s.gateway.can_confirm_card(),

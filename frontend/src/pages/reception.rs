@@ -8,13 +8,16 @@ use crate::state::{self, ctx};
 use crate::ws;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use card::jpki::Holder;
+use card::ops::CheckReport;
+use card::pin::PinStatus;
 use protocol::{ClientMessage, ServerMessage};
 
 #[component]
 pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let c = ctx();
     let method = RwSignal::new(None::<Method>);
-    let check = RwSignal::new(None::<serde_json::Value>);
+    let check = RwSignal::new(None::<CheckReport>);
     let reading = RwSignal::new(None::<Reading>);
     let message = RwSignal::new(None::<String>);
     let recorded = RwSignal::new(None::<String>);
@@ -75,7 +78,10 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 return;
             }
             match ws::request(ClientMessage::CheckCard { reader: None }).await {
-                Ok(ServerMessage::CardResult { body }) => check.set(Some(body)),
+                Ok(ServerMessage::CardResult { body }) => match check_report(body) {
+                    Ok(report) => check.set(Some(report)),
+                    Err(e) => message.set(Some(e)),
+                },
                 Ok(reply) => message.set(Some(refusal(reply))),
                 Err(e) => message.set(Some(e)),
             }
@@ -96,10 +102,10 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     };
     let tries_left = Signal::derive(move || {
         check.with(|c| {
-            c.as_ref().and_then(|c| match c["auth_pin"]["state"].as_str() {
-                Some("tries_left") => c["auth_pin"]["tries_left"].as_u64().map(|n| n as u8),
-                Some("blocked") => Some(0),
-                _ => None,
+            c.as_ref().and_then(|c| match c.auth_pin {
+                PinStatus::TriesLeft(n) => Some(n),
+                PinStatus::Blocked => Some(0),
+                PinStatus::Verified => None,
             })
         })
     });
@@ -132,7 +138,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     if let Ok(ServerMessage::CardResult { body }) =
                         ws::request(ClientMessage::CheckCard { reader: None }).await
                     {
-                        check.set(Some(body));
+                        check.set(check_report(body).ok());
                     }
                 }
                 Err(e) => message.set(Some(e)),
@@ -207,7 +213,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                 "カードリーダーを接続 / Connect a card reader"
                             </button>
                         </Show>
-                        <p class="readers" data-testid="readers">{move || reader_text(&c.readers.get())}</p>
+                        <p class="readers" data-testid="readers">{move || reader_text(c.readers.get())}</p>
                         <button class="primary big" data-testid="check-card" prop:disabled=move || busy.get() on:click=do_check>
                             "カードを確認 / Check the card"
                         </button>
@@ -253,6 +259,13 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     }
 }
 
+/// The bridge's card check, read as the type the card crate made it with.
+fn check_report(body: serde_json::Value) -> Result<CheckReport, String> {
+    serde_json::from_value(body).map_err(|e| {
+        format!("カードの確認結果を読めません。ブリッジを更新してください / cannot read the card check ({e}): update the bridge")
+    })
+}
+
 /// What a reply that is not the card's result says (the bridge's error message).
 fn refusal(reply: ServerMessage) -> String {
     match reply {
@@ -261,41 +274,38 @@ fn refusal(reply: ServerMessage) -> String {
     }
 }
 
-fn reader_text(readers: &serde_json::Value) -> String {
-    match readers.as_array() {
-        Some(list) if !list.is_empty() => list
+fn reader_text(readers: Option<Result<Vec<protocol::ReaderInfo>, String>>) -> String {
+    match readers {
+        Some(Ok(list)) if !list.is_empty() => list
             .iter()
             .map(|r| {
-                let card = if r["card_present"].as_bool() == Some(true) {
-                    "カードあり / card present"
-                } else {
-                    "カードなし / no card"
-                };
-                format!("{}: {card}", r["name"].as_str().unwrap_or("?"))
+                let card = if r.card_present { "カードあり / card present" } else { "カードなし / no card" };
+                format!("{}: {card}", r.name)
             })
             .collect::<Vec<_>>()
             .join(" · "),
-        Some(_) => "読み取り機がありません / no reader".into(),
+        Some(Ok(_)) => "読み取り機がありません / no reader".into(),
+        Some(Err(why)) => format!("読み取り機を確認できません / cannot list readers: {why}"),
         None => "読み取り機の状態 不明 / reader state unknown".into(),
     }
 }
 
 #[component]
-fn CheckSummary(report: serde_json::Value) -> impl IntoView {
-    let holder = match report["holder"].as_str() {
-        Some("my_number_card") => "マイナンバーカード / My Number card",
-        Some("juki_card") => "住基カード / Juki card",
-        Some("android_phone") => "Android スマホ",
-        Some("i_phone") | Some("iphone") => "iPhone",
-        _ => "不明 / unknown",
+fn CheckSummary(report: CheckReport) -> impl IntoView {
+    use card::certificate::CertificateState as S;
+    let holder = match report.holder {
+        Holder::MyNumberCard => "マイナンバーカード / My Number card",
+        Holder::JukiCard => "住基カード / Juki card",
+        Holder::AndroidPhone => "Android スマホ",
+        Holder::IPhone => "iPhone",
     };
-    let state = &report["certificate_state"];
-    let certificate = match state["state"].as_str() {
-        Some("valid") => format!("証明書 有効（残り {} 日）/ certificate valid", state["days_left"]),
-        Some("expires_soon") => format!("証明書の期限が近い：残り {} 日。更新をご案内ください / expires in {} days: advise renewal", state["days_left"], state["days_left"]),
-        Some("in_grace") => format!("証明書は期限切れ（猶予期間中：{} まで）/ expired, in grace until {}", state["grace_until"].as_str().unwrap_or(""), state["grace_until"].as_str().unwrap_or("")),
-        Some("expired") => "証明書は期限切れ（猶予なし）：困ったときへ / expired, no grace: see 困ったとき".to_string(),
-        _ => "証明書は暗証番号の後に読みます / read after the PIN".to_string(),
+    let certificate = match report.certificate_state {
+        Some(S::Valid { days_left }) => format!("証明書 有効（残り {days_left} 日）/ certificate valid"),
+        Some(S::ExpiresSoon { days_left }) => format!("証明書の期限が近い：残り {days_left} 日。更新をご案内ください / expires in {days_left} days: advise renewal"),
+        Some(S::InGrace { grace_until, .. }) => format!("証明書は期限切れ（猶予期間中：{grace_until} まで）/ expired, in grace until {grace_until}"),
+        Some(S::Expired { .. }) => "証明書は期限切れ（猶予なし）：困ったときへ / expired, no grace: see 困ったとき".to_string(),
+        Some(S::NotYetValid) => "証明書はまだ有効期間前です：困ったときへ / certificate not yet valid: see 困ったとき".to_string(),
+        None => "証明書は暗証番号の後に読みます / read after the PIN".to_string(),
     };
     view! {
         <div class="check" data-testid="check-summary">

@@ -7,7 +7,7 @@ use eligibility::{Date, Policy};
 use serde::Serialize;
 
 /// A summary of an X.509 certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CertificateSummary {
     /// The serial number, upper-case hex.
     pub serial: String,
@@ -20,8 +20,8 @@ pub struct CertificateSummary {
 }
 
 /// The certificate's state on a day, under the policy table's grace rule for its holder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", try_from = "CertificateStateWire")]
 pub enum CertificateState {
     NotYetValid,
     Valid {
@@ -40,6 +40,37 @@ pub enum CertificateState {
     Expired {
         expired_on: Date,
     },
+}
+
+/// How a [`CertificateState`] is read: flat (see `PinStatusWire` in `pin.rs`).
+#[derive(serde::Deserialize)]
+struct CertificateStateWire {
+    state: String,
+    days_left: Option<i64>,
+    expired_on: Option<Date>,
+    grace_until: Option<Date>,
+    grace_days_left: Option<i64>,
+}
+
+impl TryFrom<CertificateStateWire> for CertificateState {
+    type Error = String;
+    fn try_from(w: CertificateStateWire) -> Result<CertificateState, String> {
+        let missing = || format!("certificate state {:?} without its fields", w.state);
+        Ok(match w.state.as_str() {
+            "not_yet_valid" => CertificateState::NotYetValid,
+            "valid" => CertificateState::Valid { days_left: w.days_left.ok_or_else(missing)? },
+            "expires_soon" => {
+                CertificateState::ExpiresSoon { days_left: w.days_left.ok_or_else(missing)? }
+            }
+            "in_grace" => CertificateState::InGrace {
+                expired_on: w.expired_on.ok_or_else(missing)?,
+                grace_until: w.grace_until.ok_or_else(missing)?,
+                grace_days_left: w.grace_days_left.ok_or_else(missing)?,
+            },
+            "expired" => CertificateState::Expired { expired_on: w.expired_on.ok_or_else(missing)? },
+            state => return Err(format!("unknown certificate state {state:?}")),
+        })
+    }
 }
 
 /// One DER element with tag `tag` at the start of `bytes`: (content, the rest).

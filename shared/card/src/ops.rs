@@ -10,8 +10,8 @@ use crate::transport::Transport;
 use eligibility::{Date, Policy};
 use serde::Serialize;
 
-/// What `check` learns without spending a PIN try.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What `check` learns without spending a PIN try: the bridge sends it, the page reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CheckReport {
     pub holder: Holder,
     /// `None` when the certificate is readable only after the PIN (Android).

@@ -70,13 +70,34 @@ pub enum StaffConfirmation {
 }
 
 /// The counter as read without spending a try.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "tries_left")]
+#[serde(try_from = "PinStatusWire")]
 pub enum PinStatus {
     TriesLeft(u8),
     /// Already verified in this session (e.g. iPhone after Face ID).
     Verified,
     Blocked,
+}
+
+/// How a [`PinStatus`] is read: flat, so the page does not link serde's buffering reader
+/// for a tagged enum (the serialised form is unchanged).
+#[derive(serde::Deserialize)]
+struct PinStatusWire {
+    state: String,
+    tries_left: Option<u8>,
+}
+
+impl TryFrom<PinStatusWire> for PinStatus {
+    type Error = String;
+    fn try_from(w: PinStatusWire) -> Result<PinStatus, String> {
+        match (w.state.as_str(), w.tries_left) {
+            ("tries_left", Some(n)) => Ok(PinStatus::TriesLeft(n)),
+            ("verified", _) => Ok(PinStatus::Verified),
+            ("blocked", _) => Ok(PinStatus::Blocked),
+            (state, _) => Err(format!("unknown PIN state {state:?}")),
+        }
+    }
 }
 
 /// A PIN file: where it lives and which kind it is.

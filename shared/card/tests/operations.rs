@@ -92,6 +92,34 @@ fn check_each_personality() {
     check_row("kobayashi", Holder::JukiCard, |s| matches!(s, S::Valid { .. }), three, Some(three));
 }
 
+/// The page reads the report the bridge sends: every personality's report comes back the
+/// same through JSON, and the form on the wire is the one the bridge has always sent.
+#[test]
+fn check_reports_round_trip_through_json() {
+    let policy = Policy::embedded().unwrap();
+    for id in ["yamada", "sato", "suzuki", "takahashi", "tanaka", "ito", "kobayashi", "watanabe"] {
+        let report = block(check(&mut card(id), &policy, today())).unwrap();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: card::ops::CheckReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report, "{id}: {json}");
+    }
+    let wire = |v: &PinStatus| serde_json::to_value(v).unwrap();
+    assert_eq!(wire(&PinStatus::TriesLeft(2)), serde_json::json!({"state": "tries_left", "tries_left": 2}));
+    assert_eq!(wire(&PinStatus::Blocked), serde_json::json!({"state": "blocked"}));
+    let state = CertificateState::ExpiresSoon { days_left: 10 };
+    assert_eq!(
+        serde_json::to_value(state).unwrap(),
+        serde_json::json!({"state": "expires_soon", "days_left": 10})
+    );
+    // A state this build does not know, or one without its fields, is an error, not a guess.
+    for bad in [r#"{"state":"tries_left"}"#, r#"{"state":"locked"}"#] {
+        assert!(serde_json::from_str::<PinStatus>(bad).is_err(), "{bad}");
+    }
+    for bad in [r#"{"state":"valid"}"#, r#"{"state":"in_grace","expired_on":"2026-01-01"}"#, r#"{"state":"?"}"#] {
+        assert!(serde_json::from_str::<CertificateState>(bad).is_err(), "{bad}");
+    }
+}
+
 #[test]
 fn phone_certificate_has_no_grace() {
     let policy = Policy::embedded().unwrap();

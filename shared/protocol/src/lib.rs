@@ -78,9 +78,18 @@ pub struct ErrorBody {
 pub struct HealthSummary {
     /// 練習モード: the gateway is the simulator.
     pub training: bool,
-    /// The bridge's PC/SC readers (`[{name, card_present}]`), or `{error}`.
-    pub readers: serde_json::Value,
+    /// The bridge's PC/SC readers (empty when there are none or PC/SC failed).
+    pub readers: Vec<ReaderInfo>,
+    /// Why the readers could not be listed (the PC/SC service is down), for staff.
+    pub readers_error: Option<String>,
     pub gateway: GatewaySummary,
+}
+
+/// A PC/SC reader on the bridge and whether a card is in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderInfo {
+    pub name: String,
+    pub card_present: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -57,6 +57,20 @@ pub enum Command {
         #[command(subcommand)]
         command: TlsCommand,
     },
+    /// The booked patients of a day (imported from the booking system's CSV).
+    Bookings {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: BookingsCommand,
+    },
+    /// 一括照会: confirm a day's booked patients beforehand.
+    Bulk {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: BulkCommand,
+    },
     /// The hash-chained audit log.
     Audit {
         #[arg(long, global = true)]
@@ -234,6 +248,53 @@ pub enum AuditCommand {
 pub struct OqsArgs {
     #[command(subcommand)]
     pub command: OqsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BookingsCommand {
+    /// Import a CSV (`date,time,patient_id,kana,name,birth,insurer,symbol,number,branch`, or
+    /// the Japanese header names; UTF-8 or Shift_JIS). Bad rows are reported by line and
+    /// the good ones kept (exit 2 when any row was refused).
+    Import { file: std::path::PathBuf },
+    /// The bookings of a day, with what the 一括照会 said of each.
+    List {
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BulkCommand {
+    /// Run (or resume) the 一括照会 of a day's bookings, through the 端末's folder or the
+    /// simulator, and store each result against its booking.
+    Run {
+        /// YYYY-MM-DD (default: tomorrow in Japan).
+        #[arg(long)]
+        date: Option<String>,
+        /// The 資格確認端末's folder holding req/ and res/ (default: the simulator).
+        #[arg(long)]
+        folder: Option<std::path::PathBuf>,
+        /// 医療機関コード (10 digits) written into the requests.
+        #[arg(long, default_value = "1312345678")]
+        institution_code: String,
+        /// Between two looks at res/ and two download requests answered 処理中.
+        #[arg(long, default_value_t = 2_000)]
+        poll_ms: u64,
+        /// How long one answer file is waited for.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// 処理中 answers before this run stops (a later run resumes).
+        #[arg(long, default_value_t = 900)]
+        max_polls: u32,
+    },
+    /// How far a day's 一括照会 is (JSON).
+    Status {
+        #[arg(long)]
+        date: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,12 @@ fn main() -> ExitCode {
         Command::Tls { data_dir, command: cli::TlsCommand::Rotate { ca } } => {
             bridge::server::cli::rotate(&data_dir, ca, &mut out)
         }
+        Command::Bookings { data_dir, command } => {
+            bridge::bookings::cli::bookings(&data_dir, &command, &mut out)
+        }
+        Command::Bulk { data_dir, command } => {
+            bridge::bookings::cli::bulk(&data_dir, &command, &mut out)
+        }
         Command::Audit { data_dir, command } => {
             bridge::server::cli::audit(&data_dir, &command, &mut out)
         }

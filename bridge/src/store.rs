@@ -12,6 +12,12 @@
 //!   neither repeats nor loses one — the folder itself is never written.
 //! - `face_claims`: which reception recorded which face result; a second claim is refused
 //!   in the push's own transaction.
+//! - `bookings` (the day's booked patients and what the 一括照会 said of each) and
+//!   `bulk_runs` (how far each day's 一括照会 is, so that a restart resumes it): see
+//!   [`bookings`].
+
+mod bookings;
+pub use bookings::{BulkRun, BulkStep, PreConfirmation, StoredBooking};
 
 use crate::clock::{jst_day, now_rfc3339, now_unix};
 use crate::gateway::SeenFile;
@@ -101,6 +107,35 @@ CREATE TABLE IF NOT EXISTS face_claims (
     record_id TEXT NOT NULL,
     device_id TEXT NOT NULL,
     claimed_time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bookings (
+    booking_id TEXT PRIMARY KEY,
+    date TEXT NOT NULL,
+    time TEXT,
+    patient_id TEXT NOT NULL,
+    kana TEXT,
+    name TEXT,
+    birth TEXT NOT NULL,
+    insurer TEXT,
+    symbol TEXT,
+    number TEXT,
+    branch TEXT,
+    updated_time TEXT NOT NULL,
+    pre_state TEXT,
+    pre_answer TEXT,
+    pre_reception_number TEXT,
+    pre_time TEXT
+);
+CREATE INDEX IF NOT EXISTS bookings_date ON bookings(date);
+CREATE TABLE IF NOT EXISTS bulk_runs (
+    date TEXT PRIMARY KEY,
+    step TEXT NOT NULL,
+    upload_id TEXT,
+    reception_number TEXT,
+    polls INTEGER NOT NULL DEFAULT 0,
+    detail TEXT,
+    started_time TEXT NOT NULL,
+    updated_time TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -179,7 +179,10 @@ impl Worker {
                 for e in entries.flatten() {
                     let p = e.path();
                     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    if name.ends_with(".xml") && !name.starts_with('.') {
+                    // 一括照会 answers (`OQSmu…`) are the bulk run's to read (and can be
+                    // far larger than one answer): never read or quarantined here.
+                    let bulk = dir == "res" && name.starts_with("OQSmu");
+                    if name.ends_with(".xml") && !name.starts_with('.') && !bulk {
                         out.push(p);
                     }
                 }

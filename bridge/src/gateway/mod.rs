@@ -7,6 +7,7 @@
 //!   population and faults on demand; [`peer`] plays the 連携アプリケーション on a folder
 //!   with it, so the folder backend is tested through the real file system.
 
+pub mod bulk;
 pub mod cli;
 pub mod folder;
 pub mod peer;

@@ -1,5 +1,6 @@
 //! The folder peer: plays the 連携アプリケーション on a folder with the simulator, so the
-//! folder backend is tested through the real file system. It answers `req/` files into
+//! folder backend is tested through the real file system. It answers `req/` files (lookups
+//! by numbers, 一括照会 uploads and downloads — a download as a ZIP on request) into
 //! `res/` (honouring the simulator's faults, read afresh from `<folder>/.sim-faults.json`
 //! before each answer so tests and demos can change them while it runs) and drops `face/`
 //! results when a simulated patient taps a card.
@@ -83,6 +84,50 @@ fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
     let _ = write_atomically(&folder.join("res"), &name, body.as_bytes());
 }
 
+/// Answers a 一括照会 upload or download (`OQSmuquc01req_` / `OQSmuquc02req_`): the answer
+/// takes the request's name with `res_`; a download answer is a ZIP when the faults say so.
+fn answer_bulk(folder: &Path, sim: &Sim, request_file: &Path, name: &str) {
+    let Ok(bytes) = std::fs::read(request_file) else { return };
+    let Ok(root) = oqs::bulk::parse_root(&bytes) else { return }; // half-written: retried
+    let faults = read_faults(folder);
+    sim.set_faults(faults.clone());
+    let _ = std::fs::remove_file(request_file);
+    if faults.latency_ms > 0 {
+        std::thread::sleep(Duration::from_millis(faults.latency_ms));
+    }
+    let answer_name = name.replacen("req_", "res_", 1);
+    let now = crate::clock::jst_stamp();
+    let res = folder.join("res");
+    if name.starts_with(oqs::bulk::UPLOAD_PREFIX) {
+        let Ok(upload) = oqs::bulk::BulkUpload::from_root(&root) else { return };
+        if let Ok(answer) = sim.answer_bulk_upload(&upload, &now) {
+            let _ = write_atomically(&res, &answer_name, answer.to_xml().as_bytes());
+        }
+        return;
+    }
+    let Ok(download) = oqs::bulk::BulkDownload::from_root(&root) else { return };
+    let Ok(answer) = sim.answer_bulk_download(&download, &now) else { return };
+    let xml = answer.to_xml();
+    if faults.bulk_zip && !answer.units.is_empty() {
+        let mut zipped = std::io::Cursor::new(Vec::new());
+        let mut writer = zip::ZipWriter::new(&mut zipped);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let written = writer
+            .start_file(answer_name.as_str(), options)
+            .and_then(|_| {
+                std::io::Write::write_all(&mut writer, xml.as_bytes()).map_err(Into::into)
+            })
+            .and_then(|_| writer.finish().map(|_| ()));
+        if written.is_ok() {
+            let zip_name = answer_name.replace(".xml", ".zip");
+            let _ = write_atomically(&res, &zip_name, zipped.get_ref());
+        }
+        return;
+    }
+    let _ = write_atomically(&res, &answer_name, xml.as_bytes());
+}
+
 /// Runs the peer until `stop` resolves. Each request is answered on its own thread so
 /// latency faults overlap like a real system's.
 pub async fn run(
@@ -121,15 +166,21 @@ pub async fn run(
             _ = rescan.tick() => scan(&tx),
             Some(path) = rx.recv() => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if !(name.starts_with("OQSsiquc01req_") && name.ends_with(".xml") && path.exists()) {
+                let bulk = name.starts_with(oqs::bulk::UPLOAD_PREFIX) || name.starts_with(oqs::bulk::DOWNLOAD_PREFIX);
+                if !((name.starts_with("OQSsiquc01req_") || bulk) && name.ends_with(".xml") && path.exists()) {
                     continue;
                 }
                 if !in_flight.lock().map(|mut s| s.insert(path.clone())).unwrap_or(false) {
                     continue;
                 }
                 let (folder, sim, in_flight) = (folder.clone(), sim.clone(), in_flight.clone());
+                let name = name.to_string();
                 tokio::task::spawn_blocking(move || {
-                    answer_one(&folder, &sim, &path);
+                    if bulk {
+                        answer_bulk(&folder, &sim, &path, &name);
+                    } else {
+                        answer_one(&folder, &sim, &path);
+                    }
                     if let Ok(mut s) = in_flight.lock() {
                         s.remove(&path);
                     }

@@ -4,6 +4,7 @@
 
 use super::{Gateway, GatewayError, GatewayEvent, NumberQuery};
 use eligibility::{Date, InsurerNumber, Policy};
+use oqs::bulk::{BulkAnswer, BulkDownload, BulkUnit, BulkUpload, UploadAnswer};
 use oqs::model::{
     AnswerHeader, BodyFields, ElderlyRecipient, LimitCertificate, QualificationFields, SearchInfo,
     SpecificDisease,
@@ -26,6 +27,11 @@ pub struct Faults {
     pub malformed_rate: f64,
     /// Every lookup answers 資格無効.
     pub invalid_storm: bool,
+    /// 一括照会: how many download requests of each upload are answered 処理中 before
+    /// the results.
+    pub bulk_pending: u32,
+    /// 一括照会: the folder peer writes the download's answer as a ZIP.
+    pub bulk_zip: bool,
     /// The next lookups' answers, in order, before the normal ones resume: `error`
     /// (SegmentOfResult 9, "try again later"), `processing` (SegmentOfResult 2, 処理中) or
     /// `timeout` (no answer at all). Writing a new sequence starts it from the beginning.
@@ -294,6 +300,8 @@ pub struct Sim {
     sequence_used: std::sync::atomic::AtomicUsize,
     calls: std::sync::atomic::AtomicU64,
     pub medical_institution_code: String,
+    /// 一括照会 uploads by ReceptionNumber, with how many downloads were asked.
+    bulk_jobs: std::sync::Mutex<std::collections::HashMap<String, (BulkUpload, u32)>>,
 }
 
 /// What a lookup found.
@@ -311,7 +319,116 @@ impl Sim {
             sequence_used: std::sync::atomic::AtomicUsize::new(0),
             calls: std::sync::atomic::AtomicU64::new(0),
             medical_institution_code: "1312345678".into(),
+            bulk_jobs: Default::default(),
         }
+    }
+
+    /// Accepts a 一括照会 upload and gives it a ReceptionNumber (`now`: YYYYMMDDhhmmss).
+    pub fn answer_bulk_upload(
+        &self,
+        u: &BulkUpload,
+        now: &str,
+    ) -> Result<UploadAnswer, GatewayError> {
+        if self.faults().outage {
+            return Err(GatewayError::Unavailable);
+        }
+        let header = self
+            .answer(
+                "2",
+                &u.qualification_confirmation_date,
+                Some(&u.arbitrary_file_identifier),
+                now,
+            )
+            .header;
+        let mut jobs = self.bulk_jobs.lock().map_err(|_| GatewayError::Unavailable)?;
+        let number = format!("R{now}{:04}", jobs.len() + 1);
+        jobs.insert(number.clone(), (u.clone(), 0));
+        Ok(UploadAnswer {
+            header,
+            body: BodyFields { processing_result_status: Some("1".into()), ..Default::default() },
+            reception_number: Some(number),
+        })
+    }
+
+    /// The download of an accepted upload: 処理中 for the first `faults.bulk_pending`
+    /// requests, then one unit per patient, each answered like a lookup by numbers.
+    pub fn answer_bulk_download(
+        &self,
+        d: &BulkDownload,
+        now: &str,
+    ) -> Result<BulkAnswer, GatewayError> {
+        let faults = self.faults();
+        if faults.outage {
+            return Err(GatewayError::Unavailable);
+        }
+        let job = {
+            let mut jobs = self.bulk_jobs.lock().map_err(|_| GatewayError::Unavailable)?;
+            jobs.get_mut(&d.reception_number).map(|(upload, asked)| {
+                *asked += 1;
+                (upload.clone(), *asked)
+            })
+        };
+        let mut header = self.answer("2", "", Some(&d.arbitrary_file_identifier), now).header;
+        header.qualification_confirmation_date = None;
+        let Some((upload, asked)) = job else {
+            header.segment_of_result = Some("9".into());
+            header.error_code = Some("EO3001".into());
+            header.error_message = Some("受付番号に該当する一括照会がありません。".into());
+            return Ok(BulkAnswer {
+                header,
+                reception_number: Some(d.reception_number.clone()),
+                units: vec![],
+            });
+        };
+        if asked <= faults.bulk_pending {
+            header.segment_of_result = Some("2".into());
+            header.error_code = Some("EO1002".into());
+            header.error_message =
+                Some("処理中です。しばらくしてから再度照会してください。".into());
+            return Ok(BulkAnswer {
+                header,
+                reception_number: Some(d.reception_number.clone()),
+                units: vec![],
+            });
+        }
+        let mut units = Vec::with_capacity(upload.patients.len());
+        for search in &upload.patients {
+            let q = oqs::Request {
+                qualification_confirmation_date: upload.qualification_confirmation_date.clone(),
+                medical_institution_code: upload.medical_institution_code.clone(),
+                arbitrary_file_identifier: String::new(),
+                insurer_number: search.insurer_number.clone().unwrap_or_default(),
+                insured_card_symbol: search.insured_card_symbol.clone(),
+                insured_identification_number: search
+                    .insured_identification_number
+                    .clone()
+                    .unwrap_or_default(),
+                insured_branch_number: search.insured_branch_number.clone(),
+                birthdate: search.birthdate.clone().unwrap_or_default(),
+                limit_application_certificate_related_cons_flg: false,
+            };
+            let answer = self.answer_request(&q, now)?;
+            let mut body = answer.body;
+            if answer.header.segment_of_result.as_deref() != Some("1") {
+                body.processing_result_status = Some("2".into());
+                body.processing_result_code = answer.header.error_code;
+                body.processing_result_message = answer.header.error_message;
+            }
+            units.push(BulkUnit {
+                search_info: Some(search.clone()),
+                body,
+                results: answer.results,
+                reference_number: None,
+            });
+        }
+        let errors = units
+            .iter()
+            .filter(|u| u.body.processing_result_status.as_deref() != Some("1"))
+            .count();
+        header.other.insert("NumberOfProcessingResult".into(), units.len().to_string());
+        header.other.insert("NumberOfNormalProcessing".into(), (units.len() - errors).to_string());
+        header.other.insert("NumberOfError".into(), errors.to_string());
+        Ok(BulkAnswer { header, reception_number: Some(d.reception_number.clone()), units })
     }
 
     pub fn people(&self) -> &[SimPerson] {

@@ -6,11 +6,11 @@ use crate::components::{Bi, PinPad, Reading, ResultCard};
 use crate::model::Method;
 use crate::state::{self, ctx};
 use crate::ws;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
 use card::jpki::Holder;
 use card::ops::CheckReport;
 use card::pin::PinStatus;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
 use protocol::{ClientMessage, ServerMessage};
 
 #[component]
@@ -279,7 +279,11 @@ fn reader_text(readers: Option<Result<Vec<protocol::ReaderInfo>, String>>) -> St
         Some(Ok(list)) if !list.is_empty() => list
             .iter()
             .map(|r| {
-                let card = if r.card_present { "カードあり / card present" } else { "カードなし / no card" };
+                let card = if r.card_present {
+                    "カードあり / card present"
+                } else {
+                    "カードなし / no card"
+                };
                 format!("{}: {card}", r.name)
             })
             .collect::<Vec<_>>()

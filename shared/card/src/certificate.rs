@@ -67,7 +67,9 @@ impl TryFrom<CertificateStateWire> for CertificateState {
                 grace_until: w.grace_until.ok_or_else(missing)?,
                 grace_days_left: w.grace_days_left.ok_or_else(missing)?,
             },
-            "expired" => CertificateState::Expired { expired_on: w.expired_on.ok_or_else(missing)? },
+            "expired" => {
+                CertificateState::Expired { expired_on: w.expired_on.ok_or_else(missing)? }
+            }
             state => return Err(format!("unknown certificate state {state:?}")),
         })
     }

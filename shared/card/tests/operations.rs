@@ -104,7 +104,10 @@ fn check_reports_round_trip_through_json() {
         assert_eq!(back, report, "{id}: {json}");
     }
     let wire = |v: &PinStatus| serde_json::to_value(v).unwrap();
-    assert_eq!(wire(&PinStatus::TriesLeft(2)), serde_json::json!({"state": "tries_left", "tries_left": 2}));
+    assert_eq!(
+        wire(&PinStatus::TriesLeft(2)),
+        serde_json::json!({"state": "tries_left", "tries_left": 2})
+    );
     assert_eq!(wire(&PinStatus::Blocked), serde_json::json!({"state": "blocked"}));
     let state = CertificateState::ExpiresSoon { days_left: 10 };
     assert_eq!(
@@ -115,7 +118,11 @@ fn check_reports_round_trip_through_json() {
     for bad in [r#"{"state":"tries_left"}"#, r#"{"state":"locked"}"#] {
         assert!(serde_json::from_str::<PinStatus>(bad).is_err(), "{bad}");
     }
-    for bad in [r#"{"state":"valid"}"#, r#"{"state":"in_grace","expired_on":"2026-01-01"}"#, r#"{"state":"?"}"#] {
+    for bad in [
+        r#"{"state":"valid"}"#,
+        r#"{"state":"in_grace","expired_on":"2026-01-01"}"#,
+        r#"{"state":"?"}"#,
+    ] {
         assert!(serde_json::from_str::<CertificateState>(bad).is_err(), "{bad}");
     }
 }

@@ -10,6 +10,7 @@
 //! No file system: callers pass bytes.
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod interpret;
 pub mod model;
 pub mod xml;

@@ -192,7 +192,7 @@ impl QualificationResult {
         }
     }
 
-    fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut String) {
         out.push_str("<ResultOfQualificationConfirmation>");
         self.fields.write_fields(out);
         if let Some(e) = &self.elderly_recipient {

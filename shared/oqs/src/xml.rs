@@ -12,6 +12,21 @@ pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 const MAX_DEPTH: usize = 24;
 const MAX_ELEMENTS: usize = 50_000;
 
+/// How much of a document is read before it is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub bytes: usize,
+    pub elements: usize,
+}
+
+impl Limits {
+    /// One answer, request or face result.
+    pub const ONE: Limits = Limits { bytes: MAX_BYTES, elements: MAX_ELEMENTS };
+    /// A 一括照会 download: a few KB per booked patient, for a day of a large clinic
+    /// (5,000 patients is ~15 MB and ~250,000 elements).
+    pub const BULK: Limits = Limits { bytes: 64 * 1024 * 1024, elements: 2_000_000 };
+}
+
 /// Why a document was refused. Messages say what to do (usually: keep the file, tell
 /// the vendor); the file itself is kept by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -65,7 +80,12 @@ impl Element {
 
 /// Decodes the bytes: a BOM, else the declaration's `encoding`, else UTF-8, else Shift_JIS.
 pub fn decode(bytes: &[u8]) -> Result<String, XmlError> {
-    if bytes.len() > MAX_BYTES {
+    decode_within(bytes, Limits::ONE)
+}
+
+/// [`decode`] with other limits.
+pub fn decode_within(bytes: &[u8], limits: Limits) -> Result<String, XmlError> {
+    if bytes.len() > limits.bytes {
         return Err(XmlError::TooLarge(bytes.len()));
     }
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
@@ -122,7 +142,12 @@ fn decode_with(encoding: &'static encoding_rs::Encoding, bytes: &[u8]) -> Result
 
 /// Parses decoded text into its root element.
 pub fn parse(text: &str) -> Result<Element, XmlError> {
-    if text.len() > MAX_BYTES {
+    parse_within(text, Limits::ONE)
+}
+
+/// [`parse`] with other limits.
+pub fn parse_within(text: &str, limits: Limits) -> Result<Element, XmlError> {
+    if text.len() > limits.bytes {
         return Err(XmlError::TooLarge(text.len()));
     }
     let mut reader = Reader::from_str(text);
@@ -139,7 +164,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::Start(e) => {
                 count += 1;
-                if count > MAX_ELEMENTS {
+                if count > limits.elements {
                     return Err(XmlError::TooManyElements);
                 }
                 if stack.len() >= MAX_DEPTH {
@@ -152,7 +177,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
             }
             Event::Empty(e) => {
                 count += 1;
-                if count > MAX_ELEMENTS {
+                if count > limits.elements {
                     return Err(XmlError::TooManyElements);
                 }
                 let element =

@@ -13,36 +13,7 @@ use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol, Insur
 use eligibility::Date;
 use serde::Serialize;
 
-/// The numbers a booked patient is confirmed with (none for a patient still without them:
-/// kept as a booking, not sent in the bulk inquiry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BookedNumbers {
-    pub insurer: String,
-    pub symbol: Option<String>,
-    pub number: String,
-    pub branch: Option<String>,
-}
-
-/// One booked patient on one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Booking {
-    pub date: Date,
-    /// `HH:MM`, when the booking system gives one.
-    pub time: Option<String>,
-    /// The clinic's patient id (also the 照会番号 once registered).
-    pub patient_id: String,
-    pub kana: Option<String>,
-    pub name: Option<String>,
-    pub birth: Date,
-    pub numbers: Option<BookedNumbers>,
-}
-
-impl Booking {
-    /// `date:patient_id`: one booking per patient and day (a later import corrects it).
-    pub fn id(&self) -> String {
-        format!("{}:{}", self.date, self.patient_id)
-    }
-}
+pub use reception::booking::{BookedNumbers, Booking};
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

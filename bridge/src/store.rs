@@ -17,7 +17,7 @@
 //!   [`bookings`].
 
 mod bookings;
-pub use bookings::{BulkRun, BulkStep, PreConfirmation, StoredBooking};
+pub use bookings::{BulkRun, BulkStep};
 
 use crate::clock::{jst_day, now_rfc3339, now_unix};
 use crate::gateway::SeenFile;
@@ -123,6 +123,7 @@ CREATE TABLE IF NOT EXISTS bookings (
     updated_time TEXT NOT NULL,
     pre_state TEXT,
     pre_answer TEXT,
+    pre_reading TEXT,
     pre_reception_number TEXT,
     pre_time TEXT
 );

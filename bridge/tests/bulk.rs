@@ -6,6 +6,7 @@
 use bridge::gateway::peer::set_faults;
 use bridge::gateway::sim::{Faults, Sim};
 use eligibility::Date;
+use reception::booking::{BookingRow, PreState};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -153,28 +154,34 @@ fn two_hundred_bookings_are_confirmed_through_the_folder_with_a_zip_download() {
     assert_eq!(summary["polls"], 2, "two 処理中 answers before the results");
     assert_eq!(summary["unmatched"], 0);
 
-    let list = json(&bridge(
-        &data,
-        &["bookings", "list", "--date", &date.to_string(), "--format", "json"],
-    ));
-    let list = list.as_array().unwrap();
+    let listed =
+        bridge(&data, &["bookings", "list", "--date", &date.to_string(), "--format", "json"]);
+    // Read as the counter reads it: the shared wire type.
+    let list: Vec<BookingRow> = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(list.len(), 200);
-    for (i, b) in list.iter().enumerate() {
-        let pre = &b["pre_confirmation"];
-        assert!(pre.is_object(), "booking {i} has its result: {b}");
+    for b in &list {
+        let pre = b
+            .pre_confirmation
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has its result", b.booking_id));
         // Each result is on its own booking: the name in the answer is the booked one.
-        let id = b["patient_id"].as_str().unwrap();
-        let answered = pre["answer"]["results"][0]["name"].as_str().map(String::from);
-        assert_eq!(&answered, &expected[id], "{id}: {pre}");
+        let reading = pre.reading.as_ref().unwrap();
+        assert_eq!(
+            reading.patient.name, expected[&b.booking.patient_id],
+            "{}: {reading:?}",
+            b.booking_id
+        );
     }
-    let state = |id: &str| {
-        let b = list.iter().find(|b| b["patient_id"] == id).unwrap();
-        b["pre_confirmation"]["state"].as_str().unwrap().to_string()
+    let pre = |id: &str| {
+        list.iter().find(|b| b.booking.patient_id == id).unwrap().pre_confirmation.clone().unwrap()
     };
-    assert_eq!(state("P0000"), "valid");
-    assert_eq!(state("P0197"), "invalid", "lost");
-    assert_eq!(state("P0198"), "new_qualification", "lost, a newer one exists");
-    assert_eq!(state("P0199"), "not_found");
+    assert_eq!(pre("P0000").state, PreState::Valid);
+    assert_eq!(pre("P0197").state, PreState::Invalid, "lost");
+    assert_eq!(pre("P0198").state, PreState::NewQualification, "lost, a newer one exists");
+    assert_eq!(pre("P0199").state, PreState::NotFound);
+    let reading = pre("P0000").reading.unwrap();
+    assert_eq!(reading.status, "confirmed");
+    assert!(reading.qualification.is_some(), "the numbers are at hand for an outage");
     // Every answer read is kept in the archive; res/ holds none of ours any more.
     let archive = data.join("bulk").join(date.compact());
     assert_eq!(files_named(&archive, "OQSmuquc01res_"), 1);

@@ -164,6 +164,7 @@ fn targets() -> Vec<Target> {
     let policy_json = serde_json::to_vec(&policy).expect("the policy serialises");
     let decide_policy = policy.clone();
     let json_policy = policy.clone();
+    let bulk_policy = policy.clone();
     vec![
         Target {
             name: "oqs xml + interpretation",
@@ -172,6 +173,25 @@ fn targets() -> Vec<Target> {
             run: Box::new(move |b| {
                 if let Ok(answer) = oqs::parse_answer(b) {
                     let _ = oqs::interpret(&answer, &policy, visit);
+                }
+            }),
+        },
+        Target {
+            name: "oqs bulk xml (一括照会, 照会番号)",
+            text: true,
+            seeds: vec![fixture("bulk_download.xml"), fixture("full.xml")],
+            run: Box::new(move |b| {
+                if let Ok(root) = oqs::bulk::parse_root(b) {
+                    if let Ok(answer) = oqs::bulk::BulkAnswer::from_root(&root) {
+                        let _ = answer.progress();
+                        for unit in &answer.units {
+                            let _ = oqs::interpret(&unit.answer(&answer.header), &bulk_policy, visit);
+                        }
+                    }
+                    let _ = oqs::bulk::UploadAnswer::from_root(&root).map(|a| a.progress());
+                    let _ = oqs::bulk::BulkUpload::from_root(&root);
+                    let _ = oqs::bulk::BulkDownload::from_root(&root);
+                    let _ = oqs::bulk::Registration::from_root(&root);
                 }
             }),
         },

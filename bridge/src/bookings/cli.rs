@@ -55,7 +55,7 @@ pub fn bookings(
                         let state = b
                             .pre_confirmation
                             .as_ref()
-                            .map_or("未照会 / not yet", |p| p.state.as_str());
+                            .map_or("未照会 / not yet", |p| p.state.label());
                         writeln!(
                             out,
                             "{} {} {} {}",

@@ -10,10 +10,11 @@
 
 use super::sim::Sim;
 use super::GatewayError;
-use crate::store::{BulkStep, PreConfirmation, Store, StoredBooking};
+use crate::store::{BulkStep, Store};
 use eligibility::Date;
 use oqs::bulk::{self, BulkAnswer, BulkDownload, BulkUnit, BulkUpload, Progress, UploadAnswer};
 use oqs::model::SearchInfo;
+use reception::booking::{BookingRow, PreConfirmation, PreState};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,7 +75,7 @@ pub enum BulkError {
 }
 
 /// The booking id a unit echoes in `ArbitraryIdentifier`.
-fn search_info(b: &StoredBooking) -> Option<SearchInfo> {
+fn search_info(b: &BookingRow) -> Option<SearchInfo> {
     let n = b.booking.numbers.as_ref()?;
     let insurer = eligibility::InsurerNumber::parse(&n.insurer).ok()?;
     Some(SearchInfo {
@@ -89,27 +90,11 @@ fn search_info(b: &StoredBooking) -> Option<SearchInfo> {
     })
 }
 
-/// The state a unit gives its booking.
-fn state_of(unit: &BulkUnit) -> &'static str {
-    if unit.body.processing_result_status.as_deref() != Some("1") {
-        return "error";
-    }
-    match (unit.body.qualification_validity.as_deref(), unit.results.len()) {
-        (Some("1"), 1) => "valid",
-        (Some("1"), _) | (Some("5"), _) => "several",
-        (Some("2"), _) => "invalid",
-        (Some("3"), _) => "new_qualification",
-        (Some("4"), _) => "not_found",
-        (Some("6"), _) => "valid_unregistered",
-        _ => "error",
-    }
-}
-
 /// The booking a unit answers: by the echoed id, else by the numbers and birth date.
 fn booking_for<'a>(
     unit: &BulkUnit,
-    bookings: &'a [(StoredBooking, SearchInfo)],
-) -> Option<&'a StoredBooking> {
+    bookings: &'a [(BookingRow, SearchInfo)],
+) -> Option<&'a BookingRow> {
     let s = unit.search_info.as_ref()?;
     if let Some(id) = &s.arbitrary_identifier {
         if let Some((b, _)) = bookings.iter().find(|(b, _)| &b.booking_id == id) {
@@ -289,7 +274,7 @@ pub async fn run(
     date: Date,
 ) -> Result<BulkSummary, BulkError> {
     let run = Run { peer, config, date, archive_day: config.archive.join(date.compact()) };
-    let bookings: Vec<(StoredBooking, SearchInfo)> = store
+    let bookings: Vec<(BookingRow, SearchInfo)> = store
         .bookings_on(date)?
         .into_iter()
         .filter_map(|b| search_info(&b).map(|s| (b, s)))
@@ -394,14 +379,21 @@ pub async fn run(
             summary.limit_changed += 1;
         }
         let as_answer = unit.answer(&answer.header);
+        let state = PreState::of(
+            unit.body.processing_result_status.as_deref(),
+            unit.body.qualification_validity.as_deref(),
+            unit.results.len(),
+        );
         results.push((
             booking.booking_id.clone(),
             PreConfirmation {
-                state: state_of(unit).to_string(),
-                answer: serde_json::to_value(&as_answer).ok(),
+                state,
+                // Read as of the booked day: the copay and ages are that day's.
+                reading: Some(super::reply(&as_answer, date).reading),
                 reception_number: Some(reception_number.clone()),
                 time: now.clone(),
             },
+            serde_json::to_value(&as_answer).unwrap_or_default(),
         ));
     }
     let detail = format!(

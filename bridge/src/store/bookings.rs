@@ -6,32 +6,11 @@
 //! step (an upload already sent is never sent again).
 
 use super::{Store, StoreError};
-use crate::bookings::{BookedNumbers, Booking};
 use crate::clock::now_rfc3339;
 use eligibility::Date;
+use reception::booking::{BookedNumbers, Booking, BookingRow, PreConfirmation, PreState};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-
-/// What the 一括照会 said of one booked patient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PreConfirmation {
-    /// `valid`, `invalid`, `new_qualification`, `not_found`, `several`, `error`, or
-    /// `not_sent` (a booking without numbers).
-    pub state: String,
-    /// The unit as an answer (`oqs::Answer` JSON), for the counter and the record.
-    pub answer: Option<serde_json::Value>,
-    pub reception_number: Option<String>,
-    pub time: String,
-}
-
-/// A booking as stored, with its pre-confirmation once the run has stored one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StoredBooking {
-    pub booking_id: String,
-    #[serde(flatten)]
-    pub booking: Booking,
-    pub pre_confirmation: Option<PreConfirmation>,
-}
 
 /// The steps of a day's 一括照会.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -83,7 +62,7 @@ pub struct BulkRun {
 /// insurer, symbol, number, branch as stored.
 type NumberColumns = (Option<String>, Option<String>, Option<String>, Option<String>);
 
-fn booking_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBooking> {
+fn booking_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BookingRow> {
     let date: String = r.get(1)?;
     let birth: String = r.get(6)?;
     let day = |column: usize, text: &str| {
@@ -103,14 +82,15 @@ fn booking_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBooking> {
     };
     let pre = match r.get::<_, Option<String>>(11)? {
         Some(state) => Some(PreConfirmation {
-            state,
-            answer: r.get::<_, Option<String>>(12)?.and_then(|t| serde_json::from_str(&t).ok()),
+            state: serde_json::from_value(serde_json::Value::String(state))
+                .unwrap_or(PreState::Error),
+            reading: r.get::<_, Option<String>>(12)?.and_then(|t| serde_json::from_str(&t).ok()),
             reception_number: r.get(13)?,
             time: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
         }),
         None => None,
     };
-    Ok(StoredBooking {
+    Ok(BookingRow {
         booking_id: r.get(0)?,
         booking: Booking {
             date: day(1, &date)?,
@@ -126,7 +106,7 @@ fn booking_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredBooking> {
 }
 
 const BOOKING_COLUMNS: &str = "booking_id, date, time, patient_id, kana, name, birth, insurer, \
-     symbol, number, branch, pre_state, pre_answer, pre_reception_number, pre_time";
+     symbol, number, branch, pre_state, pre_reading, pre_reception_number, pre_time";
 
 fn run_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BulkRun> {
     Ok(BulkRun {
@@ -189,7 +169,7 @@ impl Store {
             // New numbers make the old pre-confirmation meaningless.
             if before.is_some_and(|old| old != numbers) {
                 tx.execute(
-                    "UPDATE bookings SET pre_state = NULL, pre_answer = NULL, pre_reception_number = NULL, pre_time = NULL WHERE booking_id = ?1",
+                    "UPDATE bookings SET pre_state = NULL, pre_answer = NULL, pre_reading = NULL, pre_reception_number = NULL, pre_time = NULL WHERE booking_id = ?1",
                     [b.id()],
                 )?;
             }
@@ -199,7 +179,7 @@ impl Store {
     }
 
     /// The bookings of a day, by time then patient id.
-    pub fn bookings_on(&self, date: Date) -> Result<Vec<StoredBooking>, StoreError> {
+    pub fn bookings_on(&self, date: Date) -> Result<Vec<BookingRow>, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {BOOKING_COLUMNS} FROM bookings WHERE date = ?1 ORDER BY COALESCE(time, ''), patient_id"
@@ -208,28 +188,32 @@ impl Store {
         Ok(rows)
     }
 
-    /// Stores the pre-confirmations of one download together, and marks the run done, in
-    /// one transaction: a download is stored whole or not at all.
+    /// Stores the pre-confirmations of one download together (each with the unit as an
+    /// answer, for the record), and marks the run done, in one transaction: a download is
+    /// stored whole or not at all.
     pub fn finish_bulk_run(
         &self,
         date: Date,
-        results: &[(String, PreConfirmation)],
+        results: &[(String, PreConfirmation, serde_json::Value)],
         detail: &str,
     ) -> Result<usize, StoreError> {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let tx = conn.transaction()?;
         let mut stored = 0;
-        for (booking_id, pre) in results {
+        for (booking_id, pre, answer) in results {
+            let state =
+                serde_json::to_value(pre.state).ok().and_then(|v| v.as_str().map(String::from));
             stored += tx.execute(
-                "UPDATE bookings SET pre_state = ?2, pre_answer = ?3, pre_reception_number = ?4, pre_time = ?5
+                "UPDATE bookings SET pre_state = ?2, pre_reading = ?3, pre_reception_number = ?4, pre_time = ?5, pre_answer = ?7
                  WHERE booking_id = ?1 AND date = ?6",
                 params![
                     booking_id,
-                    pre.state,
-                    pre.answer.as_ref().map(|a| a.to_string()),
+                    state,
+                    pre.reading.as_ref().and_then(|r| serde_json::to_string(r).ok()),
                     pre.reception_number,
                     pre.time,
-                    date.to_string()
+                    date.to_string(),
+                    answer.to_string()
                 ],
             )?;
         }

@@ -17,6 +17,7 @@
 //! Pure: no I/O, no clock, no panic on any input.
 #![forbid(unsafe_code)]
 
+pub mod booking;
 pub mod continuity;
 pub mod event;
 pub mod export;

@@ -337,8 +337,8 @@ pub enum OqsCommand {
         #[arg(long)]
         outage: bool,
     },
-    /// The document numbers of a simulated person, as a lookup query (JSON), for tests
-    /// and training.
+    /// The document numbers of a simulated person, as a lookup query (JSON, with the
+    /// person's kana), for tests and training.
     Numbers {
         /// A sim id or a virtual-card person (yamada, …).
         #[arg(long)]

@@ -127,6 +127,11 @@ pub async fn policy(token: &str) -> Result<protocol::PolicyTable, NetError> {
     call("POST", "/api/policy", Some(token), Some("{}".into()), SYNC_MS).await
 }
 
+/// Today's booked patients with their pre-confirmation (本日の予約).
+pub async fn bookings(token: &str) -> Result<Vec<reception::booking::BookingLine>, NetError> {
+    call("POST", "/api/bookings", Some(token), Some("{}".into()), SYNC_MS).await
+}
+
 /// Today's face results no reception has recorded yet (the bridge's list; ours is a view).
 pub async fn open_face_results(token: &str) -> Result<protocol::PullResponse, NetError> {
     call("POST", "/api/face-results/open", Some(token), Some("{}".into()), SYNC_MS).await

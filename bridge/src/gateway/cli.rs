@@ -90,11 +90,16 @@ pub fn run(args: &OqsArgs, out: &mut dyn Write) -> Result<Outcome> {
         OqsCommand::Numbers { person, visit } => {
             let visit = visit_arg(visit)?;
             let sim = Sim::new(visit);
-            let query = sim
-                .person(person)
+            let found = sim.person(person);
+            let query = found
                 .and_then(|p| p.query(visit))
                 .ok_or_else(|| anyhow!("no simulated person {person:?} with document numbers"))?;
-            writeln!(out, "{}", serde_json::to_string(&query.to_wire())?)?;
+            // With the kana the booking system would hold (training and tests book with it).
+            let mut wire = serde_json::to_value(query.to_wire())?;
+            if let (Some(object), Some(p)) = (wire.as_object_mut(), found) {
+                object.insert("kana".into(), p.kana.clone().into());
+            }
+            writeln!(out, "{wire}")?;
             Ok(Outcome::Done)
         }
         OqsCommand::Tap { folder, person, visit } => {

@@ -184,6 +184,10 @@ pub struct Reply<'a> {
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+    /// The day's booking this patient is (face results), with what changed since the
+    /// 一括照会.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking: Option<reception::booking::BookingMatch>,
 }
 
 impl Reply<'_> {
@@ -213,6 +217,7 @@ pub fn reply(answer: &Answer, visit: Date) -> Reply<'_> {
         event: None,
         file: None,
         file_name: None,
+        booking: None,
     }
 }
 

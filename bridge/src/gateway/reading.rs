@@ -27,6 +27,8 @@ fn patient_of(r: &QualificationResult) -> Patient {
         birth: filled(&f.birthdate).map(|d| iso_day(&d)),
         sex: filled(&f.sex1),
         address: filled(&f.address),
+        // A registered 照会番号 comes back as ReferenceNumber: it is the clinic's patient id.
+        clinic_id: filled(&f.reference_number),
         ..Patient::default()
     }
 }

@@ -309,11 +309,23 @@ pub fn forward_events(state: &AppState) {
             let body = match &event {
                 GatewayEvent::Face { file, answer } => {
                     let visit = crate::clock::today_jst();
+                    let bookings = {
+                        let store = state.store.clone();
+                        blocking(move || store.bookings_on(visit)).await.ok().and_then(Result::ok)
+                    };
+                    let reply = crate::gateway::reply(answer, visit);
+                    // One of today's booked patients: said on the result, with what changed
+                    // since the evening's 一括照会.
+                    let booking = bookings.as_deref().and_then(|rows| {
+                        reception::booking::find(rows, &reply.reading.patient)
+                            .map(|row| reception::booking::matched(row, &reply.reading))
+                    });
                     let body = crate::gateway::Reply {
                         event: Some("face"),
                         file: Some(file.face_id()),
                         file_name: Some(file.name.clone()),
-                        ..crate::gateway::reply(answer, visit)
+                        booking,
+                        ..reply
                     }
                     .to_value();
                     // Stored before shown: the ledger keeps it (once per file content),
@@ -547,6 +559,30 @@ pub fn routes(
             })
         });
 
+    // The booked patients of a day with their pre-confirmation (本日の予約).
+    let bookings = warp::path!("api" / "bookings")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(warp::body::content_length_limit(1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(
+            |_device: String, query: reception::booking::BookingsQuery, s: AppState| async move {
+                let store = s.store.clone();
+                let date = query.date.unwrap_or_else(crate::clock::today_jst);
+                Ok::<_, Rejection>(match blocking(move || store.bookings_on(date)).await? {
+                    Ok(list) => {
+                        let lines: Vec<_> =
+                            list.iter().map(reception::booking::BookingRow::line).collect();
+                        warp::reply::json(&lines).into_response()
+                    }
+                    Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+                })
+            },
+        );
+
     // The clinic's policy table, for terminals to decide by (POST for pages, GET for tools).
     let policy = warp::path!("api" / "policy")
         .and(warp::get().or(warp::post()).unify())
@@ -736,6 +772,8 @@ pub fn routes(
         .or(open_face_results)
         .unify()
         .or(last_visit)
+        .unify()
+        .or(bookings)
         .unify()
         .or(policy)
         .unify()

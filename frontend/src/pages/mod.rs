@@ -1,6 +1,7 @@
 //! The screens: 受付, 困ったとき, 番号入力, 本日の受付 (the counter's bundle); 利用状況 with
 //! the receipt computer's CSV, 設定 (the office's).
 
+pub mod bookings;
 mod export;
 mod fallback;
 pub mod ledger;

@@ -2,6 +2,7 @@
 //! sends it, the counter's 本日の予約 reads it (one type on both sides).
 
 use crate::reading::Reading;
+use crate::Patient;
 use eligibility::Date;
 use serde::{Deserialize, Serialize};
 
@@ -103,4 +104,198 @@ pub struct BookingRow {
     pub booking_id: String,
     pub booking: Booking,
     pub pre_confirmation: Option<PreConfirmation>,
+}
+
+/// What the counter's 本日の予約 shows of a booking (`POST /api/bookings` answers these;
+/// the full [`BookingRow`] stays on the bridge and in `bridge bookings list`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BookingLine {
+    pub booking_id: String,
+    pub time: Option<String>,
+    pub patient_id: String,
+    /// Name, else kana.
+    pub who: String,
+    pub pre_state: Option<PreState>,
+}
+
+impl BookingRow {
+    pub fn line(&self) -> BookingLine {
+        BookingLine {
+            booking_id: self.booking_id.clone(),
+            time: self.booking.time.clone(),
+            patient_id: self.booking.patient_id.clone(),
+            who: self.booking.name.clone().or(self.booking.kana.clone()).unwrap_or_default(),
+            pre_state: self.pre_confirmation.as_ref().map(|p| p.state),
+        }
+    }
+}
+
+/// `POST /api/bookings`: the bookings of a day (`None`: today in Japan).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BookingsQuery {
+    pub date: Option<Date>,
+}
+
+/// A confirmation result matched to one of the day's bookings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BookingMatch {
+    pub booking_id: String,
+    pub patient_id: String,
+    pub time: Option<String>,
+    /// What the 一括照会 said (`None`: not pre-confirmed).
+    pub pre_state: Option<PreState>,
+    /// What differs from the pre-confirmation (or, without one, from the booked numbers):
+    /// 保険者番号, 記号・番号・枝番 — staff check them before recording.
+    pub changed: Vec<String>,
+}
+
+fn folded(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The booking a confirmed patient is: by the clinic's patient id (the 照会番号 a face
+/// result carries), else by birth date and kana or name (spaces ignored). Two bookings
+/// that fit equally: none (staff choose; never the first silently).
+pub fn find<'a>(rows: &'a [BookingRow], patient: &Patient) -> Option<&'a BookingRow> {
+    if let Some(id) = patient.clinic_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(row) = rows.iter().find(|r| r.booking.patient_id == id) {
+            return Some(row);
+        }
+    }
+    let birth = patient.birth.as_deref()?;
+    let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => !a.trim().is_empty() && folded(a) == folded(b),
+        _ => false,
+    };
+    let mut fits = rows.iter().filter(|r| {
+        r.booking.birth.to_string() == birth
+            && (same(&r.booking.kana, &patient.kana) || same(&r.booking.name, &patient.name))
+    });
+    let first = fits.next()?;
+    fits.next().is_none().then_some(first)
+}
+
+/// `row` as matched by `reading`: the pre-confirmation's state and what changed since.
+pub fn matched(row: &BookingRow, reading: &Reading) -> BookingMatch {
+    let pre = row.pre_confirmation.as_ref();
+    let before = pre
+        .and_then(|p| p.reading.as_ref())
+        .and_then(|r| r.qualification.as_ref())
+        .map(|q| q.numbers.clone())
+        .or_else(|| {
+            row.booking.numbers.as_ref().map(|n| crate::Numbers {
+                insurer: n.insurer.clone(),
+                symbol: n.symbol.clone(),
+                number: n.number.clone(),
+                branch: n.branch.clone(),
+            })
+        });
+    let mut changed = Vec::new();
+    if let (Some(before), Some(now)) = (before, reading.qualification.as_ref().map(|q| &q.numbers))
+    {
+        let fold = |s: &str| folded(&eligibility::text::fold(s));
+        if fold(&before.insurer) != fold(&now.insurer) {
+            changed.push(format!("保険者番号 {} → {} / insurer", before.insurer, now.insurer));
+        }
+        let card = |n: &crate::Numbers| {
+            format!(
+                "{}・{}・{}",
+                n.symbol.as_deref().map(fold).unwrap_or_default(),
+                fold(&n.number),
+                n.branch.as_deref().unwrap_or("")
+            )
+        };
+        if card(&before) != card(now) {
+            changed.push(format!(
+                "記号・番号・枝番 {} → {} / card numbers",
+                card(&before),
+                card(now)
+            ));
+        }
+    }
+    BookingMatch {
+        booking_id: row.booking_id.clone(),
+        patient_id: row.booking.patient_id.clone(),
+        time: row.booking.time.clone(),
+        pre_state: pre.map(|p| p.state),
+        changed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Numbers, Qualification};
+
+    fn row(id: &str, kana: &str, birth: &str, insurer: &str) -> BookingRow {
+        let date = Date::parse("2026-12-02").unwrap();
+        let booking = Booking {
+            date,
+            time: Some("09:00".into()),
+            patient_id: id.into(),
+            kana: Some(kana.into()),
+            name: None,
+            birth: Date::parse(birth).unwrap(),
+            numbers: Some(BookedNumbers {
+                insurer: insurer.into(),
+                symbol: None,
+                number: "1".into(),
+                branch: None,
+            }),
+        };
+        BookingRow { booking_id: booking.id(), booking, pre_confirmation: None }
+    }
+
+    fn reading(kana: &str, birth: &str, insurer: &str) -> Reading {
+        Reading {
+            status: "confirmed".into(),
+            patient: Patient {
+                kana: Some(kana.into()),
+                birth: Some(birth.into()),
+                ..Patient::default()
+            },
+            qualification: Some(Qualification {
+                numbers: Numbers {
+                    insurer: insurer.into(),
+                    symbol: None,
+                    number: "1".into(),
+                    branch: None,
+                },
+                ..Qualification::default()
+            }),
+            ..Reading::default()
+        }
+    }
+
+    #[test]
+    fn found_by_id_else_by_birth_and_kana_and_never_a_guess() {
+        let rows = [
+            row("P1", "ﾔﾏﾀﾞ ﾀﾛｳ", "1980-01-01", "06139992"),
+            row("P2", "ｻﾄｳ", "1990-02-02", "06139992"),
+        ];
+        let r = reading("ﾔﾏﾀﾞﾀﾛｳ", "1980-01-01", "06139992");
+        assert_eq!(find(&rows, &r.patient).map(|b| b.booking.patient_id.as_str()), Some("P1"));
+        let mut by_id = reading("other", "2000-01-01", "06139992").patient;
+        by_id.clinic_id = Some("P2".into());
+        assert_eq!(find(&rows, &by_id).map(|b| b.booking.patient_id.as_str()), Some("P2"));
+        assert!(find(&rows, &reading("ﾔﾏﾀﾞﾀﾛｳ", "1980-01-02", "06139992").patient).is_none());
+        // Twins booked the same day under one kana: no match rather than the first.
+        let twins = [
+            row("T1", "ﾌﾀｺﾞ", "2010-05-05", "06139992"),
+            row("T2", "ﾌﾀｺﾞ", "2010-05-05", "06139992"),
+        ];
+        assert!(find(&twins, &reading("ﾌﾀｺﾞ", "2010-05-05", "06139992").patient).is_none());
+    }
+
+    #[test]
+    fn a_changed_insurer_is_named() {
+        let b = row("P1", "ﾔﾏﾀﾞ", "1980-01-01", "06139992");
+        assert!(matched(&b, &reading("ﾔﾏﾀﾞ", "1980-01-01", "06139992")).changed.is_empty());
+        let m = matched(&b, &reading("ﾔﾏﾀﾞ", "1980-01-01", "01130012"));
+        assert_eq!(m.changed.len(), 1, "{m:?}");
+        assert!(m.changed[0].contains("06139992 → 01130012"));
+    }
 }

@@ -73,6 +73,9 @@ pub struct Carried {
     pub seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// One of the day's booked patients (face results).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking: Option<crate::booking::BookingMatch>,
 }
 
 /// `YYYYMMDD` → `YYYY-MM-DD` (anything else as is).

@@ -82,3 +82,8 @@ mod tests {
         assert_eq!(jst_day(&now_rfc3339()), Some(today_jst()));
     }
 }
+
+/// Minutes after midnight in Japan.
+pub fn jst_minutes() -> u32 {
+    (day_and_seconds(JST_OFFSET).1 / 60) as u32
+}

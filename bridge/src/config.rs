@@ -53,6 +53,9 @@ pub struct Config {
     /// After how many days a 事後確認 the system has not answered definitively becomes
     /// 要対応 for staff.
     pub follow_up_max_days: u32,
+    /// `HH:MM` (Japan): every evening at this time the 一括照会 of the next day's bookings
+    /// runs (unset: only `bridge bulk run`).
+    pub bulk_time: Option<String>,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             archive_copies: false,
             policy: None,
             follow_up_max_days: 7,
+            bulk_time: None,
         }
     }
 }
@@ -88,8 +92,17 @@ pub enum ConfigError {
     InstitutionCode,
     #[error("医療機関コードが設定されていますが gateway がありません。資格確認端末を使うなら gateway = \"folder\"、練習なら gateway = \"sim\" と書いてください / a medical institution code is set but no gateway: write gateway = \"folder\" (or \"sim\" for training)")]
     GatewayUnset,
+    #[error("bulk_time は HH:MM（日本時間）で書いてください / bulk_time must be HH:MM (Japan)")]
+    BulkTime,
     #[error("gateway = \"folder\" には医療機関コード (medical_institution_code) が必要です / the folder gateway needs medical_institution_code")]
     InstitutionCodeMissing,
+}
+
+/// `HH:MM` → minutes after midnight.
+fn minutes_of(text: &str) -> Option<u32> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && text.trim().len() == 5).then_some(h * 60 + m)
 }
 
 impl Config {
@@ -177,8 +190,16 @@ impl Config {
         if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ConfigError::InstitutionCode);
         }
+        if self.bulk_time.as_deref().is_some_and(|t| minutes_of(t).is_none()) {
+            return Err(ConfigError::BulkTime);
+        }
         self.gateway = Some(gateway);
         Ok(self)
+    }
+
+    /// Minutes after midnight (Japan) of the evening 一括照会, when one is set.
+    pub fn bulk_minutes(&self) -> Option<u32> {
+        self.bulk_time.as_deref().and_then(minutes_of)
     }
 
     /// The gateway to run (the simulator until [`Config::validated`] says otherwise).
@@ -224,6 +245,16 @@ mod tests {
             c.apply_env(env(&[("MADOGUCHI_PORT", "9100"), ("MADOGUCHI_GATEWAY", "sim")])).unwrap();
         assert_eq!((c.port, c.gateway), (9100, Some(GatewayKind::Sim)));
         assert_eq!(c.folder.as_deref(), Some(Path::new("/srv/oqs")));
+    }
+
+    #[test]
+    fn the_evening_bulk_time_is_hh_mm() {
+        let at = |t: &str| Config { bulk_time: Some(t.into()), ..Config::default() }.validated();
+        assert_eq!(at("19:30").unwrap().bulk_minutes(), Some(19 * 60 + 30));
+        for bad in ["7pm", "24:00", "19:60", "9:30", ""] {
+            assert!(matches!(at(bad), Err(ConfigError::BulkTime)), "{bad:?}");
+        }
+        assert_eq!(Config::default().bulk_minutes(), None);
     }
 
     #[test]

@@ -407,6 +407,38 @@ pub async fn run(
     Ok(summary)
 }
 
+/// Whether the evening's run is due: `now` and `at` in minutes after midnight (Japan);
+/// `run` is what the store knows of tomorrow's run. Once a day: a run done, or one that
+/// failed (staff look, and `bridge bulk run` starts it again), is not started by itself.
+pub fn evening_due(now: u32, at: u32, run: Option<&crate::store::BulkRun>) -> bool {
+    now >= at && run.is_none_or(|r| matches!(r.step, BulkStep::Uploaded | BulkStep::Downloading))
+}
+
+/// Runs the next day's 一括照会 every evening at `at` (minutes after midnight, Japan),
+/// resuming a run a restart cut off. Checks once a minute.
+pub fn spawn_evening(store: Store, peer: BulkPeer, config: BulkConfig, at: u32) {
+    tokio::spawn(async move {
+        loop {
+            let tomorrow = Date::from_day_number(crate::clock::today_jst().day_number() + 1);
+            if let Some(date) = tomorrow {
+                let known = {
+                    let store = store.clone();
+                    tokio::task::spawn_blocking(move || store.bulk_run(date)).await
+                };
+                if let Ok(Ok(run_state)) = known {
+                    if evening_due(crate::clock::jst_minutes(), at, run_state.as_ref()) {
+                        match run(&store, &peer, &config, date).await {
+                            Ok(s) => tracing::info!(date = %date, stored = s.stored, "evening 一括照会 done"),
+                            Err(e) => tracing::warn!(date = %date, error = %e, "evening 一括照会 stopped"),
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
+
 fn accept_upload(store: &Store, date: Date, answer: &UploadAnswer) -> Result<(), BulkError> {
     match answer.progress() {
         Progress::Done => {
@@ -436,6 +468,27 @@ fn fail(store: &Store, date: Date, e: BulkError) -> BulkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_evening_run_is_due_once_a_day() {
+        let run = |step| crate::store::BulkRun {
+            date: "2026-12-03".into(),
+            step,
+            upload_id: None,
+            reception_number: None,
+            polls: 0,
+            detail: None,
+            started_time: String::new(),
+            updated_time: String::new(),
+        };
+        let at = 19 * 60;
+        assert!(!evening_due(at - 1, at, None), "not before the time");
+        assert!(evening_due(at, at, None));
+        assert!(evening_due(23 * 60, at, None), "a bridge started late still runs it");
+        assert!(evening_due(at + 5, at, Some(&run(BulkStep::Downloading))), "resumed");
+        assert!(!evening_due(at + 5, at, Some(&run(BulkStep::Done))));
+        assert!(!evening_due(at + 5, at, Some(&run(BulkStep::Failed))), "staff decide");
+    }
 
     /// Regression: the sequence was read one character too far in, so every file of a
     /// day was `…0001` and a download's answer overwrote the one before in the archive.

@@ -138,6 +138,21 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             tracing::warn!("a simulated USB reader is on (--simulate-usb-reader): tests and demos only");
         }
         super::forward_events(&state);
+        if let Some(at) = config.bulk_minutes() {
+            use crate::gateway::bulk::{spawn_evening, BulkConfig, BulkPeer};
+            let peer = match (config.gateway_kind(), &config.folder) {
+                (GatewayKind::Folder, Some(folder)) => BulkPeer::Folder(folder.clone()),
+                _ => BulkPeer::Sim(Arc::new(Sim::new(crate::clock::today_jst()))),
+            };
+            let bulk = BulkConfig {
+                medical_institution_code: config.institution_code().to_string(),
+                poll: std::time::Duration::from_secs(10),
+                answer_timeout: config.lookup_timeout().max(std::time::Duration::from_secs(120)),
+                max_polls: 360,
+                archive: dir.join("bulk"),
+            };
+            spawn_evening(state.store.clone(), peer, bulk, at);
+        }
         crate::follow_up::spawn(
             state.clone(),
             crate::follow_up::Pacing {

@@ -428,8 +428,12 @@ pub fn spawn_evening(store: Store, peer: BulkPeer, config: BulkConfig, at: u32) 
                 if let Ok(Ok(run_state)) = known {
                     if evening_due(crate::clock::jst_minutes(), at, run_state.as_ref()) {
                         match run(&store, &peer, &config, date).await {
-                            Ok(s) => tracing::info!(date = %date, stored = s.stored, "evening 一括照会 done"),
-                            Err(e) => tracing::warn!(date = %date, error = %e, "evening 一括照会 stopped"),
+                            Ok(s) => {
+                                tracing::info!(date = %date, stored = s.stored, "evening 一括照会 done")
+                            }
+                            Err(e) => {
+                                tracing::warn!(date = %date, error = %e, "evening 一括照会 stopped")
+                            }
                         }
                     }
                 }

@@ -70,6 +70,11 @@ pub fn jst_day(utc: &str) -> Option<Date> {
     Date::from_day_number(date.day_number() + (hour + 9) / 24)
 }
 
+/// Minutes after midnight in Japan.
+pub fn jst_minutes() -> u32 {
+    (day_and_seconds(JST_OFFSET).1 / 60) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,9 +86,4 @@ mod tests {
         assert_eq!(jst_stamp().len(), 14);
         assert_eq!(jst_day(&now_rfc3339()), Some(today_jst()));
     }
-}
-
-/// Minutes after midnight in Japan.
-pub fn jst_minutes() -> u32 {
-    (day_and_seconds(JST_OFFSET).1 / 60) as u32
 }

@@ -71,6 +71,13 @@ pub enum Command {
         #[command(subcommand)]
         command: BulkCommand,
     },
+    /// The clinic's patients at the national system: 照会番号 registration.
+    Patients {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: PatientsCommand,
+    },
     /// The hash-chained audit log.
     Audit {
         #[arg(long, global = true)]
@@ -294,6 +301,24 @@ pub enum BulkCommand {
     Status {
         #[arg(long)]
         date: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatientsCommand {
+    /// Register each booked patient's id as their 照会番号 (`OQSsiimm01req_`), so that face
+    /// results carry it back; failures are listed with the reason (exit 2 if any).
+    RegisterIds {
+        /// The bookings of this day (YYYY-MM-DD; default: today in Japan).
+        #[arg(long)]
+        date: Option<String>,
+        /// The 資格確認端末's folder holding req/ and res/ (default: the simulator).
+        #[arg(long)]
+        folder: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "1312345678")]
+        institution_code: String,
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
     },
 }
 

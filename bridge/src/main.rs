@@ -38,6 +38,9 @@ fn main() -> ExitCode {
         Command::Bulk { data_dir, command } => {
             bridge::bookings::cli::bulk(&data_dir, &command, &mut out)
         }
+        Command::Patients { data_dir, command } => {
+            bridge::bookings::cli::patients(&data_dir, &command, &mut out)
+        }
         Command::Audit { data_dir, command } => {
             bridge::server::cli::audit(&data_dir, &command, &mut out)
         }

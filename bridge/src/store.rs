@@ -128,6 +128,13 @@ CREATE TABLE IF NOT EXISTS bookings (
     pre_time TEXT
 );
 CREATE INDEX IF NOT EXISTS bookings_date ON bookings(date);
+CREATE TABLE IF NOT EXISTS reference_ids (
+    patient_id TEXT PRIMARY KEY,
+    numbers TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT,
+    updated_time TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS bulk_runs (
     date TEXT PRIMARY KEY,
     step TEXT NOT NULL,

@@ -1,7 +1,7 @@
-//! `bridge bookings …` and `bridge bulk …`: the operator's side of bookings and the
-//! evening's 一括照会.
+//! `bridge bookings …`, `bridge bulk …` and `bridge patients …`: the operator's side of
+//! bookings, the evening's 一括照会 and 照会番号 registration.
 
-use crate::cli::{BookingsCommand, BulkCommand, Format, Outcome};
+use crate::cli::{BookingsCommand, BulkCommand, Format, Outcome, PatientsCommand};
 use crate::gateway::bulk::{self, BulkConfig, BulkPeer};
 use crate::gateway::sim::Sim;
 use crate::server::cli::{data_dir, open_store};
@@ -86,10 +86,7 @@ pub fn bulk(data: &Option<PathBuf>, command: &BulkCommand, out: &mut dyn Write) 
                 None => Date::from_day_number(crate::clock::today_jst().day_number() + 1)
                     .context("tomorrow")?,
             };
-            if institution_code.len() != 10 || !institution_code.bytes().all(|b| b.is_ascii_digit())
-            {
-                anyhow::bail!("--institution-code は10桁の医療機関コードです / --institution-code must be 10 digits");
-            }
+            institution(institution_code)?;
             let peer = match folder {
                 Some(f) => BulkPeer::Folder(f.clone()),
                 None => BulkPeer::Sim(std::sync::Arc::new(Sim::new(date))),
@@ -108,4 +105,49 @@ pub fn bulk(data: &Option<PathBuf>, command: &BulkCommand, out: &mut dyn Write) 
             Ok(Outcome::Done)
         }
     }
+}
+
+fn institution(code: &str) -> Result<()> {
+    if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!(
+            "--institution-code は10桁の医療機関コードです / --institution-code must be 10 digits"
+        );
+    }
+    Ok(())
+}
+
+pub fn patients(
+    data: &Option<PathBuf>,
+    command: &PatientsCommand,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let dir = data_dir(data);
+    let store = open_store(&dir)?;
+    let PatientsCommand::RegisterIds { date, folder, institution_code, timeout_secs } = command;
+    institution(institution_code)?;
+    let date = match date {
+        Some(d) => day(d)?,
+        None => crate::clock::today_jst(),
+    };
+    let peer = match folder {
+        Some(f) => BulkPeer::Folder(f.clone()),
+        None => BulkPeer::Sim(std::sync::Arc::new(Sim::new(crate::clock::today_jst()))),
+    };
+    let config = BulkConfig {
+        medical_institution_code: institution_code.clone(),
+        poll: Duration::from_millis(200),
+        answer_timeout: Duration::from_secs(*timeout_secs),
+        max_polls: 0,
+        archive: dir.join("bulk"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let summary =
+        runtime.block_on(crate::gateway::register::register(&store, &peer, &config, date))?;
+    store.audit(
+        "operator",
+        "register_reference_ids",
+        &format!("{date}: {} registered", summary.registered),
+    )?;
+    writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
+    Ok(if summary.failed.is_empty() { Outcome::Done } else { Outcome::BadInput })
 }

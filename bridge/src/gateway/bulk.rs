@@ -114,9 +114,9 @@ fn booking_for<'a>(
         .map(|(b, _)| b)
 }
 
-/// The next free 4-digit daily sequence for our bulk files (`YYYYMMDDnnnn`), after every
-/// name in `req/`, `res/` and the archive.
-fn next_file_id(peer: &BulkPeer, archive_day: &Path, date_compact: &str) -> String {
+/// The next free 4-digit daily sequence for our bulk and registration files
+/// (`YYYYMMDDnnnn`), after every such name in `req/`, `res/` and the archive.
+pub(super) fn next_file_id(peer: &BulkPeer, archive_day: &Path, date_compact: &str) -> String {
     let mut dirs = vec![archive_day.to_path_buf()];
     if let BulkPeer::Folder(root) = peer {
         dirs.push(root.join("req"));
@@ -128,7 +128,8 @@ fn next_file_id(peer: &BulkPeer, archive_day: &Path, date_compact: &str) -> Stri
         .flat_map(|entries| entries.flatten())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let rest = name.strip_prefix("OQSmuquc0")?.get(5..)?.to_string();
+            // OQSmuquc01req_…, OQSmuquc02res_…, OQSsiimm01req_…: the part after `_`.
+            let rest = name.strip_prefix("OQS")?.split_once('_')?.1.to_string();
             let seq = rest.strip_prefix(date_compact)?.get(..4)?.parse::<u32>().ok()?;
             Some(seq)
         })
@@ -167,6 +168,40 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Err("ZIP に XML がありません / no XML inside the ZIP".into())
 }
 
+/// Waits for `res/<prefix with res_><id>.xml` (or `.zip`), keeps a copy in `archive_day`,
+/// removes it from `res/` (an answer to our own request is ours) and returns its XML.
+pub(super) async fn await_answer(
+    root: &Path,
+    archive_day: &Path,
+    prefix: &str,
+    id: &str,
+    config: &BulkConfig,
+) -> Result<Vec<u8>, GatewayError> {
+    let answer_prefix = prefix.replace("req_", "res_");
+    let started = Instant::now();
+    loop {
+        for ext in ["xml", "zip"] {
+            let path = root.join("res").join(format!("{answer_prefix}{id}.{ext}"));
+            if let Ok(bytes) = std::fs::read(&path) {
+                std::fs::create_dir_all(archive_day)
+                    .and_then(|_| {
+                        std::fs::write(
+                            archive_day.join(path.file_name().unwrap_or_default()),
+                            &bytes,
+                        )
+                    })
+                    .map_err(|e| GatewayError::Folder(e.to_string()))?;
+                let _ = std::fs::remove_file(&path);
+                return unpack(&bytes).map_err(GatewayError::Malformed);
+            }
+        }
+        if started.elapsed() >= config.answer_timeout {
+            return Err(GatewayError::Timeout(config.answer_timeout.as_secs()));
+        }
+        tokio::time::sleep(config.poll).await;
+    }
+}
+
 struct Run<'a> {
     peer: &'a BulkPeer,
     config: &'a BulkConfig,
@@ -188,35 +223,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Waits for `res/<answer prefix><id>.xml` (or `.zip`), keeps a copy in the archive,
-    /// removes it from `res/` (it is ours) and returns its XML.
+    /// Waits for the answer to our request `prefix` + `id` (see [`await_answer`]).
     async fn await_answer(&self, prefix: &str, id: &str) -> Result<Vec<u8>, GatewayError> {
         let BulkPeer::Folder(root) = self.peer else {
             return Err(GatewayError::Folder("no folder".into()));
         };
-        let answer_prefix = prefix.replace("req_", "res_");
-        let started = Instant::now();
-        loop {
-            for ext in ["xml", "zip"] {
-                let path = root.join("res").join(format!("{answer_prefix}{id}.{ext}"));
-                if let Ok(bytes) = std::fs::read(&path) {
-                    std::fs::create_dir_all(&self.archive_day)
-                        .and_then(|_| {
-                            std::fs::write(
-                                self.archive_day.join(path.file_name().unwrap_or_default()),
-                                &bytes,
-                            )
-                        })
-                        .map_err(|e| GatewayError::Folder(e.to_string()))?;
-                    let _ = std::fs::remove_file(&path);
-                    return unpack(&bytes).map_err(GatewayError::Malformed);
-                }
-            }
-            if started.elapsed() >= self.config.answer_timeout {
-                return Err(GatewayError::Timeout(self.config.answer_timeout.as_secs()));
-            }
-            tokio::time::sleep(self.config.poll).await;
-        }
+        await_answer(root, &self.archive_day, prefix, id, self.config).await
     }
 
     fn keep(&self, name: &str, xml: &str) {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod folder;
 pub mod peer;
 pub mod reading;
+pub mod register;
 pub mod sim;
 
 use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol};

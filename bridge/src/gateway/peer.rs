@@ -33,6 +33,42 @@ pub fn read_faults(folder: &Path) -> Faults {
         .unwrap_or_default()
 }
 
+/// The 照会番号 a running peer has registered (read by `oqs tap` too).
+fn references_file(folder: &Path) -> PathBuf {
+    folder.join(".sim-references.json")
+}
+
+fn read_references(folder: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(references_file(folder))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Answers a 照会番号 registration (`OQSsiimm01req_`) and keeps the registry in the folder.
+fn answer_registration(folder: &Path, sim: &Sim, request_file: &Path, name: &str) {
+    let Ok(bytes) = std::fs::read(request_file) else { return };
+    let Ok(registration) =
+        oqs::bulk::parse_root(&bytes).and_then(|root| oqs::bulk::Registration::from_root(&root))
+    else {
+        return; // half-written: retried
+    };
+    sim.set_faults(read_faults(folder));
+    sim.set_references(read_references(folder));
+    let _ = std::fs::remove_file(request_file);
+    let Ok(answer) = sim.register_reference(&registration, &crate::clock::jst_stamp()) else {
+        return;
+    };
+    if let Ok(text) = serde_json::to_string(&sim.references()) {
+        let _ = write_atomically(folder, ".sim-references.json", text.as_bytes());
+    }
+    let _ = write_atomically(
+        &folder.join("res"),
+        &name.replacen("req_", "res_", 1),
+        answer.to_xml().as_bytes(),
+    );
+}
+
 /// Creates `req/`, `res/` and `face/` under `folder`.
 pub fn prepare(folder: &Path) -> std::io::Result<()> {
     for dir in ["req", "res", "face"] {
@@ -43,6 +79,7 @@ pub fn prepare(folder: &Path) -> std::io::Result<()> {
 
 /// Drops a face-auth result for `person` (a sim id or a virtual-card person id).
 pub fn tap(folder: &Path, sim: &Sim, person: &str, visit: Date) -> Result<String, String> {
+    sim.set_references(read_references(folder));
     let answer = sim
         .face_answer(person, visit, &crate::clock::jst_stamp())
         .ok_or_else(|| format!("no such person {person:?}"))?;
@@ -63,6 +100,7 @@ fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
     let Ok(request) = oqs::parse_request(&bytes) else { return }; // half-written: the next event retries
     let faults = read_faults(folder);
     sim.set_faults(faults.clone());
+    sim.set_references(read_references(folder));
     // The real application consumes its requests.
     let _ = std::fs::remove_file(request_file);
     if faults.latency_ms > 0 {
@@ -91,6 +129,7 @@ fn answer_bulk(folder: &Path, sim: &Sim, request_file: &Path, name: &str) {
     let Ok(root) = oqs::bulk::parse_root(&bytes) else { return }; // half-written: retried
     let faults = read_faults(folder);
     sim.set_faults(faults.clone());
+    sim.set_references(read_references(folder));
     let _ = std::fs::remove_file(request_file);
     if faults.latency_ms > 0 {
         std::thread::sleep(Duration::from_millis(faults.latency_ms));
@@ -167,7 +206,8 @@ pub async fn run(
             Some(path) = rx.recv() => {
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 let bulk = name.starts_with(oqs::bulk::UPLOAD_PREFIX) || name.starts_with(oqs::bulk::DOWNLOAD_PREFIX);
-                if !((name.starts_with("OQSsiquc01req_") || bulk) && name.ends_with(".xml") && path.exists()) {
+                let registration = name.starts_with(oqs::bulk::REGISTER_PREFIX);
+                if !((name.starts_with("OQSsiquc01req_") || bulk || registration) && name.ends_with(".xml") && path.exists()) {
                     continue;
                 }
                 if !in_flight.lock().map(|mut s| s.insert(path.clone())).unwrap_or(false) {
@@ -178,6 +218,8 @@ pub async fn run(
                 tokio::task::spawn_blocking(move || {
                     if bulk {
                         answer_bulk(&folder, &sim, &path, &name);
+                    } else if registration {
+                        answer_registration(&folder, &sim, &path, &name);
                     } else {
                         answer_one(&folder, &sim, &path);
                     }

@@ -302,6 +302,15 @@ pub struct Sim {
     pub medical_institution_code: String,
     /// 一括照会 uploads by ReceptionNumber, with how many downloads were asked.
     bulk_jobs: std::sync::Mutex<std::collections::HashMap<String, (BulkUpload, u32)>>,
+    /// 照会番号 registered, by [`reference_key`]: every later answer for that qualification
+    /// carries it as ReferenceNumber.
+    references: RwLock<std::collections::BTreeMap<String, String>>,
+}
+
+/// The qualification a 照会番号 is registered for: insurer (spaces dropped), number, branch.
+pub fn reference_key(insurer: &str, number: &str, branch: Option<&str>) -> String {
+    let fold = |s: &str| eligibility::text::fold(s).replace(' ', "");
+    format!("{}|{}|{}", fold(insurer), fold(number), branch.unwrap_or("00"))
 }
 
 /// What a lookup found.
@@ -320,7 +329,52 @@ impl Sim {
             calls: std::sync::atomic::AtomicU64::new(0),
             medical_institution_code: "1312345678".into(),
             bulk_jobs: Default::default(),
+            references: Default::default(),
         }
+    }
+
+    /// The 照会番号 registered so far (the folder peer keeps them in its folder).
+    pub fn references(&self) -> std::collections::BTreeMap<String, String> {
+        self.references.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn set_references(&self, references: std::collections::BTreeMap<String, String>) {
+        if let Ok(mut r) = self.references.write() {
+            *r = references;
+        }
+    }
+
+    /// Registers a 照会番号 (`OQSsiimm01req_`): accepted when the qualification exists.
+    pub fn register_reference(
+        &self,
+        r: &oqs::bulk::Registration,
+        now: &str,
+    ) -> Result<Answer, GatewayError> {
+        if self.faults().outage {
+            return Err(GatewayError::Unavailable);
+        }
+        let key = reference_key(
+            &r.insurer_number,
+            &r.insured_identification_number,
+            r.insured_branch_number.as_deref(),
+        );
+        let known = self
+            .people
+            .iter()
+            .any(|p| reference_key(&p.insurer, &p.number, Some(&p.branch)) == key);
+        let mut a = self.answer("2", "", Some(&r.arbitrary_file_identifier), now);
+        a.header.qualification_confirmation_date = None;
+        if known && !r.reference_number.is_empty() && r.reference_number.chars().count() <= 50 {
+            if let Ok(mut refs) = self.references.write() {
+                refs.insert(key, r.reference_number.clone());
+            }
+        } else {
+            a.body.processing_result_status = Some("2".into());
+            a.body.processing_result_code = Some("EO4001".into());
+            a.body.processing_result_message =
+                Some("該当する資格がないため照会番号を登録できません。".into());
+        }
+        Ok(a)
     }
 
     /// Accepts a 一括照会 upload and gives it a ReceptionNumber (`now`: YYYYMMDDhhmmss).
@@ -495,6 +549,10 @@ impl Sim {
     }
 
     fn result(&self, p: &SimPerson) -> QualificationResult {
+        let reference =
+            self.references.read().ok().and_then(|r| {
+                r.get(&reference_key(&p.insurer, &p.number, Some(&p.branch))).cloned()
+            });
         let lost_on = match p.standing {
             Standing::Valid => None,
             Standing::Lost(d) | Standing::LostWithNew(d) => Some(d),
@@ -522,6 +580,7 @@ impl Sim {
                 limit_application_certificate_related_cons_flg: Some(
                     if p.limit_flag.is_some() { "1" } else { "0" }.into(),
                 ),
+                reference_number: reference,
                 ..Default::default()
             },
             elderly_recipient: p.elderly_ratio.as_ref().map(|r| ElderlyRecipient {

@@ -268,3 +268,34 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The numbers a patient's 照会番号 was registered for, when it was (`registered`).
+    pub fn reference_registered(&self, patient_id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(conn
+            .query_row(
+                "SELECT numbers FROM reference_ids WHERE patient_id = ?1 AND state = 'registered'",
+                [patient_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// What came of a 照会番号 registration (`registered` or `failed` with the reason).
+    pub fn set_reference(
+        &self,
+        patient_id: &str,
+        numbers: &str,
+        state: &str,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        conn.execute(
+            "INSERT INTO reference_ids (patient_id, numbers, state, detail, updated_time) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(patient_id) DO UPDATE SET numbers = ?2, state = ?3, detail = ?4, updated_time = ?5",
+            params![patient_id, numbers, state, detail, now_rfc3339()],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! 照会番号 registration (`OQSsiimm01req_`): the clinic's patient id registered for a
+//! booked patient's qualification, so that every later face result carries it back as
+//! `ReferenceNumber` and is matched to the patient without staff choosing. One request per
+//! patient whose id is not registered for these numbers yet; each answer stored
+//! (`registered`, or `failed` with the system's message, for staff).
+
+use super::bulk::{await_answer, next_file_id, BulkConfig, BulkPeer};
+use super::GatewayError;
+use crate::store::Store;
+use eligibility::Date;
+use oqs::bulk::{Registration, REGISTER_PREFIX};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegisterSummary {
+    pub registered: usize,
+    pub already: usize,
+    /// Patient id and the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Registers the 照会番号 of `date`'s booked patients that have numbers.
+pub async fn register(
+    store: &Store,
+    peer: &BulkPeer,
+    config: &BulkConfig,
+    date: Date,
+) -> Result<RegisterSummary, crate::gateway::bulk::BulkError> {
+    let archive_day = config.archive.join(date.compact());
+    let mut summary = RegisterSummary::default();
+    for row in store.bookings_on(date)? {
+        let Some(n) = &row.booking.numbers else { continue };
+        let numbers = format!(
+            "{}|{}|{}|{}",
+            n.insurer,
+            n.symbol.as_deref().unwrap_or(""),
+            n.number,
+            n.branch.as_deref().unwrap_or("")
+        );
+        let patient = row.booking.patient_id.clone();
+        if store.reference_registered(&patient)?.as_deref() == Some(numbers.as_str()) {
+            summary.already += 1;
+            continue;
+        }
+        let id = next_file_id(peer, &archive_day, &date.compact());
+        let request = Registration {
+            medical_institution_code: config.medical_institution_code.clone(),
+            arbitrary_file_identifier: id.clone(),
+            reference_number: patient.clone(),
+            insurer_number: n.insurer.clone(),
+            insured_card_symbol: n.symbol.clone(),
+            insured_identification_number: n.number.clone(),
+            insured_branch_number: n.branch.clone(),
+        };
+        let _ = std::fs::create_dir_all(&archive_day);
+        let _ = std::fs::write(
+            archive_day.join(format!("{REGISTER_PREFIX}{id}.xml")),
+            request.to_xml(),
+        );
+        let answer = match peer {
+            BulkPeer::Sim(sim) => sim.register_reference(&request, &crate::clock::jst_stamp()),
+            BulkPeer::Folder(root) => {
+                super::folder::write_atomically(
+                    &root.join("req"),
+                    &format!("{REGISTER_PREFIX}{id}.xml"),
+                    request.to_xml().as_bytes(),
+                )
+                .map_err(|e| GatewayError::Folder(e.to_string()))?;
+                await_answer(root, &archive_day, REGISTER_PREFIX, &id, config).await.and_then(
+                    |bytes| {
+                        oqs::parse_answer(&bytes)
+                            .map_err(|e| GatewayError::Malformed(e.to_string()))
+                    },
+                )
+            }
+        };
+        let outcome = match answer {
+            Ok(a)
+                if a.header.segment_of_result.as_deref() == Some("1")
+                    && a.body.processing_result_status.as_deref() == Some("1") =>
+            {
+                Ok(())
+            }
+            Ok(a) => Err(a
+                .body
+                .processing_result_message
+                .or(a.header.error_message)
+                .unwrap_or_else(|| "登録できませんでした / not registered".into())),
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(()) => {
+                store.set_reference(&patient, &numbers, "registered", None)?;
+                summary.registered += 1;
+            }
+            Err(why) => {
+                store.set_reference(&patient, &numbers, "failed", Some(&why))?;
+                summary.failed.push((patient, why));
+            }
+        }
+    }
+    Ok(summary)
+}

@@ -53,9 +53,7 @@ fn answer_registration(folder: &Path, sim: &Sim, request_file: &Path, name: &str
     else {
         return; // half-written: retried
     };
-    sim.set_faults(read_faults(folder));
-    sim.set_references(read_references(folder));
-    let _ = std::fs::remove_file(request_file);
+    take_request(folder, sim, request_file);
     let Ok(answer) = sim.register_reference(&registration, &crate::clock::jst_stamp()) else {
         return;
     };
@@ -95,17 +93,23 @@ pub fn tap(folder: &Path, sim: &Sim, person: &str, visit: Date) -> Result<String
     Ok(name)
 }
 
-fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
-    let Ok(bytes) = std::fs::read(request_file) else { return };
-    let Ok(request) = oqs::parse_request(&bytes) else { return }; // half-written: the next event retries
+/// A request that parsed is taken as the real application does: the folder's faults and
+/// 照会番号 read afresh, the request consumed, the latency waited out. The faults in force.
+fn take_request(folder: &Path, sim: &Sim, request_file: &Path) -> Faults {
     let faults = read_faults(folder);
     sim.set_faults(faults.clone());
     sim.set_references(read_references(folder));
-    // The real application consumes its requests.
     let _ = std::fs::remove_file(request_file);
     if faults.latency_ms > 0 {
         std::thread::sleep(Duration::from_millis(faults.latency_ms));
     }
+    faults
+}
+
+fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
+    let Ok(bytes) = std::fs::read(request_file) else { return };
+    let Ok(request) = oqs::parse_request(&bytes) else { return }; // half-written: the next event retries
+    let faults = take_request(folder, sim, request_file);
     let name = format!("OQSsiquc01res_{}.xml", request.arbitrary_file_identifier);
     let body = match sim.answer_request(&request, &crate::clock::jst_stamp()) {
         Err(_) => return, // outage: no answer at all
@@ -127,13 +131,7 @@ fn answer_one(folder: &Path, sim: &Sim, request_file: &Path) {
 fn answer_bulk(folder: &Path, sim: &Sim, request_file: &Path, name: &str) {
     let Ok(bytes) = std::fs::read(request_file) else { return };
     let Ok(root) = oqs::bulk::parse_root(&bytes) else { return }; // half-written: retried
-    let faults = read_faults(folder);
-    sim.set_faults(faults.clone());
-    sim.set_references(read_references(folder));
-    let _ = std::fs::remove_file(request_file);
-    if faults.latency_ms > 0 {
-        std::thread::sleep(Duration::from_millis(faults.latency_ms));
-    }
+    let faults = take_request(folder, sim, request_file);
     let answer_name = name.replacen("req_", "res_", 1);
     let now = crate::clock::jst_stamp();
     let res = folder.join("res");

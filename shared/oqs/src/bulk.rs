@@ -259,19 +259,7 @@ impl BulkAnswer {
         out.push_str("<BulkConfirmUnitList>");
         for u in &self.units {
             out.push_str("<BulkConfirmUnit>");
-            if let Some(s) = &u.search_info {
-                out.push_str("<QualificationConfirmSearchInfo>");
-                s.write_fields(&mut out);
-                out.push_str("</QualificationConfirmSearchInfo>");
-            }
-            u.body.write_fields(&mut out);
-            if !u.results.is_empty() {
-                out.push_str("<ResultList>");
-                for r in &u.results {
-                    r.write(&mut out);
-                }
-                out.push_str("</ResultList>");
-            }
+            crate::model::write_body(&mut out, u.search_info.as_ref(), &u.body, &u.results);
             if let Some(n) = &u.reference_number {
                 leaf(&mut out, "ReferenceNumber", n);
             }

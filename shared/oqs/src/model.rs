@@ -192,7 +192,7 @@ impl QualificationResult {
         }
     }
 
-    pub(crate) fn write(&self, out: &mut String) {
+    fn write(&self, out: &mut String) {
         out.push_str("<ResultOfQualificationConfirmation>");
         self.fields.write_fields(out);
         if let Some(e) = &self.elderly_recipient {
@@ -271,21 +271,32 @@ impl Answer {
         );
         self.header.write_fields(&mut out);
         out.push_str("</MessageHeader><MessageBody>");
-        if let Some(s) = &self.search_info {
-            out.push_str("<QualificationConfirmSearchInfo>");
-            s.write_fields(&mut out);
-            out.push_str("</QualificationConfirmSearchInfo>");
-        }
-        self.body.write_fields(&mut out);
-        if !self.results.is_empty() {
-            out.push_str("<ResultList>");
-            for r in &self.results {
-                r.write(&mut out);
-            }
-            out.push_str("</ResultList>");
-        }
+        write_body(&mut out, self.search_info.as_ref(), &self.body, &self.results);
         out.push_str("</MessageBody></XmlMsg>\n");
         out
+    }
+}
+
+/// The inside of one answer's body — the echoed search info, the scalar fields, the
+/// results — as an answer and each 一括照会 unit write it.
+pub(crate) fn write_body(
+    out: &mut String,
+    search_info: Option<&SearchInfo>,
+    body: &BodyFields,
+    results: &[QualificationResult],
+) {
+    if let Some(s) = search_info {
+        out.push_str("<QualificationConfirmSearchInfo>");
+        s.write_fields(out);
+        out.push_str("</QualificationConfirmSearchInfo>");
+    }
+    body.write_fields(out);
+    if !results.is_empty() {
+        out.push_str("<ResultList>");
+        for r in results {
+            r.write(out);
+        }
+        out.push_str("</ResultList>");
     }
 }
 

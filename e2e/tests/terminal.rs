@@ -84,10 +84,25 @@ async fn with_the_folder_gateway_the_own_reader_is_a_pre_check_without_a_pin_pad
             }
             // The reader line follows the card (regression: a reader event used to replace
             // the list with the event itself, and the line said 「状態 不明」 from then on).
+            // vpcd shows two readers and only one holds the card: watch that one's entry.
+            let holder = e2e::pcsc::readers()
+                .into_iter()
+                .find(|(_, present)| *present)
+                .map(|(name, _)| name)
+                .ok_or("no reader holds the card")?;
+            // On this page, without a reload (a fresh page reads the list anew and would hide
+            // the bug): a marker set now must still be there.
+            b.js("window.__sameReaderPage = true; return true").await?;
             pcsc.emulator("remove");
-            b.wait_text("readers", "カードなし", 15).await?;
+            b.wait_text("readers", &format!("{holder}: カードなし"), 15).await?;
             pcsc.emulator("insert");
-            b.wait_text("readers", "カードあり", 15).await?;
+            b.wait_text("readers", &format!("{holder}: カードあり"), 15).await?;
+            let same = b.js("return window.__sameReaderPage === true").await?;
+            if same != serde_json::Value::Bool(true) {
+                return Err(
+                    "the page reloaded while the card was pulled; the test proves nothing".into()
+                );
+            }
             Ok(())
         }
         .await;

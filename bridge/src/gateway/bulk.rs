@@ -117,13 +117,23 @@ fn booking_for<'a>(
 /// The next free 4-digit daily sequence for our bulk and registration files
 /// (`YYYYMMDDnnnn`), after every such name in `req/`, `res/` and the archive.
 pub(super) fn next_file_id(peer: &BulkPeer, archive_day: &Path, date_compact: &str) -> String {
+    file_id(date_compact, highest_file_seq(peer, archive_day, date_compact) + 1)
+}
+
+/// `YYYYMMDD` + the 4-digit sequence.
+pub(super) fn file_id(date_compact: &str, seq: u32) -> String {
+    format!("{date_compact}{seq:04}")
+}
+
+/// The highest daily sequence any of our files of that day has (0: none). One scan of the
+/// folders: a caller writing many files counts on from it.
+pub(super) fn highest_file_seq(peer: &BulkPeer, archive_day: &Path, date_compact: &str) -> u32 {
     let mut dirs = vec![archive_day.to_path_buf()];
     if let BulkPeer::Folder(root) = peer {
         dirs.push(root.join("req"));
         dirs.push(root.join("res"));
     }
-    let highest = dirs
-        .iter()
+    dirs.iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flat_map(|entries| entries.flatten())
         .filter_map(|e| {
@@ -134,8 +144,7 @@ pub(super) fn next_file_id(peer: &BulkPeer, archive_day: &Path, date_compact: &s
             Some(seq)
         })
         .max()
-        .unwrap_or(0);
-    format!("{date_compact}{:04}", highest + 1)
+        .unwrap_or(0)
 }
 
 /// A bulk answer's bytes: the XML itself, or the first `.xml` inside a ZIP.

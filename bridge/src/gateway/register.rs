@@ -4,7 +4,7 @@
 //! patient whose id is not registered for these numbers yet; each answer stored
 //! (`registered`, or `failed` with the system's message, for staff).
 
-use super::bulk::{await_answer, next_file_id, BulkConfig, BulkPeer};
+use super::bulk::{await_answer, file_id, highest_file_seq, BulkConfig, BulkPeer};
 use super::GatewayError;
 use crate::store::Store;
 use eligibility::Date;
@@ -28,6 +28,9 @@ pub async fn register(
 ) -> Result<RegisterSummary, crate::gateway::bulk::BulkError> {
     let archive_day = config.archive.join(date.compact());
     let mut summary = RegisterSummary::default();
+    // The folders are scanned once; each request takes the next number (a scan per
+    // request was quadratic in a day's bookings).
+    let mut seq = highest_file_seq(peer, &archive_day, &date.compact());
     for row in store.bookings_on(date)? {
         let Some(n) = &row.booking.numbers else { continue };
         let numbers = format!(
@@ -42,7 +45,8 @@ pub async fn register(
             summary.already += 1;
             continue;
         }
-        let id = next_file_id(peer, &archive_day, &date.compact());
+        seq += 1;
+        let id = file_id(&date.compact(), seq);
         let request = Registration {
             medical_institution_code: config.medical_institution_code.clone(),
             arbitrary_file_identifier: id.clone(),

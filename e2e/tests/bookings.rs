@@ -117,3 +117,100 @@ async fn booked_patients_are_matched_and_a_changed_insurance_is_flagged() {
     })
     .await;
 }
+
+/// The national system is down the morning after the 一括照会: two booked patients arrive.
+/// Their names and birth dates find the bookings, whose downloaded numbers are offered;
+/// taken, they answer the history question ("pre-confirmed") and claim ① with them; the
+/// receptions wait for 事後確認, which the bridge runs by itself when the system returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_an_outage_booked_patients_are_received_with_the_downloaded_numbers() {
+    let data = data_dir("bookings-outage");
+    std::fs::write(data.join("bridge.toml"), "follow_up_interval_s = 3\n").unwrap();
+    let today = numbers_of("yamada")["visit"].as_str().unwrap().to_string();
+    let people = [("P0001", "yamada"), ("P0002", "p004")];
+    let mut csv =
+        String::from("date,time,patient_id,kana,name,birth,insurer,symbol,number,branch\n");
+    for (i, (id, person)) in people.iter().enumerate() {
+        csv.push_str(&row(&today, &format!("09:{i}0"), id, person));
+    }
+    let file = data.join("bookings.csv");
+    std::fs::write(&file, csv).unwrap();
+    let import = bridge(&data, &["bookings", "import", file.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stdout));
+    // Last night's run (the simulator in-process), while the system was up.
+    let run = bridge(&data, &["bulk", "run", "--date", &today, "--poll-ms", "50"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let server = serve(free_port(), &data, &[]);
+    std::fs::write(data.join(".sim-faults.json"), r#"{"outage": true}"#).unwrap();
+    let mut offers = Vec::new();
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            for (id, person) in people {
+                let q = numbers_of(person);
+                b.click("nav-fallback").await?;
+                b.click("wizard-restart").await?;
+                b.type_into("capture-name", q["kana"].as_str().unwrap_or("")).await?;
+                b.type_into("capture-birth", q["birth"].as_str().unwrap_or("")).await?;
+                let insurer = q["insurer"].as_str().unwrap_or("");
+                b.wait_text(
+                    "history-offer",
+                    &format!("予約 {id} の前日の一括照会の資格: {insurer}"),
+                    20,
+                )
+                .await?;
+                offers.push(b.text("history-offer").await);
+                b.click("use-history").await?;
+                // The card cannot be confirmed (outage), no other document: the history
+                // question is answered by the download, not by staff.
+                let asked =
+                    e2e::terminal::walk_wizard(&b, &["myna_card", "failed", "neither"]).await?;
+                if asked.iter().any(|n| n == "history") {
+                    return Err(format!("staff were asked the history question: {asked:?}"));
+                }
+                b.wait_text("outcome-claim", "① 現在の番号", 5).await?;
+                b.wait_text("outcome-follow-up", "事後確認", 5).await?;
+                if id == "P0001" {
+                    b.screenshot(&screenshots().join("fallback-booking-numbers.png")).await?;
+                }
+                b.click("wizard-record").await?;
+                b.wait_text("recorded", "受付済", 10).await?;
+            }
+            b.click("nav-ledger").await?;
+            b.wait_until("both waiting for the follow-up", 30, || async {
+                b.text("ledger-table").await.matches("事後確認待ち").count() == 2
+            })
+            .await?;
+            // The system returns: the bridge's follow-ups confirm both by themselves.
+            std::fs::remove_file(data.join(".sim-faults.json")).map_err(|e| e.to_string())?;
+            b.wait_until("both confirmed afterwards", 90, || async {
+                b.text("ledger-table").await.matches("確認済（事後）").count() == 2
+            })
+            .await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    let list = e2e::terminal::records(&server);
+    assert_eq!(list.len(), 2, "{list:?}");
+    for (state, (_, person)) in list.iter().zip(people) {
+        let q = numbers_of(person);
+        let r = &state.reception;
+        assert_eq!(r.outcome.as_deref(), Some("pre_confirmed_numbers"), "{r:?}");
+        assert_eq!(reception::status::claim_label(r.claim.plan), "①現在の番号");
+        let used = r.claim.numbers.as_ref().expect("① carries the downloaded numbers");
+        assert_eq!(
+            (used.insurer.as_str(), used.number.as_str()),
+            (q["insurer"].as_str().unwrap(), q["number"].as_str().unwrap())
+        );
+        assert!(state.follow_up.as_ref().is_some_and(|f| f.confirmed()), "{state:?}");
+    }
+    assert_eq!(e2e::terminal::ledger_tally(&server).duplicates, 0);
+    e2e::report::record(
+        "in_an_outage_booked_patients_are_received_with_the_downloaded_numbers",
+        serde_json::json!({ "offers": offers, "receptions": list.len() }),
+    );
+}

@@ -10,6 +10,7 @@ use fallback::model::{ClaimPlan, CopaySource, DocumentAction, FollowUp, Source};
 use fallback::{Answers, Decision, Fact, Presented, Root, Tree, VisitContext};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use reception::booking::BookingLine;
 use reception::status::{claim_for, reception_for, NotAReception, Visit};
 use reception::{Numbers, Patient, RecordEvent, Statement};
 
@@ -87,6 +88,8 @@ pub fn FallbackPage() -> impl IntoView {
     let birth = RwSignal::new(String::new());
     let address = RwSignal::new(String::new());
     let contact = RwSignal::new(String::new());
+    // The numbers used are a booking's downloaded ones (see `last` below).
+    let pre_confirmed = RwSignal::new(false);
     // Empty = today. Staff set it when entering a visit taken on paper (an outage day),
     // because what an old 保険証 is worth depends on the visit date, not on today.
     let visit = RwSignal::new(String::new());
@@ -106,6 +109,7 @@ pub fn FallbackPage() -> impl IntoView {
 
     let context = move || {
         let mut ctx = VisitContext::on(visit_date().ok()?);
+        ctx.pre_confirmed = pre_confirmed.get();
         ctx.birth = eligibility::Date::parse(&birth.get()).ok();
         let (a, t) = (address.get(), contact.get());
         if !a.trim().is_empty() || !t.trim().is_empty() {
@@ -183,19 +187,37 @@ pub fn FallbackPage() -> impl IntoView {
         address: typed(address),
         ..Patient::default()
     };
-    // The patient's last known qualification (the bridge's ledger, any day): offered for
-    // "numbers known" and to pre-fill ① / ②.
-    let last = RwSignal::new(None::<(String, Numbers)>);
+    // Numbers known for the patient typed here: a booked patient's, downloaded by last
+    // night's 一括照会 (then "pre-confirmed" answers the history question), else the last
+    // known qualification (the bridge's ledger, any day). Offered for ① / ②.
+    let last = RwSignal::new(None::<(String, Numbers, bool)>);
     Effect::new(move |_| {
         let (n, b) = (name.get(), birth.get());
+        pre_confirmed.set(false);
         if n.trim().is_empty() || b.trim().is_empty() {
             return last.set(None);
         }
-        let p = Patient { name: Some(n.clone()), birth: Some(b.clone()), ..Patient::default() };
+        let p = Patient {
+            name: Some(n.clone()),
+            kana: Some(n.clone()),
+            birth: Some(b.clone()),
+            ..Patient::default()
+        };
         spawn_local(async move {
-            let found = state::last_visit(c, p)
-                .await
-                .and_then(|r| Some((r.visit.to_string(), r.claim_numbers()?.clone())));
+            let booked = match c.token.get_untracked() {
+                Some(token) => crate::net::bookings(&token).await.unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let found = match reception::booking::find_line(&booked, &p) {
+                Some(line @ BookingLine { downloaded: Some(numbers), .. }) => Some((
+                    format!("予約 {} の前日の一括照会", line.patient_id),
+                    numbers.clone(),
+                    true,
+                )),
+                _ => state::last_visit(c, p).await.and_then(|r| {
+                    Some((format!("前回（{}）", r.visit), r.claim_numbers()?.clone(), false))
+                }),
+            };
             // Only for what is typed now (an answer to an earlier keystroke may come late).
             if name.get_untracked() == n && birth.get_untracked() == b {
                 last.set(found);
@@ -203,11 +225,12 @@ pub fn FallbackPage() -> impl IntoView {
         });
     });
     let use_last = move |_| {
-        if let Some((_, n)) = last.get_untracked() {
+        if let Some((_, n, pre)) = last.get_untracked() {
             n_insurer.set(n.insurer);
             n_symbol.set(n.symbol.unwrap_or_default());
             n_number.set(n.number);
             n_branch.set(n.branch.unwrap_or_default());
+            pre_confirmed.set(pre);
         }
     };
     let target = move || {
@@ -307,9 +330,9 @@ pub fn FallbackPage() -> impl IntoView {
                     {input("受診日 / Visit date (空欄=今日 / empty = today)", "capture-visit", visit)}
                 </div>
             </details>
-            {move || last.get().map(|(day, n)| view! {
+            {move || last.get().map(|(from, n, _)| view! {
                 <p class="notice" data-testid="history-offer">
-                    {format!("前回（{day}）の資格: {} / last known numbers", n.display())}
+                    {format!("{from}の資格: {} / known numbers", n.display())}
                     <button class="small" data-testid="use-history" on:click=use_last>"この番号を使う / use them"</button>
                 </p>
             })}

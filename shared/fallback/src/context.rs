@@ -133,6 +133,9 @@ pub struct VisitContext {
     /// The numbers needed for the claim are known from earlier visits.
     #[serde(default)]
     pub numbers_known: Option<bool>,
+    /// A booked patient whose numbers the evening's 一括照会 downloaded (staff took them).
+    #[serde(default)]
+    pub pre_confirmed: bool,
     #[serde(default)]
     pub birth: Option<Date>,
     /// notAfter of the card's or phone's auth certificate.
@@ -167,6 +170,7 @@ impl VisitContext {
             lookup_result: None,
             visit_type: None,
             numbers_known: None,
+            pre_confirmed: false,
             birth: None,
             certificate_not_after: None,
             phone_os: None,
@@ -223,6 +227,7 @@ impl VisitContext {
                     None
                 }
             }
+            Fact::History if self.pre_confirmed => Some("pre_confirmed"),
             Fact::History => match (self.visit_type?, self.numbers_known) {
                 (VisitType::First, _) | (VisitType::Return, Some(false)) => Some("not_known"),
                 (VisitType::Return, Some(true)) => Some("known"),

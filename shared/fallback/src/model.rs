@@ -72,6 +72,9 @@ pub enum Established {
     MynaPortalScreen,
     EligibilityNotice,
     OralConfirmation,
+    /// A booked patient whose qualification the evening's 一括照会 downloaded: its numbers
+    /// claim ①, and the bridge confirms them afterwards.
+    PreConfirmed,
     StatementForm,
     OutageCapture,
     /// Not yet: the reception restarts with the card on the reader.

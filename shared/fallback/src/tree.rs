@@ -122,6 +122,7 @@ pub static NODES: &[Node] = &[
     q("history", Fact::History, "再診で、請求に必要な資格情報を過去の受診で把握していますか？", "Is this a return visit with the numbers needed for the claim known from earlier visits?", SEED_RETURN_VISIT, &[
         a("known", "再診・把握している", "return visit, numbers known", "oral_check"),
         a("not_known", "初診、または把握していない", "first visit, or numbers not known", "outage"),
+        a("pre_confirmed", "予約の患者：前日の一括照会で資格情報を取得済み", "booked: the qualification was downloaded last night (一括照会)", "pre_confirmed_numbers"),
     ]),
     q("oral_check", Fact::OralCheck, "患者さんに口頭で確認：保険は前回から変わっていませんか？", "Ask the patient: has the insurance changed since the last visit?", SEED_RETURN_VISIT, &[
         a("unchanged", "変わっていない", "unchanged", "oral_confirmation"),
@@ -210,6 +211,9 @@ pub static NODES: &[Node] = &[
         SEED_COULD_NOT),
     o("oral_confirmation", "再診：把握済みの資格情報を口頭確認して受付", "Return visit: known numbers confirmed orally",
         E::OralConfirmation, &[], C::NormalForAge, ClaimPlan::CurrentNumbers, F::None, SEED_RETURN_VISIT),
+    o("pre_confirmed_numbers", "一括照会で取得済みの番号で受付（①）、事後に資格確認", "The numbers downloaded by the 一括照会 claim ①; confirmed afterwards",
+        E::PreConfirmed, &[D::RecordIdentity], C::NormalForAge, ClaimPlan::CurrentNumbers, F::ConfirmAfterwards,
+        Source::Seed("※オンライン資格確認等システムから資格情報をダウンロードしておくことで、事後的に被保険者番号等の確認が可能です")),
     o("statement_form", "被保険者資格申立書を記入してもらい、事後に資格確認（通常の自己負担で）", "被保険者資格申立書 now, qualification confirmed afterwards (normal copay)",
         E::StatementForm, &[D::KeepStatementUntilPaid, D::RecordIdentity], C::NormalForAge, ClaimPlan::AfterFollowUp, F::ConfirmAfterwards,
         SEED_FIRST_VISIT),

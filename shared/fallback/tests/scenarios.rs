@@ -224,6 +224,20 @@ fn rows() -> Vec<Vec<(&'static str, &'static str)>> {
             outage(),
         ),
         check(
+            "outage, a booked patient pre-confirmed last night → ① with the downloaded numbers",
+            json!({"visit": t, "presented": "myna_card", "online_result": "outage", "visit_type": "first", "pre_confirmed": true}),
+            json!({"alt_document": "neither"}),
+            Reception,
+            want("pre_confirmed_numbers", E::PreConfirmed, C::CurrentNumbers, F::ConfirmAfterwards),
+        ),
+        check(
+            "nothing presented, booked and pre-confirmed (staff answer it)",
+            json!({"visit": t, "presented": "nothing"}),
+            json!({"alt_document": "neither", "history": "pre_confirmed"}),
+            Reception,
+            want("pre_confirmed_numbers", E::PreConfirmed, C::CurrentNumbers, F::ConfirmAfterwards),
+        ),
+        check(
             "outage, マイナポータル",
             json!({"visit": t, "presented": "myna_card", "online_result": "outage"}),
             json!({"alt_document": "portal"}),

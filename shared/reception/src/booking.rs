@@ -117,6 +117,11 @@ pub struct BookingLine {
     /// Name, else kana.
     pub who: String,
     pub pre_state: Option<PreState>,
+    pub birth: Option<Date>,
+    /// The numbers the 一括照会 confirmed valid: what the counter offers as "numbers known"
+    /// when the system is down (the seed: 資格情報をダウンロードしておくことで、事後的に
+    /// 被保険者番号等の確認が可能).
+    pub downloaded: Option<crate::Numbers>,
 }
 
 impl BookingRow {
@@ -127,6 +132,13 @@ impl BookingRow {
             patient_id: self.booking.patient_id.clone(),
             who: self.booking.name.clone().or(self.booking.kana.clone()).unwrap_or_default(),
             pre_state: self.pre_confirmation.as_ref().map(|p| p.state),
+            birth: Some(self.booking.birth),
+            downloaded: self
+                .pre_confirmation
+                .as_ref()
+                .filter(|p| p.state == PreState::Valid)
+                .and_then(|p| p.reading.as_ref()?.qualification.as_ref())
+                .map(|q| q.numbers.clone()),
         }
     }
 }
@@ -160,19 +172,35 @@ fn folded(text: &str) -> String {
 /// result carries), else by birth date and kana or name (spaces ignored). Two bookings
 /// that fit equally: none (staff choose; never the first silently).
 pub fn find<'a>(rows: &'a [BookingRow], patient: &Patient) -> Option<&'a BookingRow> {
+    choose(rows, patient, |r| {
+        let b = &r.booking;
+        (b.patient_id.as_str(), Some(b.birth), b.kana.as_deref(), b.name.as_deref())
+    })
+}
+
+/// [`find`] over what the counter holds: the booked patient the 困ったとき screen's typed
+/// name (or kana) and birth date are (their downloaded numbers are then offered).
+pub fn find_line<'a>(lines: &'a [BookingLine], patient: &Patient) -> Option<&'a BookingLine> {
+    choose(lines, patient, |l| (l.patient_id.as_str(), l.birth, Some(l.who.as_str()), None))
+}
+
+type Who<'a> = (&'a str, Option<Date>, Option<&'a str>, Option<&'a str>);
+
+fn choose<'a, T>(items: &'a [T], patient: &Patient, who: impl Fn(&T) -> Who<'_>) -> Option<&'a T> {
     if let Some(id) = patient.clinic_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if let Some(row) = rows.iter().find(|r| r.booking.patient_id == id) {
-            return Some(row);
+        if let Some(item) = items.iter().find(|i| who(i).0 == id) {
+            return Some(item);
         }
     }
-    let birth = patient.birth.as_deref()?;
-    let same = |a: &Option<String>, b: &Option<String>| match (a, b) {
+    let birth = Date::parse(patient.birth.as_deref()?.trim()).ok()?;
+    let same = |a: Option<&str>, b: &Option<String>| match (a, b) {
         (Some(a), Some(b)) => !a.trim().is_empty() && folded(a) == folded(b),
         _ => false,
     };
-    let mut fits = rows.iter().filter(|r| {
-        r.booking.birth.to_string() == birth
-            && (same(&r.booking.kana, &patient.kana) || same(&r.booking.name, &patient.name))
+    let mut fits = items.iter().filter(|i| {
+        let (_, b, kana, name) = who(i);
+        b == Some(birth)
+            && [kana, name].into_iter().any(|w| same(w, &patient.kana) || same(w, &patient.name))
     });
     let first = fits.next()?;
     fits.next().is_none().then_some(first)
@@ -288,6 +316,34 @@ mod tests {
             row("T2", "ﾌﾀｺﾞ", "2010-05-05", "06139992"),
         ];
         assert!(find(&twins, &reading("ﾌﾀｺﾞ", "2010-05-05", "06139992").patient).is_none());
+    }
+
+    #[test]
+    fn the_counter_is_offered_downloaded_numbers_only_when_the_bulk_inquiry_found_them_valid() {
+        let pre = |state| PreConfirmation {
+            state,
+            reading: Some(reading("ﾔﾏﾀﾞ ﾀﾛｳ", "1980-01-01", "01130012")),
+            reception_number: None,
+            time: String::new(),
+        };
+        let mut valid = row("P1", "ﾔﾏﾀﾞ ﾀﾛｳ", "1980-01-01", "06139992");
+        valid.pre_confirmation = Some(pre(PreState::Valid));
+        let mut invalid = row("P2", "ｻﾄｳ", "1990-02-02", "06139992");
+        invalid.pre_confirmation = Some(pre(PreState::Invalid));
+        let lines = [valid.line(), invalid.line(), row("P3", "ｽｽﾞｷ", "1970-03-03", "1").line()];
+        // The downloaded numbers (not the booked ones), and only for a valid answer.
+        assert_eq!(lines[0].downloaded.as_ref().map(|n| n.insurer.as_str()), Some("01130012"));
+        assert!(lines[1].downloaded.is_none() && lines[2].downloaded.is_none());
+        // Typed at the counter: name or kana with the birth date, spaces ignored.
+        let typed = |kana: &str, birth: &str| Patient {
+            kana: Some(kana.into()),
+            birth: Some(birth.into()),
+            ..Patient::default()
+        };
+        let found = find_line(&lines, &typed("ﾔﾏﾀﾞﾀﾛｳ", "1980-01-01"));
+        assert_eq!(found.map(|l| l.patient_id.as_str()), Some("P1"));
+        assert!(find_line(&lines, &typed("ﾔﾏﾀﾞﾀﾛｳ", "1980-01-02")).is_none());
+        assert!(find_line(&lines, &typed("ﾔﾏﾀﾞﾀﾛｳ", "not a date")).is_none());
     }
 
     #[test]

@@ -80,7 +80,8 @@ pub fn status_for(outcome: &Outcome) -> Result<Status, NotAReception> {
         | E::HealthInsuranceCard
         | E::MynaPortalScreen
         | E::EligibilityNotice
-        | E::OralConfirmation => match outcome.follow_up {
+        | E::OralConfirmation
+        | E::PreConfirmed => match outcome.follow_up {
             FollowUp::None => Status::ByDocument,
             FollowUp::ConfirmAfterwards | FollowUp::OutageLookup => Status::FollowUpPending,
         },
@@ -128,6 +129,20 @@ pub fn reception_for(
         ClaimPlan::CurrentNumbers | ClaimPlan::PastNumbers => visit.numbers.clone(),
         _ => None,
     };
+    // 事後確認 with numbers at hand (a booking's downloaded numbers): the bridge re-runs the
+    // lookup by them when the system answers; without numbers, staff find them first.
+    let follow_up = match (status, &visit.numbers, &visit.patient.birth) {
+        (Status::FollowUpPending, Some(n), Some(birth)) => Some(protocol::LookupQuery {
+            insurer: n.insurer.clone(),
+            symbol: n.symbol.clone(),
+            number: n.number.clone(),
+            branch: n.branch.clone(),
+            birth: birth.clone(),
+            visit: Some(visit.visit.to_string()),
+            limit_consent: false,
+        }),
+        _ => None,
+    };
     Ok(crate::Reception {
         schema: crate::SCHEMA,
         visit: visit.visit,
@@ -142,7 +157,7 @@ pub fn reception_for(
         patient: visit.patient,
         copay,
         claim: crate::Claim { plan: outcome.claim, numbers, unknown: None },
-        follow_up: None,
+        follow_up,
         statement: if keeps_statement { Some(visit.statement.unwrap_or_default()) } else { None },
         face_file: None,
         terminal: visit.terminal,

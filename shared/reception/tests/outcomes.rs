@@ -32,6 +32,7 @@ fn want(outcome: &str) -> Option<Want> {
         | "phone_portal_screen"
         | "notice_fallback"
         | "oral_confirmation" => Want::Reception(S::ByDocument, C::CurrentNumbers),
+        "pre_confirmed_numbers" => Want::Reception(S::FollowUpPending, C::CurrentNumbers),
         "statement_form" => Want::Reception(S::Statement, C::AfterFollowUp),
         "outage_capture" => Want::Reception(S::OutageRecord, C::AfterFollowUp),
         "retry_with_card" => Want::NotYet,
@@ -127,6 +128,12 @@ fn every_outcome_is_recorded_with_its_status_and_claim_plan() {
                     .documents
                     .contains(&fallback::model::DocumentAction::KeepStatementUntilPaid);
                 assert_eq!(r.statement.is_some(), keeps, "{node}");
+                // 事後確認 pending with numbers at hand: the bridge re-runs the lookup by them.
+                assert_eq!(r.follow_up.is_some(), status == Status::FollowUpPending, "{node}");
+                if let Some(q) = &r.follow_up {
+                    assert_eq!((q.insurer.as_str(), q.birth.as_str()), ("06139998", "1980-04-01"));
+                    assert_eq!(q.visit.as_deref(), Some(day.to_string().as_str()));
+                }
                 // Only online confirmations count as オン資.
                 assert_eq!(r.confirmed_online(), status == Status::Confirmed);
                 // The record goes through the ledger and back unchanged.

@@ -253,3 +253,50 @@ fn a_run_killed_while_the_download_is_pending_resumes_without_a_second_upload() 
     assert_eq!(files_named(&archive, "OQSmuquc01res_"), 1);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The download comes back cut off mid-file: the run fails and says so, the file is copied
+/// into the quarantine with its reason (the archive keeps it too), nothing is stored; the
+/// next run starts over and stores every result.
+#[test]
+fn a_broken_download_is_quarantined_and_nothing_is_stored() {
+    let root = temp("broken");
+    let (data, share) = (root.join("data"), root.join("share"));
+    let date = tomorrow();
+    let file = root.join("bookings.csv");
+    std::fs::write(&file, csv(date, 20).0).unwrap();
+    bridge(&data, &["bookings", "import", file.to_str().unwrap()]);
+    let _peer = peer(&share);
+    set_faults(&share, &Faults { malformed_rate: 1.0, ..Faults::default() }).unwrap();
+    let args = [
+        "bulk",
+        "run",
+        "--date",
+        &date.to_string(),
+        "--folder",
+        share.to_str().unwrap(),
+        "--poll-ms",
+        "100",
+        "--timeout-secs",
+        "30",
+    ];
+    let run = bridge(&data, &args);
+    assert!(!run.status.success(), "a broken answer fails the run");
+    let status = json(&bridge(&data, &["bulk", "status", "--date", &date.to_string()]));
+    assert_eq!(status["step"], "failed", "{status}");
+    let detail = status["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("quarantine"), "the state names the copy: {detail}");
+    let quarantine = data.join("quarantine");
+    assert_eq!(files_named(&quarantine, "OQSmuquc02res_"), 2, "the copy and its reason");
+    let listed =
+        bridge(&data, &["bookings", "list", "--date", &date.to_string(), "--format", "json"]);
+    let list: Vec<BookingRow> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(list.len(), 20);
+    assert!(list.iter().all(|b| b.pre_confirmation.is_none()), "nothing half-stored");
+    assert_eq!(files_named(&share.join("res"), "OQSmu"), 0, "our answers are taken out of res/");
+
+    set_faults(&share, &Faults::default()).unwrap();
+    let again = bridge(&data, &args);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(json(&again)["stored"], 20);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -43,6 +43,13 @@ pub struct BulkConfig {
     pub archive: PathBuf,
 }
 
+impl BulkConfig {
+    /// `<data>/quarantine/`, beside the archive: where the folder worker's copies go too.
+    pub fn quarantine(&self) -> PathBuf {
+        self.archive.with_file_name("quarantine")
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BulkSummary {
@@ -178,14 +185,17 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Waits for `res/<prefix with res_><id>.xml` (or `.zip`), keeps a copy in `archive_day`,
-/// removes it from `res/` (an answer to our own request is ours) and returns its XML.
-pub(super) async fn await_answer(
+/// removes it from `res/` (an answer to our own request is ours) and reads its XML with
+/// `read`. An answer that cannot be read, or that is not the answer to our request, is
+/// also copied into `<data>/quarantine/` with a `.reason.txt`, and the error names the copy.
+pub(super) async fn await_answer<T>(
     root: &Path,
     archive_day: &Path,
     prefix: &str,
     id: &str,
     config: &BulkConfig,
-) -> Result<Vec<u8>, GatewayError> {
+    read: impl Fn(&[u8]) -> Result<T, String>,
+) -> Result<T, GatewayError> {
     let answer_prefix = prefix.replace("req_", "res_");
     let started = Instant::now();
     loop {
@@ -201,13 +211,27 @@ pub(super) async fn await_answer(
                     })
                     .map_err(|e| GatewayError::Folder(e.to_string()))?;
                 let _ = std::fs::remove_file(&path);
-                return unpack(&bytes).map_err(GatewayError::Malformed);
+                return unpack(&bytes).and_then(|xml| read(&xml)).map_err(|why| {
+                    GatewayError::Malformed(quarantine(&path, &bytes, &config.quarantine(), why))
+                });
             }
         }
         if started.elapsed() >= config.answer_timeout {
             return Err(GatewayError::Timeout(config.answer_timeout.as_secs()));
         }
         tokio::time::sleep(config.poll).await;
+    }
+}
+
+/// Copies an unreadable answer into `dir` beside the reason; the reason, naming the copy.
+fn quarantine(file: &Path, bytes: &[u8], dir: &Path, why: String) -> String {
+    let copy = super::folder::copy_into(file, bytes, dir).and_then(|target| {
+        std::fs::write(target.with_extension("reason.txt"), &why)?;
+        Ok(target)
+    });
+    match copy {
+        Ok(target) => format!("{why}（控え / copy: {}）", target.display()),
+        Err(e) => format!("{why}（控えを作れません / no copy: {e}）"),
     }
 }
 
@@ -233,11 +257,16 @@ impl Run<'_> {
     }
 
     /// Waits for the answer to our request `prefix` + `id` (see [`await_answer`]).
-    async fn await_answer(&self, prefix: &str, id: &str) -> Result<Vec<u8>, GatewayError> {
+    async fn await_answer<T>(
+        &self,
+        prefix: &str,
+        id: &str,
+        read: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<T, GatewayError> {
         let BulkPeer::Folder(root) = self.peer else {
             return Err(GatewayError::Folder("no folder".into()));
         };
-        await_answer(root, &self.archive_day, prefix, id, self.config).await
+        await_answer(root, &self.archive_day, prefix, id, self.config, read).await
     }
 
     fn keep(&self, name: &str, xml: &str) {
@@ -258,10 +287,12 @@ impl Run<'_> {
                 Ok(answer)
             }
             BulkPeer::Folder(_) => {
-                let bytes = self.await_answer(bulk::UPLOAD_PREFIX, upload_id).await?;
-                bulk::parse_root(&bytes)
-                    .and_then(|root| UploadAnswer::from_root(&root))
-                    .map_err(|e| GatewayError::Malformed(e.to_string()))
+                self.await_answer(bulk::UPLOAD_PREFIX, upload_id, |xml| {
+                    bulk::parse_root(xml)
+                        .and_then(|root| UploadAnswer::from_root(&root))
+                        .map_err(|e| e.to_string())
+                })
+                .await
             }
         }
     }
@@ -278,10 +309,21 @@ impl Run<'_> {
             BulkPeer::Sim(sim) => sim.answer_bulk_download(&request, &crate::clock::jst_stamp()),
             BulkPeer::Folder(_) => {
                 self.write_request(bulk::DOWNLOAD_PREFIX, &id, &request.to_xml())?;
-                let bytes = self.await_answer(bulk::DOWNLOAD_PREFIX, &id).await?;
-                bulk::parse_root(&bytes)
-                    .and_then(|root| BulkAnswer::from_root(&root))
-                    .map_err(|e| GatewayError::Malformed(e.to_string()))
+                self.await_answer(bulk::DOWNLOAD_PREFIX, &id, |xml| {
+                    let answer = bulk::parse_root(xml)
+                        .and_then(|root| BulkAnswer::from_root(&root))
+                        .map_err(|e| e.to_string())?;
+                    // Another run's download (a ReceptionNumber not ours) is not stored.
+                    match answer.reception_number.as_deref().map(str::trim) {
+                        Some(other) if !other.is_empty() && other != reception_number.trim() => {
+                            Err(format!(
+                                "受付番号が違います（{other}、こちらは {reception_number}）/ the answer is for another run"
+                            ))
+                        }
+                        _ => Ok(answer),
+                    }
+                })
+                .await
             }
         }
     }

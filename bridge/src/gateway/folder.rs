@@ -142,7 +142,7 @@ fn stamp(path: &Path) -> Option<(u64, i64)> {
 }
 
 /// Copies `file` into `dir` under a name not taken yet; returns the copy's path.
-fn copy_into(file: &Path, bytes: &[u8], dir: &Path) -> std::io::Result<PathBuf> {
+pub(super) fn copy_into(file: &Path, bytes: &[u8], dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     let mut target = dir.join(&name);

@@ -144,7 +144,12 @@ fn answer_bulk(folder: &Path, sim: &Sim, request_file: &Path, name: &str) {
     }
     let Ok(download) = oqs::bulk::BulkDownload::from_root(&root) else { return };
     let Ok(answer) = sim.answer_bulk_download(&download, &now) else { return };
-    let xml = answer.to_xml();
+    let mut xml = answer.to_xml();
+    if faults.malformed_rate > 0.0 && !answer.units.is_empty() {
+        // The results cut off mid-file (a broken transfer): never stored, quarantined.
+        let cut = xml.len() / 2;
+        xml.truncate(xml.floor_char_boundary(cut));
+    }
     if faults.bulk_zip && !answer.units.is_empty() {
         let mut zipped = std::io::Cursor::new(Vec::new());
         let mut writer = zip::ZipWriter::new(&mut zipped);

@@ -70,12 +70,10 @@ pub async fn register(
                     request.to_xml().as_bytes(),
                 )
                 .map_err(|e| GatewayError::Folder(e.to_string()))?;
-                await_answer(root, &archive_day, REGISTER_PREFIX, &id, config).await.and_then(
-                    |bytes| {
-                        oqs::parse_answer(&bytes)
-                            .map_err(|e| GatewayError::Malformed(e.to_string()))
-                    },
-                )
+                await_answer(root, &archive_day, REGISTER_PREFIX, &id, config, |xml| {
+                    oqs::parse_answer(xml).map_err(|e| e.to_string())
+                })
+                .await
             }
         };
         let outcome = match answer {

@@ -23,7 +23,8 @@ pub struct Faults {
     pub error_rate: f64,
     /// The national system is down: no answer at all.
     pub outage: bool,
-    /// Share of answers written as broken XML (the folder peer only).
+    /// Share of answers written as broken XML (the folder peer only; any share breaks
+    /// every 一括照会 download that carries results).
     pub malformed_rate: f64,
     /// Every lookup answers 資格無効.
     pub invalid_storm: bool,

@@ -4,7 +4,9 @@
 
 use e2e::bridge::free_port;
 use e2e::browser::{bridge_binary, with_browser};
-use e2e::terminal::{data_dir, folder_peer, numbers_of, open_and_pair, screenshots, serve, tap};
+use e2e::terminal::{
+    data_dir, folder_peer, look_up_numbers, numbers_of, open_and_pair, screenshots, serve, tap,
+};
 use std::path::Path;
 
 fn bridge(data: &Path, args: &[&str]) -> std::process::Output {
@@ -109,13 +111,46 @@ async fn booked_patients_are_matched_and_a_changed_insurance_is_flagged() {
             if !(states.contains("前日確認：有効") && states.contains("新しい資格あり")) {
                 return Err(format!("本日の予約 states: {states}"));
             }
+            // P0004's registration failed (numbers the system does not know): said on its row.
+            b.wait_text("booking-id-failed", "照会番号の登録に失敗", 5).await?;
+            if b.count("booking-id-failed").await != 1 {
+                return Err("only P0004's registration failed".into());
+            }
             b.screenshot(&screenshots().join("ledger-bookings.png")).await?;
+            // 番号入力 of a booked patient: the lookup is matched to the booking too.
+            look_up_numbers(&b, &numbers_of("yamada")).await?;
+            b.wait_text("result-headline", "資格を確認しました", 20).await?;
+            b.wait_text("face-booking", "予約 09:00 P0001 ・ 前日確認：有効", 10).await?;
             Ok(())
         }
         .await;
         (b, result)
     })
     .await;
+    // P0002 was confirmed with the new job's numbers: the bridge registered their 照会番号
+    // for those by itself (the first confirmation with them), without staff running
+    // `register-ids` again.
+    let new_insurer = numbers_of("lost-new-current")["insurer"].as_str().unwrap().to_string();
+    assert_ne!(new_insurer, numbers_of("lost-new")["insurer"].as_str().unwrap());
+    let db = rusqlite::Connection::open(data.join("madoguchi.sqlite3")).unwrap();
+    let started = std::time::Instant::now();
+    let registered = loop {
+        let row: Option<(String, String)> = db
+            .query_row(
+                "SELECT numbers, state FROM reference_ids WHERE patient_id = 'P0002'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok();
+        match row {
+            Some((numbers, state)) if numbers.starts_with(&new_insurer) => break state,
+            _ if started.elapsed() > std::time::Duration::from_secs(20) => {
+                panic!("P0002 not registered for the new numbers: {row:?}")
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
+    assert_eq!(registered, "registered");
 }
 
 /// The national system is down the morning after the 一括照会: two booked patients arrive.

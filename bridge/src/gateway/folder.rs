@@ -180,8 +180,10 @@ impl Worker {
                     let p = e.path();
                     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     // 一括照会 answers (`OQSmu…`) are the bulk run's to read (and can be
-                    // far larger than one answer): never read or quarantined here.
-                    let bulk = dir == "res" && name.starts_with("OQSmu");
+                    // far larger than one answer), 照会番号 answers (`OQSsiimm…`) the
+                    // registrar's: never read or quarantined here.
+                    let bulk =
+                        dir == "res" && (name.starts_with("OQSmu") || name.starts_with("OQSsiimm"));
                     if name.ends_with(".xml") && !name.starts_with('.') && !bulk {
                         out.push(p);
                     }

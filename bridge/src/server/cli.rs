@@ -137,20 +137,28 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             state.dev_usb = Some(Arc::new(std::sync::Mutex::new(sim)));
             tracing::warn!("a simulated USB reader is on (--simulate-usb-reader): tests and demos only");
         }
+        // 一括照会 and 照会番号 talk to the same peer as lookups: the folder, or the
+        // simulator that answers them (so its answers carry what was registered).
+        use crate::gateway::bulk::{spawn_evening, BulkConfig, BulkPeer};
+        let peer = match (&*state.gateway, &config.folder) {
+            (crate::gateway::Backend::Folder(_), Some(folder)) => BulkPeer::Folder(folder.clone()),
+            (crate::gateway::Backend::Sim(g), _) => BulkPeer::Sim(g.sim.clone()),
+            _ => BulkPeer::Sim(Arc::new(Sim::new(crate::clock::today_jst()))),
+        };
+        let bulk = BulkConfig {
+            medical_institution_code: config.institution_code().to_string(),
+            poll: std::time::Duration::from_secs(10),
+            answer_timeout: config.lookup_timeout().max(std::time::Duration::from_secs(120)),
+            max_polls: 360,
+            archive: dir.join("bulk"),
+        };
+        state.registrar = Some(crate::gateway::register::Registrar::spawn(
+            state.store.clone(),
+            peer.clone(),
+            bulk.clone(),
+        ));
         super::forward_events(&state);
         if let Some(at) = config.bulk_minutes() {
-            use crate::gateway::bulk::{spawn_evening, BulkConfig, BulkPeer};
-            let peer = match (config.gateway_kind(), &config.folder) {
-                (GatewayKind::Folder, Some(folder)) => BulkPeer::Folder(folder.clone()),
-                _ => BulkPeer::Sim(Arc::new(Sim::new(crate::clock::today_jst()))),
-            };
-            let bulk = BulkConfig {
-                medical_institution_code: config.institution_code().to_string(),
-                poll: std::time::Duration::from_secs(10),
-                answer_timeout: config.lookup_timeout().max(std::time::Duration::from_secs(120)),
-                max_polls: 360,
-                archive: dir.join("bulk"),
-            };
             spawn_evening(state.store.clone(), peer, bulk, at);
         }
         crate::follow_up::spawn(

@@ -56,6 +56,8 @@ pub struct AppState {
     pub challenges: Arc<std::sync::Mutex<Challenges>>,
     /// Topic + JSON body for every connected terminal (new events, face results, readers).
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
+    /// Registers the 照会番号 of booked patients confirmed here (`serve` starts it).
+    pub registrar: Option<crate::gateway::register::Registrar>,
 }
 
 impl AppState {
@@ -124,7 +126,9 @@ impl AppState {
             "lookup",
             &format!("insurer {}", query.insurer.eight_char_form().trim()),
         );
-        Ok(crate::gateway::reading(&answer, query.visit))
+        let reply = crate::gateway::reply(&answer, query.visit);
+        let booking = self.booking_of(&reply.reading, query.visit).await;
+        Ok(crate::gateway::Reply { booking, ..reply }.to_value())
     }
 
     /// PIN through the card's guard, then the confirmation by the gateway: holder,
@@ -272,7 +276,24 @@ impl AppState {
             #[cfg(feature = "test-doubles")]
             dev_usb: None,
             broadcast: broadcast::channel(1024).0,
+            registrar: None,
         }
+    }
+
+    /// The day's booking `reading`'s patient is, with what changed since the 一括照会; a
+    /// booked patient confirmed here is registered for their 照会番号 (once per numbers).
+    pub async fn booking_of(
+        &self,
+        reading: &reception::reading::Reading,
+        visit: eligibility::Date,
+    ) -> Option<reception::booking::BookingMatch> {
+        let store = self.store.clone();
+        let rows = blocking(move || store.bookings_on(visit)).await.ok()?.ok()?;
+        let row = reception::booking::find(&rows, &reading.patient)?;
+        if let Some(registrar) = &self.registrar {
+            registrar.confirmed(&row.booking.patient_id, reading);
+        }
+        Some(reception::booking::matched(row, reading))
     }
 }
 
@@ -309,17 +330,10 @@ pub fn forward_events(state: &AppState) {
             let body = match &event {
                 GatewayEvent::Face { file, answer } => {
                     let visit = crate::clock::today_jst();
-                    let bookings = {
-                        let store = state.store.clone();
-                        blocking(move || store.bookings_on(visit)).await.ok().and_then(Result::ok)
-                    };
                     let reply = crate::gateway::reply(answer, visit);
                     // One of today's booked patients: said on the result, with what changed
                     // since the evening's 一括照会.
-                    let booking = bookings.as_deref().and_then(|rows| {
-                        reception::booking::find(rows, &reply.reading.patient)
-                            .map(|row| reception::booking::matched(row, &reply.reading))
-                    });
+                    let booking = state.booking_of(&reply.reading, visit).await;
                     let body = crate::gateway::Reply {
                         event: Some("face"),
                         file: Some(file.face_id()),
@@ -572,10 +586,17 @@ pub fn routes(
             |_device: String, query: reception::booking::BookingsQuery, s: AppState| async move {
                 let store = s.store.clone();
                 let date = query.date.unwrap_or_else(crate::clock::today_jst);
-                Ok::<_, Rejection>(match blocking(move || store.bookings_on(date)).await? {
-                    Ok(list) => {
-                        let lines: Vec<_> =
-                            list.iter().map(reception::booking::BookingRow::line).collect();
+                let read = move || Ok((store.bookings_on(date)?, store.failed_references()?));
+                let read: Result<_, crate::store::StoreError> = blocking(read).await?;
+                Ok::<_, Rejection>(match read {
+                    Ok((list, failed)) => {
+                        let lines: Vec<_> = list
+                            .iter()
+                            .map(|row| reception::booking::BookingLine {
+                                id_failed: failed.get(&row.booking.patient_id).cloned(),
+                                ..row.line()
+                            })
+                            .collect();
                         warp::reply::json(&lines).into_response()
                     }
                     Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),

@@ -282,6 +282,18 @@ impl Store {
             .optional()?)
     }
 
+    /// Patients whose last 照会番号 registration failed, with the reason (for staff).
+    pub fn failed_references(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut stmt = conn.prepare(
+            "SELECT patient_id, COALESCE(detail, '') FROM reference_ids WHERE state = 'failed'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// What came of a 照会番号 registration (`registered` or `failed` with the reason).
     pub fn set_reference(
         &self,

@@ -13,6 +13,17 @@ pub fn match_text(m: &BookingMatch) -> String {
     format!("予約 {} {} ・ {state}", m.time.as_deref().unwrap_or(""), m.patient_id)
 }
 
+/// A result's booking: which one, its evening state, and what changed since (flagged).
+#[component]
+pub fn BookingNote(m: BookingMatch) -> impl IntoView {
+    view! {
+        <span class="booking" data-testid="face-booking">{match_text(&m)}</span>
+        {(!m.changed.is_empty()).then(|| view! {
+            <span class="warn" role="alert" data-testid="face-booking-changed">{format!("前日の照会から変わりました：{} / changed since last night", m.changed.join("、"))}</span>
+        })}
+    }
+}
+
 #[component]
 pub fn BookingsToday() -> impl IntoView {
     let c = ctx();
@@ -47,6 +58,9 @@ pub fn BookingsToday() -> impl IntoView {
                     view! {
                         <li data-testid="booking-row" data-patient=b.patient_id>
                             {line}<span data-testid="booking-state">{state}</span>
+                            {b.id_failed.map(|why| view! {
+                                <span class="warn" role="alert" data-testid="booking-id-failed">{format!(" 照会番号の登録に失敗：{why} / ID not registered")}</span>
+                            })}
                         </li>
                     }
                 }).collect_view()}

@@ -69,6 +69,10 @@ pub fn NumbersPage() -> impl IntoView {
     let branch = RwSignal::new(String::new());
     let birth = RwSignal::new(String::new());
     let reading = RwSignal::new(None::<Reading>);
+    // The day's booking the looked-up patient is (the bridge matches it), and what changed
+    // since the 一括照会 (as text: a signal of a new type costs the wasm budget ~5 KB).
+    let booking = RwSignal::new(None::<String>);
+    let booking_changed = RwSignal::new(None::<String>);
     let message = RwSignal::new(None::<String>);
     let recorded = RwSignal::new(None::<String>);
     let offline_offer = RwSignal::new(false);
@@ -113,6 +117,8 @@ pub fn NumbersPage() -> impl IntoView {
         message.set(None);
         recorded.set(None);
         reading.set(None);
+        booking.set(None);
+        booking_changed.set(None);
         offline_offer.set(false);
         let Some(token) = c.token.get_untracked() else {
             message.set(Some(
@@ -123,7 +129,13 @@ pub fn NumbersPage() -> impl IntoView {
         let q = query();
         spawn_local(async move {
             match crate::net::lookup(&token, &q).await {
-                Ok(body) => reading.set(Some(crate::components::carried(body))),
+                Ok(body) => {
+                    let m = body.booking.as_ref();
+                    booking.set(m.map(super::bookings::match_text));
+                    booking_changed
+                        .set(m.filter(|m| !m.changed.is_empty()).map(|m| m.changed.join("、")));
+                    reading.set(Some(crate::components::carried(body)))
+                }
                 Err(crate::net::NetError::Refused { code, message: m, .. })
                     if code == "gateway_unavailable" =>
                 {
@@ -202,6 +214,8 @@ pub fn NumbersPage() -> impl IntoView {
                     "この番号で受付し、事後確認する / Record now, confirm later"
                 </button>
             </Show>
+            {move || booking.get().map(|t| view! { <p class="booking" data-testid="face-booking">{t}</p> })}
+            {move || booking_changed.get().map(|t| view! { <p class="warn" role="alert" data-testid="face-booking-changed">{format!("前日の照会から変わりました：{t} / changed since last night")}</p> })}
             {move || reading.get().map(|r| view! { <ResultCard reading=r on_record=record/> })}
         </section>
     }

@@ -170,12 +170,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                 <span>{r.patient.kana.clone().unwrap_or_default()}</span>
                                 <span class=if r.confirmed() { "ok" } else { "warn" }>{ja}" / "{en}</span>
                                 <span>{r.copay.as_ref().map(|c| format!("{}割", c.percent / 10))}</span>
-                                {body.booking.clone().map(|m| view! {
-                                    <span class="booking" data-testid="face-booking">{super::bookings::match_text(&m)}</span>
-                                    {(!m.changed.is_empty()).then(|| view! {
-                                        <span class="warn" role="alert" data-testid="face-booking-changed">{format!("前日の照会から変わりました：{} / changed since last night", m.changed.join("、"))}</span>
-                                    })}
-                                })}
+                                {body.booking.clone().map(|m| view! { <super::bookings::BookingNote m=m/> })}
                                 <button class="primary" data-testid="face-record" prop:disabled=move || c.saving.get() on:click=move |_| record_face(body.clone())>"受付を記録 / Record"</button>
                             </div>
                         }

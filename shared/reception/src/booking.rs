@@ -122,6 +122,8 @@ pub struct BookingLine {
     /// when the system is down (the seed: 資格情報をダウンロードしておくことで、事後的に
     /// 被保険者番号等の確認が可能).
     pub downloaded: Option<crate::Numbers>,
+    /// Why the 照会番号 registration of this patient failed (staff check the numbers).
+    pub id_failed: Option<String>,
 }
 
 impl BookingRow {
@@ -139,6 +141,7 @@ impl BookingRow {
                 .filter(|p| p.state == PreState::Valid)
                 .and_then(|p| p.reading.as_ref()?.qualification.as_ref())
                 .map(|q| q.numbers.clone()),
+            id_failed: None,
         }
     }
 }

@@ -164,6 +164,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, CsvError> {
     Ok(parsed)
 }
 
+/// One booking as the 予約 screen sends it: the CSV's columns by their English names,
+/// checked by the same rules as a file's row (the reason says what to fix).
+pub fn from_fields(fields: &std::collections::BTreeMap<String, String>) -> Result<Booking, String> {
+    booking(&|key: &str| fields.get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
+}
+
 fn booking(get: &dyn Fn(&str) -> Option<String>) -> Result<Booking, String> {
     let date_of = |key: &str, label: &str| -> Result<Date, String> {
         let text = get(key).ok_or_else(|| format!("{label}がありません / no {key}"))?;
@@ -231,6 +237,28 @@ mod tests {
     use super::*;
 
     const HEADER: &str = "date,time,patient_id,kana,name,birth,insurer,symbol,number,branch\n";
+
+    #[test]
+    fn the_booking_screen_is_checked_like_a_row() {
+        let fields = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let b = from_fields(&fields(&[
+            ("date", "2026-12-03"),
+            ("time", "09:30"),
+            ("patient_id", " P9 "),
+            ("kana", "ﾔﾏﾀﾞ"),
+            ("birth", "1980-01-01"),
+            ("insurer", "06139992"),
+            ("number", "1001"),
+            ("symbol", ""),
+        ]))
+        .unwrap();
+        assert_eq!((b.patient_id.as_str(), b.time.as_deref()), ("P9", Some("09:30")));
+        assert_eq!(b.numbers.unwrap().symbol, None, "an empty field is no value");
+        let bad = from_fields(&fields(&[("date", "2026-12-03"), ("patient_id", "P9")]));
+        assert!(bad.unwrap_err().contains("生年月日"));
+    }
 
     #[test]
     fn good_rows_are_kept_and_bad_ones_reported_by_line() {

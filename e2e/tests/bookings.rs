@@ -104,7 +104,7 @@ async fn booked_patients_are_matched_and_a_changed_insurance_is_flagged() {
             if !all.to_string().contains("予約 10:00 P0003") {
                 return Err(format!("the registered patient is not matched by 照会番号: {all}"));
             }
-            b.click("nav-ledger").await?;
+            b.click("nav-bookings").await?;
             b.wait_until("four bookings", 20, || async { b.count("booking-row").await == 4 }).await?;
             let states = b.js("return [...document.querySelectorAll('[data-testid=booking-state]')].map(e => e.textContent).join(' | ')").await?;
             let states = states.to_string();
@@ -248,4 +248,91 @@ async fn in_an_outage_booked_patients_are_received_with_the_downloaded_numbers()
         "in_an_outage_booked_patients_are_received_with_the_downloaded_numbers",
         serde_json::json!({ "offers": offers, "receptions": list.len() }),
     );
+}
+
+/// The 予約 screen: a booking for tomorrow typed by staff, its numbers taken from the
+/// patient's last visit (the bridge's patient index), then corrected; a bad birth date is
+/// refused with what to fix and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_is_added_with_the_last_visits_numbers_and_corrected() {
+    let data = data_dir("bookings-screen");
+    let server = serve(free_port(), &data, &[]);
+    let today = e2e::terminal::today_jst();
+    let yesterday = today.pred();
+    let token = server.pair("受付2").unwrap();
+    let last_visit = serde_json::json!({ "ops": [{
+        "op_id": "last-op", "record_id": "last-rec", "kind": "reception",
+        "device_time": format!("{yesterday}T10:00:00+09:00"),
+        "body": {
+            "schema": 2, "visit": yesterday.to_string(), "presented": "myna_card",
+            "established": "online_confirmation", "status": "confirmed", "outcome": "online_confirmed",
+            "qualification": { "numbers": { "insurer": "06139992", "symbol": "77", "number": "123", "branch": "00" } },
+            "patient": { "name": "山田太郎", "kana": "ﾔﾏﾀﾞ ﾀﾛｳ", "birth": "1980-04-01" },
+            "claim": { "plan": "normal" }
+        }
+    }]});
+    let (status, body) = e2e::bridge::http(
+        server.port,
+        "POST",
+        "/api/sync/push",
+        Some(&token),
+        &last_visit.to_string(),
+    )
+    .unwrap();
+    assert!(status == 200 && body.contains("created"), "{body}");
+    let value = |id: &str| format!("return document.querySelector('[data-testid={id}]').value");
+    with_browser(|b| async {
+        let result = async {
+            open_and_pair(&b, &server, "受付1").await?;
+            b.click("nav-bookings").await?;
+            b.find("booking-form", 20).await?;
+            b.type_into("patient_id", "P0100").await?;
+            b.type_into("name", "山田 太郎").await?;
+            b.type_into("birth", "1980-04-01").await?;
+            b.type_into("time", "09:00").await?;
+            b.click("booking-from-history").await?;
+            b.wait_text("booking-message", "前回の受診の番号", 20).await?;
+            let insurer = b.js(&value("insurer")).await?;
+            if insurer != "06139992" {
+                return Err(format!("the last visit's insurer is not in the form: {insurer}"));
+            }
+            b.click("booking-save").await?;
+            b.wait_text("booking-message", "保存しました", 10).await?;
+            // Corrected: another time; loaded back from the bridge into an emptied form.
+            b.type_into("time", "10:30").await?;
+            b.click("booking-save").await?;
+            b.wait_text("booking-message", "保存しました", 10).await?;
+            b.type_into("name", "").await?;
+            b.type_into("time", "").await?;
+            b.click("booking-load").await?;
+            b.wait_text("booking-message", "読み込みました", 10).await?;
+            let (name, time) = (b.js(&value("name")).await?, b.js(&value("time")).await?);
+            if name != "山田 太郎" || time != "10:30" {
+                return Err(format!("loaded back: {name} {time}"));
+            }
+            b.screenshot(&screenshots().join("bookings-screen.png")).await?;
+            // A birth date that does not exist: refused with the reason, nothing stored.
+            b.type_into("patient_id", "P0101").await?;
+            b.type_into("birth", "1980-13-01").await?;
+            b.click("booking-save").await?;
+            b.wait_text("booking-message", "生年月日", 10).await?;
+            Ok(())
+        }
+        .await;
+        (b, result)
+    })
+    .await;
+    let (_, rows) = e2e::bridge::http(
+        server.port,
+        "POST",
+        "/api/bookings/rows",
+        Some(&token),
+        &serde_json::json!({ "date": today.succ().to_string() }).to_string(),
+    )
+    .unwrap();
+    let rows: Vec<reception::booking::BookingRow> = serde_json::from_str(&rows).unwrap();
+    assert_eq!(rows.len(), 1, "one booking, corrected in place: {rows:?}");
+    let b = &rows[0].booking;
+    assert_eq!((b.patient_id.as_str(), b.time.as_deref()), ("P0100", Some("10:30")));
+    assert_eq!(b.numbers.as_ref().map(|n| n.insurer.as_str()), Some("06139992"));
 }

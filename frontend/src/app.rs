@@ -7,7 +7,9 @@
 //! a tab to the other bundle's screen is a page load to its path.
 
 use crate::components::StatusBar;
-use crate::pages::{FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage};
+use crate::pages::{
+    BookingsPage, FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage,
+};
 use crate::state::{self, Ctx};
 use leptos::prelude::*;
 
@@ -17,13 +19,21 @@ pub enum Page {
     Fallback,
     Numbers,
     Ledger,
+    Bookings,
     Usage,
     Settings,
 }
 
 impl Page {
-    const ALL: [Page; 6] =
-        [Page::Reception, Page::Fallback, Page::Numbers, Page::Ledger, Page::Usage, Page::Settings];
+    const ALL: [Page; 7] = [
+        Page::Reception,
+        Page::Fallback,
+        Page::Numbers,
+        Page::Ledger,
+        Page::Bookings,
+        Page::Usage,
+        Page::Settings,
+    ];
 
     fn label(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -31,6 +41,7 @@ impl Page {
             Page::Fallback => ("困ったとき", "Fallback", "fallback"),
             Page::Numbers => ("番号入力", "Numbers", "numbers"),
             Page::Ledger => ("本日の受付", "Today", "ledger"),
+            Page::Bookings => ("予約", "Bookings", "bookings"),
             Page::Usage => ("利用状況", "Usage", "usage"),
             Page::Settings => ("設定", "Settings", "settings"),
         }
@@ -44,7 +55,7 @@ impl Page {
     pub fn path(self) -> &'static str {
         match self {
             Page::Reception | Page::Fallback | Page::Numbers | Page::Ledger => COUNTER.path,
-            Page::Usage | Page::Settings => OFFICE.path,
+            Page::Bookings | Page::Usage | Page::Settings => OFFICE.path,
         }
     }
 }
@@ -69,7 +80,7 @@ fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
         Page::Fallback => view! { <FallbackPage/> }.into_any(),
         Page::Numbers => view! { <NumbersPage/> }.into_any(),
         Page::Ledger => view! { <LedgerPage go=go/> }.into_any(),
-        Page::Reception | Page::Usage | Page::Settings => {
+        Page::Reception | Page::Bookings | Page::Usage | Page::Settings => {
             view! { <ReceptionPage go=go/> }.into_any()
         }
     }
@@ -78,6 +89,7 @@ fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
 fn office_page(page: Page, _go: WriteSignal<Page>) -> AnyView {
     match page {
         Page::Settings => view! { <SettingsPage/> }.into_any(),
+        Page::Bookings => view! { <BookingsPage/> }.into_any(),
         _ => view! { <UsagePage/> }.into_any(),
     }
 }

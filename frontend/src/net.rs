@@ -132,6 +132,23 @@ pub async fn bookings(token: &str) -> Result<Vec<reception::booking::BookingLine
     call("POST", "/api/bookings", Some(token), Some("{}".into()), SYNC_MS).await
 }
 
+/// A day's bookings whole, for the 予約 screen to correct one.
+pub async fn booking_rows(
+    token: &str,
+    date: &str,
+) -> Result<Vec<reception::booking::BookingRow>, NetError> {
+    let body = serde_json::json!({ "date": date }).to_string();
+    call("POST", "/api/bookings/rows", Some(token), Some(body), SYNC_MS).await
+}
+
+/// Adds or corrects one booking (`fields`: a JSON object of the CSV's columns).
+pub async fn put_booking(
+    token: &str,
+    fields: String,
+) -> Result<reception::booking::Booking, NetError> {
+    call("POST", "/api/bookings/put", Some(token), Some(fields), SYNC_MS).await
+}
+
 /// Today's face results no reception has recorded yet (the bridge's list; ours is a view).
 pub async fn open_face_results(token: &str) -> Result<protocol::PullResponse, NetError> {
     call("POST", "/api/face-results/open", Some(token), Some("{}".into()), SYNC_MS).await

@@ -604,6 +604,69 @@ pub fn routes(
             },
         );
 
+    // The 予約 screen: a day's bookings whole (to correct one), and one booking added or
+    // corrected (checked like a CSV row; new numbers clear the pre-confirmation).
+    let booking_rows = warp::path!("api" / "bookings" / "rows")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(warp::body::content_length_limit(1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(
+            |_device: String, query: reception::booking::BookingsQuery, s: AppState| async move {
+                let store = s.store.clone();
+                let date = query.date.unwrap_or_else(crate::clock::today_jst);
+                Ok::<_, Rejection>(match blocking(move || store.bookings_on(date)).await? {
+                    Ok(rows) => warp::reply::json(&rows).into_response(),
+                    Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+                })
+            },
+        );
+    let booking_put =
+        warp::path!("api" / "bookings" / "put")
+            .and(warp::post())
+            .and(host.clone())
+            .and(origin.clone())
+            .and(device.clone())
+            .and(warp::body::content_length_limit(4096))
+            .and(warp::body::json())
+            .and(with_state.clone())
+            .and_then(
+                |device: String,
+                 fields: std::collections::BTreeMap<String, String>,
+                 s: AppState| async move {
+                    let booking = match crate::bookings::from_fields(&fields) {
+                        Ok(b) => b,
+                        Err(why) => {
+                            return Ok::<_, Rejection>(error_reply(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "bad_input",
+                                &why,
+                            ))
+                        }
+                    };
+                    let store = s.store.clone();
+                    let stored = booking.clone();
+                    Ok(
+                        match blocking(move || store.import_bookings(std::slice::from_ref(&stored)))
+                            .await?
+                        {
+                            Ok(_) => {
+                                s.audit(&device, "put_booking", &booking.date.to_string());
+                                warp::reply::json(&booking).into_response()
+                            }
+                            Err(e) => error_reply(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "store",
+                                &e.to_string(),
+                            ),
+                        },
+                    )
+                },
+            );
+
     // The clinic's policy table, for terminals to decide by (POST for pages, GET for tools).
     let policy = warp::path!("api" / "policy")
         .and(warp::get().or(warp::post()).unify())
@@ -795,6 +858,10 @@ pub fn routes(
         .or(last_visit)
         .unify()
         .or(bookings)
+        .unify()
+        .or(booking_rows)
+        .unify()
+        .or(booking_put)
         .unify()
         .or(policy)
         .unify()

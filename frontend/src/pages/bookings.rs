@@ -1,5 +1,7 @@
-//! 本日の予約: the day's booked patients and what the evening's 一括照会 said of each
-//! (the bridge's list; read once when the screen opens, again on demand).
+//! 予約 (the office's bundle): 本日の予約 — the day's booked patients and what the evening's
+//! 一括照会 said of each (the bridge's list; read when the screen opens, again on demand) —
+//! and one booking added or corrected, its numbers from the patient's last visit.
+//! `match_text` / `BookingNote` are the counter's: a result's booking, in words.
 
 use crate::components::Bi;
 use crate::state::ctx;
@@ -24,8 +26,153 @@ pub fn BookingNote(m: BookingMatch) -> impl IntoView {
     }
 }
 
+/// The booking form's fields: the CSV's column names (the bridge checks them like a row).
+const FIELDS: [(&str, &str); 10] = [
+    ("date", "予約日 / Date (YYYY-MM-DD)"),
+    ("time", "時刻 / Time (HH:MM)"),
+    ("patient_id", "患者番号 / Patient id"),
+    ("kana", "カナ / Kana"),
+    ("name", "氏名 / Name"),
+    ("birth", "生年月日 / Birth (YYYY-MM-DD)"),
+    ("insurer", "保険者番号 / Insurer"),
+    ("symbol", "記号 / Symbol"),
+    ("number", "番号 / Number"),
+    ("branch", "枝番 / Branch"),
+];
+
 #[component]
-pub fn BookingsToday() -> impl IntoView {
+pub fn BookingsPage() -> impl IntoView {
+    let c = ctx();
+    let values: Vec<RwSignal<String>> =
+        FIELDS.iter().map(|_| RwSignal::new(String::new())).collect();
+    let tomorrow = crate::ids::today_jst().map(|d| d.succ().to_string()).unwrap_or_default();
+    values[0].set(tomorrow);
+    let field = {
+        let values = values.clone();
+        move |key: &str| values[FIELDS.iter().position(|(k, _)| *k == key).unwrap_or(0)]
+    };
+    let message = RwSignal::new(None::<String>);
+    let refresh = RwSignal::new(0u32);
+    let fill = {
+        let field = field.clone();
+        move |b: &reception::booking::Booking| {
+            let n = b.numbers.clone();
+            for (key, value) in [
+                ("time", b.time.clone()),
+                ("kana", b.kana.clone()),
+                ("name", b.name.clone()),
+                ("birth", Some(b.birth.to_string())),
+                ("insurer", n.as_ref().map(|n| n.insurer.clone())),
+                ("symbol", n.as_ref().and_then(|n| n.symbol.clone())),
+                ("number", n.as_ref().map(|n| n.number.clone())),
+                ("branch", n.as_ref().and_then(|n| n.branch.clone())),
+            ] {
+                field(key).set(value.unwrap_or_default());
+            }
+        }
+    };
+    // 訂正: the stored booking of this patient and day into the form.
+    let load = {
+        let (field, fill) = (field.clone(), fill.clone());
+        move |_| {
+            let (date, id) = (field("date").get_untracked(), field("patient_id").get_untracked());
+            let fill = fill.clone();
+            spawn_local(async move {
+                let Some(token) = c.token.get_untracked() else { return };
+                let rows = crate::net::booking_rows(&token, date.trim()).await;
+                match rows.map(|rows| rows.into_iter().find(|r| r.booking.patient_id == id.trim()))
+                {
+                    Ok(Some(row)) => {
+                        fill(&row.booking);
+                        message.set(Some(format!("読み込みました / loaded: {}", row.booking_id)));
+                    }
+                    Ok(None) => message
+                        .set(Some("この日のこの患者の予約はありません / no such booking".into())),
+                    Err(e) => message.set(Some(e.to_string())),
+                }
+            })
+        }
+    };
+    // The patient index (this terminal's and the bridge's): the last visit's numbers.
+    let from_history = {
+        let field = field.clone();
+        move |_| {
+            let typed = |k: &str| Some(field(k).get_untracked()).filter(|v| !v.trim().is_empty());
+            let patient = reception::Patient {
+                name: typed("name"),
+                kana: typed("kana"),
+                birth: typed("birth"),
+                ..reception::Patient::default()
+            };
+            let field = field.clone();
+            spawn_local(async move {
+                match crate::state::last_visit(c, patient)
+                    .await
+                    .and_then(|r| r.claim_numbers().cloned())
+                {
+                    Some(n) => {
+                        for (key, value) in [
+                            ("insurer", Some(n.insurer)),
+                            ("symbol", n.symbol),
+                            ("number", Some(n.number)),
+                            ("branch", n.branch),
+                        ] {
+                            field(key).set(value.unwrap_or_default());
+                        }
+                        message.set(Some(
+                            "前回の受診の番号を入れました / the last visit's numbers".into(),
+                        ));
+                    }
+                    None => message
+                        .set(Some("前回の受診が見つかりません / no earlier visit found".into())),
+                }
+            })
+        }
+    };
+    let save = {
+        let field = field.clone();
+        move |_| {
+            let body: serde_json::Map<String, serde_json::Value> = FIELDS
+                .iter()
+                .map(|(k, _)| (k.to_string(), field(k).get_untracked().into()))
+                .collect();
+            spawn_local(async move {
+                let Some(token) = c.token.get_untracked() else { return };
+                match crate::net::put_booking(&token, serde_json::Value::Object(body).to_string())
+                    .await
+                {
+                    Ok(b) => {
+                        message.set(Some(format!("保存しました / saved: {}", b.id())));
+                        refresh.update(|n| *n += 1);
+                    }
+                    Err(e) => message.set(Some(e.to_string())),
+                }
+            })
+        }
+    };
+    let input = crate::components::text_field;
+    view! {
+        <section class="page" data-testid="page-bookings">
+            <h1><Bi ja="予約" en="Bookings"/></h1>
+            <BookingsToday refresh=refresh/>
+            <section class="card" data-testid="booking-form">
+                <h2><Bi ja="予約の追加・訂正" en="Add or correct a booking"/></h2>
+                <div class="form">
+                    {FIELDS.iter().zip(values.clone()).map(|((key, label), value)| input(label, key, value)).collect_view()}
+                </div>
+                <div class="row">
+                    <button class="big" data-testid="booking-load" on:click=load>"読み込む（訂正）/ load to correct"</button>
+                    <button class="big" data-testid="booking-from-history" on:click=from_history>"前回の番号 / last visit's numbers"</button>
+                    <button class="primary big" data-testid="booking-save" on:click=save>"保存 / Save"</button>
+                </div>
+                {move || message.get().map(|t| view! { <p class="notice" data-testid="booking-message">{t}</p> })}
+            </section>
+        </section>
+    }
+}
+
+#[component]
+pub fn BookingsToday(refresh: RwSignal<u32>) -> impl IntoView {
     let c = ctx();
     let rows = RwSignal::new(Vec::<BookingLine>::new());
     let note = RwSignal::new(String::from("読み込み中… / loading"));
@@ -45,7 +192,13 @@ pub fn BookingsToday() -> impl IntoView {
             }
         })
     };
-    load();
+    // Again when the token arrives (the office page reads it from IndexedDB after the
+    // first render) and after every save.
+    Effect::new(move |_| {
+        refresh.track();
+        c.token.track();
+        load()
+    });
     view! {
         <section class="card" data-testid="bookings">
             <h2><Bi ja="本日の予約（前日の一括照会）" en="Today's bookings (pre-confirmed last night)"/></h2>

@@ -171,7 +171,6 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <super::bookings::BookingsToday/>
             <section class="card" data-testid="work-list">
                 <h2><Bi ja="要対応（日をまたいで）" en="To do (across days)"/></h2>
                 {move || {

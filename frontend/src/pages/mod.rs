@@ -1,5 +1,5 @@
 //! The screens: 受付, 困ったとき, 番号入力, 本日の受付 (the counter's bundle); 利用状況 with
-//! the receipt computer's CSV, 設定 (the office's).
+//! the receipt computer's CSV, 予約, 設定 (the office's).
 
 pub mod bookings;
 mod export;
@@ -10,6 +10,7 @@ mod reception;
 mod settings;
 mod usage;
 
+pub use bookings::BookingsPage;
 pub use fallback::FallbackPage;
 pub use ledger::LedgerPage;
 pub use numbers::NumbersPage;

@@ -104,6 +104,9 @@ async fn booked_patients_are_matched_and_a_changed_insurance_is_flagged() {
             if !all.to_string().contains("予約 10:00 P0003") {
                 return Err(format!("the registered patient is not matched by 照会番号: {all}"));
             }
+            // The failed registration is on 本日の受付's 要対応 card too.
+            b.click("nav-ledger").await?;
+            b.wait_text("work-id-failed", "P0004", 20).await?;
             b.click("nav-bookings").await?;
             b.wait_until("four bookings", 20, || async { b.count("booking-row").await == 4 }).await?;
             let states = b.js("return [...document.querySelectorAll('[data-testid=booking-state]')].map(e => e.textContent).join(' | ')").await?;

@@ -144,6 +144,20 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let work = Memo::new(move |_| work_items(&records.get(), &c.receptions.get()));
+    // Booked patients whose 照会番号 registration failed (the bridge's; not records, so
+    // one line beside the list; text, not a list signal: the wasm budget).
+    let ids_failed = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let Some(token) = c.token.get() else { return };
+        spawn_local(async move {
+            let lines = crate::net::bookings(&token).await.unwrap_or_default();
+            let failed: Vec<String> = lines
+                .into_iter()
+                .filter_map(|l| Some(format!("{}（{}）", l.patient_id, l.id_failed?)))
+                .collect();
+            ids_failed.set((!failed.is_empty()).then(|| failed.join("、")));
+        })
+    });
     view! {
         <section class="page" data-testid="page-ledger">
             <h1><Bi ja="本日の受付" en="Today's receptions"/></h1>
@@ -173,6 +187,9 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             </table>
             <section class="card" data-testid="work-list">
                 <h2><Bi ja="要対応（日をまたいで）" en="To do (across days)"/></h2>
+                {move || ids_failed.get().map(|t| view! {
+                    <p class="warn" data-testid="work-id-failed">{format!("照会番号の登録に失敗：{t} — 予約の番号を確認 / ID registration failed: check the booked numbers")}</p>
+                })}
                 {move || {
                     let list = work.get();
                     if list.is_empty() {

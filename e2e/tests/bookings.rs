@@ -328,9 +328,9 @@ async fn a_booking_is_added_with_the_last_visits_numbers_and_corrected() {
     let (_, rows) = e2e::bridge::http(
         server.port,
         "POST",
-        "/api/bookings/rows",
+        "/api/bookings",
         Some(&token),
-        &serde_json::json!({ "date": today.succ().to_string() }).to_string(),
+        &serde_json::json!({ "date": today.succ().to_string(), "whole": true }).to_string(),
     )
     .unwrap();
     let rows: Vec<reception::booking::BookingRow> = serde_json::from_str(&rows).unwrap();

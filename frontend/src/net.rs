@@ -137,8 +137,8 @@ pub async fn booking_rows(
     token: &str,
     date: &str,
 ) -> Result<Vec<reception::booking::BookingRow>, NetError> {
-    let body = serde_json::json!({ "date": date }).to_string();
-    call("POST", "/api/bookings/rows", Some(token), Some(body), SYNC_MS).await
+    let body = serde_json::json!({ "date": date, "whole": true }).to_string();
+    call("POST", "/api/bookings", Some(token), Some(body), SYNC_MS).await
 }
 
 /// Adds or corrects one booking (`fields`: a JSON object of the CSV's columns).

@@ -573,7 +573,8 @@ pub fn routes(
             })
         });
 
-    // The booked patients of a day with their pre-confirmation (本日の予約).
+    // The booked patients of a day with their pre-confirmation (本日の予約), or whole
+    // (`whole`: the 予約 screen loads one to correct it).
     let bookings = warp::path!("api" / "bookings")
         .and(warp::post())
         .and(host.clone())
@@ -589,6 +590,7 @@ pub fn routes(
                 let read = move || Ok((store.bookings_on(date)?, store.failed_references()?));
                 let read: Result<_, crate::store::StoreError> = blocking(read).await?;
                 Ok::<_, Rejection>(match read {
+                    Ok((list, _)) if query.whole => warp::reply::json(&list).into_response(),
                     Ok((list, failed)) => {
                         let lines: Vec<_> = list
                             .iter()
@@ -604,26 +606,8 @@ pub fn routes(
             },
         );
 
-    // The 予約 screen: a day's bookings whole (to correct one), and one booking added or
-    // corrected (checked like a CSV row; new numbers clear the pre-confirmation).
-    let booking_rows = warp::path!("api" / "bookings" / "rows")
-        .and(warp::post())
-        .and(host.clone())
-        .and(origin.clone())
-        .and(device.clone())
-        .and(warp::body::content_length_limit(1024))
-        .and(warp::body::json())
-        .and(with_state.clone())
-        .and_then(
-            |_device: String, query: reception::booking::BookingsQuery, s: AppState| async move {
-                let store = s.store.clone();
-                let date = query.date.unwrap_or_else(crate::clock::today_jst);
-                Ok::<_, Rejection>(match blocking(move || store.bookings_on(date)).await? {
-                    Ok(rows) => warp::reply::json(&rows).into_response(),
-                    Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
-                })
-            },
-        );
+    // The 予約 screen: one booking added or corrected (checked like a CSV row; new numbers
+    // clear the pre-confirmation).
     let booking_put =
         warp::path!("api" / "bookings" / "put")
             .and(warp::post())
@@ -858,8 +842,6 @@ pub fn routes(
         .or(last_visit)
         .unify()
         .or(bookings)
-        .unify()
-        .or(booking_rows)
         .unify()
         .or(booking_put)
         .unify()

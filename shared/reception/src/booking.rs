@@ -151,6 +151,8 @@ impl BookingRow {
 #[serde(default)]
 pub struct BookingsQuery {
     pub date: Option<Date>,
+    /// The whole [`BookingRow`]s instead of lines (the 予約 screen, to correct one).
+    pub whole: bool,
 }
 
 /// A confirmation result matched to one of the day's bookings.

@@ -845,6 +845,9 @@ pub fn routes(
         .unify()
         .or(booking_put)
         .unify()
+        // Boxed halfway: the whole chain's type is deeper than the compiler's recursion limit
+        // in a release build without the test doubles.
+        .boxed()
         .or(policy)
         .unify()
         .or(lookup)

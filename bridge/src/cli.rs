@@ -33,6 +33,16 @@ pub enum Command {
     Pair {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
+        /// Also print the link and QR code a tablet on the LAN scans to pair without typing
+        /// (needs `lan_name`).
+        #[arg(long)]
+        qr: bool,
+        /// The name the tablet pairs under (with --qr).
+        #[arg(long, default_value = "tablet")]
+        name: String,
+        /// How long the code stays valid, in minutes (1–120).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=120))]
+        minutes: u32,
     },
     /// Paired terminals.
     Devices {
@@ -237,6 +247,16 @@ pub enum ExportEncoding {
 pub enum TlsCommand {
     /// Print the CA certificate (PEM) to install on tablets.
     ExportCa,
+    /// Write the printed set-up sheet for a tablet: installing the CA on Android, its
+    /// fingerprint, and a pairing QR code valid for `--minutes`.
+    SetupSheet {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value = "tablet")]
+        name: String,
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=120))]
+        minutes: u32,
+    },
     /// Issue a new leaf certificate now (the CA stays: tablets keep trusting the bridge).
     Rotate {
         /// Also make a new CA; every tablet must then install it again.

@@ -70,6 +70,15 @@ pub fn jst_day(utc: &str) -> Option<Date> {
     Date::from_day_number(date.day_number() + (hour + 9) / 24)
 }
 
+/// `YYYY-MM-DD HH:MM` in Japan, `minutes` from now (a code's "valid until" for people).
+pub fn now_jst_minutes_after(minutes: u32) -> String {
+    let secs = now_unix() + JST_OFFSET + i64::from(minutes) * 60;
+    let day =
+        Date::from_day_number(secs.div_euclid(86_400)).map(|d| d.to_string()).unwrap_or_default();
+    let s = secs.rem_euclid(86_400);
+    format!("{day} {:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
 /// Minutes after midnight in Japan.
 pub fn jst_minutes() -> u32 {
     (day_and_seconds(JST_OFFSET).1 / 60) as u32

@@ -16,7 +16,9 @@ fn main() -> ExitCode {
         Command::Card(card) => bridge::card::cli::run(&card, &mut out),
         Command::Oqs(oqs) => bridge::gateway::cli::run(&oqs, &mut out),
         Command::Serve(serve) => bridge::server::cli::serve(&serve, &mut out),
-        Command::Pair { data_dir } => bridge::server::cli::pair(&data_dir, &mut out),
+        Command::Pair { data_dir, qr, name, minutes } => {
+            bridge::server::cli::pair(&data_dir, qr.then_some(name.as_str()), minutes, &mut out)
+        }
         Command::Devices { data_dir, command } => {
             bridge::server::cli::devices(&data_dir, &command, &mut out)
         }
@@ -29,6 +31,10 @@ fn main() -> ExitCode {
         Command::Tls { data_dir, command: cli::TlsCommand::ExportCa } => {
             bridge::server::cli::export_ca(&data_dir, &mut out)
         }
+        Command::Tls {
+            data_dir,
+            command: cli::TlsCommand::SetupSheet { out: file, name, minutes },
+        } => bridge::server::cli::setup_sheet(&data_dir, &file, &name, minutes, &mut out),
         Command::Tls { data_dir, command: cli::TlsCommand::Rotate { ca } } => {
             bridge::server::cli::rotate(&data_dir, ca, &mut out)
         }

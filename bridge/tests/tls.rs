@@ -69,6 +69,17 @@ async fn a_client_trusting_the_generated_ca_gets_health_over_tls() {
         tls.read_to_string(&mut response).await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.contains("\"uptime_s\""));
+        // `/health` states the CA's fingerprint as OpenSSL computes it (what a tablet pins and
+        // a pharmacist compares on the set-up sheet).
+        let openssl = Command::new("openssl")
+            .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+            .arg(&ca_path)
+            .output()
+            .unwrap();
+        let openssl = String::from_utf8(openssl.stdout).unwrap();
+        let expected = openssl.trim().rsplit('=').next().unwrap().replace(':', "");
+        assert_eq!(expected.len(), 64, "{openssl}");
+        assert!(response.contains(&format!("\"ca_sha256\":\"{expected}\"")), "{response}");
 
         // A client that does not trust the CA is refused.
         let untrusting = rustls::ClientConfig::builder_with_provider(Arc::new(

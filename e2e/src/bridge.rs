@@ -63,6 +63,18 @@ impl Serve {
     /// Starts `bin serve --port PORT --data-dir DATA EXTRA…` and waits (≤ 20 s) until
     /// `/health` answers.
     pub fn start(bin: &Path, port: u16, data: &Path, extra: &[&str]) -> Result<Serve, String> {
+        Serve::start_in(&[], bin, port, data, extra)
+    }
+
+    /// [`Serve::start`] with a command prefix (`ip netns exec NS`: the bridge on the
+    /// clinic's side of a [`crate::netns::Lan`], reached here through a relay on `port`).
+    pub fn start_in(
+        prefix: &[String],
+        bin: &Path,
+        port: u16,
+        data: &Path,
+        extra: &[&str],
+    ) -> Result<Serve, String> {
         let data_arg = data.to_str().ok_or("the data directory must be UTF-8")?;
         // The bridge's log goes to a file in its data directory (kept for a failed run; it
         // would interleave with the test runner's lines otherwise).
@@ -70,7 +82,15 @@ impl Serve {
         let log = std::fs::File::create(data.join("bridge.log"))
             .map(Stdio::from)
             .unwrap_or_else(|_| Stdio::null());
-        let child = Command::new(bin)
+        let mut command = match prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = command
             .args(["serve", "--port", &port.to_string(), "--data-dir", data_arg])
             .args(extra)
             .stdout(Stdio::null())

@@ -60,9 +60,42 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// Where and how a [`Browser`] runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A network namespace for chromedriver (and so Chromium), reached through a relay.
+    pub netns: Option<String>,
+    /// `HOME` for Chromium: its NSS database (`~/.pki/nssdb`) holds the CAs it trusts.
+    pub home: Option<PathBuf>,
+    /// WebDriver's `acceptInsecureCerts`: on for the loopback tests (which use plain HTTP
+    /// anyway); off for the tablet, which must trust the bridge's CA like a real one.
+    pub accept_insecure_certs: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { netns: None, home: None, accept_insecure_certs: true }
+    }
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and opens a session.
     pub async fn start() -> Result<Browser, String> {
+        Browser::start_with(Options::default()).await
+    }
+
+    /// The tablet's browser: chromedriver and Chromium inside the tablet's namespace, with
+    /// their own `HOME` (and NSS database), reached through a relay; certificates checked.
+    pub async fn start_in(ns: &str, home: &std::path::Path) -> Result<Browser, String> {
+        Browser::start_with(Options {
+            netns: Some(ns.to_string()),
+            home: Some(home.to_path_buf()),
+            accept_insecure_certs: false,
+        })
+        .await
+    }
+
+    async fn start_with(options: Options) -> Result<Browser, String> {
         let port = crate::bridge::free_port();
         let profile = std::env::temp_dir().join(format!("chr-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
@@ -71,21 +104,33 @@ impl Browser {
         // Short names: Chromium's singleton socket lives there (107-byte path limit).
         let scratch = profile.join("t");
         std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-        let driver =
-            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-                .arg(format!("--port={port}"))
-                .env("TMPDIR", &scratch)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| {
-                    format!("chromedriver: {e} (cargo xtask test installs chromium-driver)")
-                })?;
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut command = match &options.netns {
+            Some(ns) => {
+                crate::netns::Lan::relay(ns, port)?;
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&chromedriver);
+                c
+            }
+            None => Command::new(&chromedriver),
+        };
+        if let Some(home) = &options.home {
+            command.env("HOME", home);
+        }
+        let driver = command
+            .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("chromedriver: {e} (cargo xtask test installs chromium-driver)")
+            })?;
         let mut browser = Browser { client: None, driver: Some(driver), profile };
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", browser.profile.join("user-data").display()));
         let mut caps = serde_json::Map::new();
-        caps.insert("acceptInsecureCerts".into(), json!(true));
+        caps.insert("acceptInsecureCerts".into(), json!(options.accept_insecure_certs));
         caps.insert(
             "goog:chromeOptions".into(),
             json!({ "args": args, "binary": "/usr/bin/chromium" }),

@@ -48,7 +48,12 @@ impl Page {
     }
 
     fn from_hash(hash: &str) -> Option<Page> {
-        Page::ALL.into_iter().find(|p| hash.trim_start_matches('#') == p.label().2)
+        let hash = hash.trim_start_matches('#');
+        // A pairing link from a QR code (`bridge pair --qr`) opens 設定.
+        if hash.starts_with("pair=") {
+            return Some(Page::Settings);
+        }
+        Page::ALL.into_iter().find(|p| hash == p.label().2)
     }
 
     /// The path of the bundle that holds this screen.

@@ -25,6 +25,24 @@ impl std::fmt::Display for NetError {
     }
 }
 
+thread_local! {
+    /// The bridge states a CA other than the one this terminal paired with (see
+    /// `state::start`): nothing but `/health` and pairing goes to it.
+    static FOREIGN_CA: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// What the terminal says while it refuses a bridge with another CA.
+pub const FOREIGN_CA_MESSAGE: &str = "ブリッジの証明書（CA）がペアリングしたときと違います。送信を止めました。管理者に確認し、正しいブリッジなら設定でペアリングし直してください / the bridge's certificate authority is not the one this terminal paired with: sending stopped — if it is the right bridge, pair again in 設定";
+
+/// Refuses (or accepts again) the bridge for everything but health and pairing.
+pub fn refuse_foreign_ca(refuse: bool) {
+    FOREIGN_CA.with(|f| f.set(refuse));
+}
+
+pub fn refusing() -> bool {
+    FOREIGN_CA.with(|f| f.get())
+}
+
 fn js_error(e: wasm_bindgen::JsValue) -> NetError {
     NetError::Unreachable(format!("{e:?}"))
 }
@@ -62,6 +80,13 @@ async fn call_json(
     body: Option<String>,
     deadline_ms: u32,
 ) -> Result<serde_json::Value, NetError> {
+    if refusing() && path != "/health" && path != "/api/pair" {
+        return Err(NetError::Refused {
+            status: 0,
+            code: "foreign_ca".into(),
+            message: FOREIGN_CA_MESSAGE.into(),
+        });
+    }
     let window = web_sys::window().ok_or_else(|| NetError::Unreachable("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);

@@ -14,6 +14,8 @@ use std::rc::Rc;
 thread_local! {
     static STORE: RefCell<Option<Store>> = const { RefCell::new(None) };
     static DRAINING: RefCell<bool> = const { RefCell::new(false) };
+    /// The CA fingerprint this terminal paired with over HTTPS (none on the kiosk).
+    static PINNED_CA: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The bridge's policy table and where it came from (see [`policy`]); kept outside the
     /// reactive graph — `Ctx::policy_changes` tells readers it changed — because a signal of
     /// its own type costs the wasm budget several KB.
@@ -437,6 +439,9 @@ pub async fn sleep_ms(ms: f64) {
 
 fn connect_socket(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
+    if net::refusing() {
+        return;
+    }
     let on_event: Rc<dyn Fn(String, serde_json::Value)> = Rc::new(move |topic, body| {
         match topic.as_str() {
             "gateway" => match serde_json::from_value::<reception::reading::Carried>(body) {
@@ -493,6 +498,8 @@ pub fn start(ctx: Ctx) {
         };
         let token = store.meta_string("token").await.ok().flatten();
         let device = store.meta_string("device_id").await.ok().flatten();
+        let pinned = store.meta_string("ca_sha256").await.ok().flatten();
+        PINNED_CA.with(|p| *p.borrow_mut() = pinned);
         if let Ok(Some(lang)) = store.meta_string("lang").await {
             ctx.english.set(lang != "ja");
         }
@@ -546,6 +553,16 @@ pub fn start(ctx: Ctx) {
                 prune(ctx).await;
             }
             match net::health().await {
+                Ok(h)
+                    if PINNED_CA.with(|p| {
+                        p.borrow().as_ref().is_some_and(|pin| h.ca_sha256.as_ref() != Some(pin))
+                    }) =>
+                {
+                    net::refuse_foreign_ca(true);
+                    ws::close();
+                    ctx.bridge_up.set(false);
+                    ctx.error.set(Some(net::FOREIGN_CA_MESSAGE.into()));
+                }
                 Ok(h) => {
                     ctx.bridge_up.set(true);
                     let state = h.gateway.state;
@@ -598,6 +615,16 @@ pub async fn paired(ctx: Ctx, response: protocol::PairResponse) -> Result<(), St
         .map_err(|e| e.to_string())?;
     ctx.token.set(Some(response.token));
     ctx.device_id.set(Some(response.device_id));
+    // Over HTTPS (a tablet on the LAN) the CA this bridge states is kept: a later answer
+    // stating another one is refused. The kiosk on loopback HTTP has no TLS to pin.
+    let https =
+        web_sys::window().and_then(|w| w.location().protocol().ok()).as_deref() == Some("https:");
+    let pin = if https { net::health().await.ok().and_then(|h| h.ca_sha256) } else { None };
+    let value = pin.clone().map_or(wasm_bindgen::JsValue::NULL, Into::into);
+    store.set_meta("ca_sha256", &value).await.map_err(|e| e.to_string())?;
+    PINNED_CA.with(|p| *p.borrow_mut() = pin);
+    net::refuse_foreign_ca(false);
+    ctx.error.set(None);
     connect_socket(ctx);
     if ctx.is_sender.get_untracked() {
         spawn_local(drain_now(ctx));

@@ -82,6 +82,17 @@ pub fn connect(
     });
 }
 
+/// Closes the socket for good (until the next [`connect`]): the bridge is refused.
+pub fn close() {
+    SOCKET.with(|s| {
+        if let Some((old, pending)) = s.borrow_mut().take() {
+            old.set_onclose(None);
+            pending.borrow_mut().clear();
+            let _ = old.close();
+        }
+    });
+}
+
 /// Whether the socket is open.
 pub fn is_open() -> bool {
     SOCKET.with(|s| {

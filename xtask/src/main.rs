@@ -26,6 +26,7 @@ const USAGE: &str = "usage: cargo xtask <test|bench|demo>
          --execs N); a benchmark, not part of test
   frontend  the release build of both bundles into dist/ (as test does), each wasm's
          brotli size against the budget
+  setup  install what this machine lacks (Debian packages, rustup targets, pinned tools)
   e2e    the browser scenarios and fault suite (also part of test); writes target/e2e-report/
   gen-test-keys  regenerate the test JPKI key pool (shared/card/testdata/keys) with openssl";
 
@@ -39,6 +40,7 @@ fn main() -> std::process::ExitCode {
         Some("dist") => dist(),
         Some("e2e") => e2e_alone(),
         Some("frontend") => build_frontend(),
+        Some("setup") => setup::ensure(),
         Some("tidy") => tidy::check(),
         Some("fuzz") => fuzz(&args[1..]),
         _ => {

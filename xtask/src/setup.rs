@@ -13,9 +13,12 @@ const COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// vsmartcard virtual reader for the card tests, and MinGW for the Windows bridge.
 /// Chromium and its driver for the browser tests, and a Japanese font so screenshots
 /// show text rather than boxes. The openssl binary reads the bridge's certificates back in
-/// the TLS tests (what a clinic's tools would see).
+/// the TLS tests (what a clinic's tools would see). `ip` builds the tablet's network
+/// namespaces and veth link; `certutil` puts the bridge's CA in that Chromium's NSS store.
 const DEBIAN: &[&str] = &[
     "openssl",
+    "iproute2",
+    "libnss3-tools",
     "pkg-config",
     "libpcsclite-dev",
     "pcscd",

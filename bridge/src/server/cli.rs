@@ -179,6 +179,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let names = certificate_names(&config.lan_names);
         let tls_dir = dir.join("tls");
         let certs = super::tls::ensure(&tls_dir, &names)?;
+        state.ca_sha256 = Some(super::tls::ca_fingerprint(&certs.ca_pem)?);
         let acceptor: super::tls::SharedAcceptor =
             Arc::new(std::sync::RwLock::new(super::tls::acceptor(&certs)?));
         super::tls::spawn_renewal(tls_dir, names, acceptor.clone());
@@ -208,12 +209,74 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-pub fn pair(data: &Option<PathBuf>, out: &mut dyn Write) -> Result<Outcome> {
-    let store = open_store(&data_dir(data))?;
-    let code = store.new_pairing_code(300)?;
+pub fn pair(
+    data: &Option<PathBuf>,
+    qr_name: Option<&str>,
+    minutes: u32,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let dir = data_dir(data);
+    // The link needs the LAN name before a code is spent.
+    let link = qr_name.map(|name| pairing_link(&dir, name)).transpose()?;
+    let store = open_store(&dir)?;
+    let code = store.new_pairing_code(i64::from(minutes) * 60)?;
     writeln!(
         out,
-        "ペアリングコード / pairing code: {code}  (5分間・1回限り / valid 5 minutes, once)"
+        "ペアリングコード / pairing code: {code}  ({minutes}分間・1回限り / valid {minutes} minutes, once)"
+    )?;
+    if let Some(mut link) = link {
+        link.code = code;
+        let url = link.url();
+        writeln!(out, "{}", super::pairing::qr_for_terminal(&url)?)?;
+        writeln!(
+            out,
+            "タブレットのカメラで読み取ってください / scan with the tablet's camera:\n{url}"
+        )?;
+        writeln!(out, "CA SHA-256: {}", super::tls::fingerprint_for_people(&link.ca_sha256))?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// The pairing link of this bridge (without a code yet): its first LAN name and port, and
+/// the fingerprint of its CA (made now if there is none; the leaf is left alone).
+fn pairing_link(dir: &Path, name: &str) -> Result<super::pairing::PairingLink> {
+    let config = Config::load(None, dir)?.apply_env(|name| std::env::var(name).ok())?;
+    let host = config.lan_names.first().cloned().context(
+        "LAN 名がありません。bridge.toml の lan_names（または --lan-name）にタブレットが使うアドレスを書いてください / no LAN name: set lan_names to the address tablets use",
+    )?;
+    let ca = super::tls::ensure_ca(
+        &dir.join("tls"),
+        &certificate_names(&config.lan_names),
+        Default::default(),
+    )?;
+    Ok(super::pairing::PairingLink {
+        host: host.trim_matches(['[', ']']).to_string(),
+        port: config.port,
+        code: String::new(),
+        ca_sha256: super::tls::ca_fingerprint(&ca)?,
+        device_name: super::pairing::link_safe_name(name),
+    })
+}
+
+/// `bridge tls setup-sheet --out FILE`: the printed sheet (HTML) with a fresh code.
+pub fn setup_sheet(
+    data: &Option<PathBuf>,
+    file: &Path,
+    name: &str,
+    minutes: u32,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let dir = data_dir(data);
+    let mut link = pairing_link(&dir, name)?;
+    let store = open_store(&dir)?;
+    link.code = store.new_pairing_code(i64::from(minutes) * 60)?;
+    let until = crate::clock::now_jst_minutes_after(minutes);
+    std::fs::write(file, super::pairing::setup_sheet(&link, &until)?)
+        .with_context(|| format!("{} に書けません / cannot write it", file.display()))?;
+    writeln!(
+        out,
+        "設定シートを書きました（印刷してください）/ set-up sheet written: {} (code valid until {until})",
+        file.display()
     )?;
     Ok(Outcome::Done)
 }

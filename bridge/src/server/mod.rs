@@ -11,6 +11,7 @@ pub mod assets;
 pub mod cli;
 #[cfg(feature = "test-doubles")]
 pub mod dev_usb;
+pub mod pairing;
 mod security;
 pub mod tls;
 mod ws;
@@ -58,6 +59,9 @@ pub struct AppState {
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
     /// Registers the 照会番号 of booked patients confirmed here (`serve` starts it).
     pub registrar: Option<crate::gateway::register::Registrar>,
+    /// The local CA's fingerprint ([`tls::ca_fingerprint`]), stated on `/health` (`serve`
+    /// sets it once the certificates are ready).
+    pub ca_sha256: Option<String>,
 }
 
 impl AppState {
@@ -277,6 +281,7 @@ impl AppState {
             dev_usb: None,
             broadcast: broadcast::channel(1024).0,
             registrar: None,
+            ca_sha256: None,
         }
     }
 
@@ -496,6 +501,7 @@ pub fn routes(
                 "protocol": protocol::VERSION,
                 "uptime_s": s.started.elapsed().as_secs(),
                 "training": s.gateway.training(),
+                "ca_sha256": s.ca_sha256,
                 "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
                 "readers_error": readers_error,

@@ -168,6 +168,21 @@ pub fn ensure_ca(dir: &Path, names: &[String], rotate: Rotate) -> Result<String>
     Ok(std::fs::read_to_string(&ca_cert)?)
 }
 
+/// The CA's SHA-256 fingerprint (of its DER), 64 uppercase hex digits: what the pairing QR
+/// carries and what `/health` states, so a tablet can tell its bridge's CA from another.
+pub fn ca_fingerprint(ca_pem: &str) -> Result<String> {
+    use rustls::pki_types::pem::PemObject;
+    use sha2::Digest as _;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes())
+        .context("CA certificate")?;
+    Ok(sha2::Sha256::digest(der.as_ref()).iter().map(|b| format!("{b:02X}")).collect())
+}
+
+/// A fingerprint as Android's certificate details show it: `AB:CD:…`.
+pub fn fingerprint_for_people(hex: &str) -> String {
+    hex.as_bytes().chunks(2).map(|pair| String::from_utf8_lossy(pair)).collect::<Vec<_>>().join(":")
+}
+
 /// When the current leaf stops being valid (unix seconds), if known.
 pub fn leaf_expiry(dir: &Path) -> Option<u64> {
     std::fs::read_to_string(dir.join("leaf.not_after")).ok()?.trim().parse().ok()

@@ -12,8 +12,7 @@ pub fn SettingsPage() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let name = RwSignal::new("受付1".to_string());
     let message = RwSignal::new(None::<String>);
-    let pair = move |_| {
-        let (code, name) = (code.get_untracked(), name.get_untracked());
+    let pair_now = move |code: String, name: String| {
         spawn_local(async move {
             match crate::net::pair(&code, &name).await {
                 Ok(response) => match state::paired(c, response).await {
@@ -24,6 +23,34 @@ pub fn SettingsPage() -> impl IntoView {
             }
         });
     };
+    let pair = move |_| pair_now(code.get_untracked(), name.get_untracked());
+    // Opened from a pairing QR code: pair without typing once the bridge states the CA
+    // fingerprint the code carries (a link to another bridge is refused, its code unspent).
+    if let Some(link) = pairing_link() {
+        code.set(link.code.clone());
+        if !link.name.is_empty() {
+            name.set(link.name.clone());
+        }
+        spawn_local(async move {
+            // Pairing writes the token into the store, which opens a moment after load.
+            for _ in 0..200 {
+                if state::store().is_some() {
+                    break;
+                }
+                state::sleep_ms(50.0).await;
+            }
+            match crate::net::health().await {
+                Ok(h) if h.ca_sha256.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&link.ca)) => {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().set_hash("settings");
+                    }
+                    pair_now(link.code, name.get_untracked());
+                }
+                Ok(_) => message.set(Some("QRコードの証明書指紋がこのブリッジのCAと一致しません。ペアリングしませんでした。設定シートのブリッジか確かめてください / the QR code's CA fingerprint does not match this bridge: not paired".into())),
+                Err(e) => message.set(Some(e.to_string())),
+            }
+        });
+    }
     let retention = RwSignal::new(crate::ids::whole(state::DEFAULT_RETENTION_DAYS));
     spawn_local(async move {
         if let Some(store) = state::store() {
@@ -172,4 +199,32 @@ fn policy_line(policy: Option<std::sync::Arc<eligibility::Policy>>) -> String {
         }
         Err(e) => e.to_string(),
     }
+}
+
+/// What a pairing QR code's link carries: `#pair=CODE&ca=SHA256&name=NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairingLink {
+    pub code: String,
+    pub ca: String,
+    pub name: String,
+}
+
+impl PairingLink {
+    /// The link in a location fragment, if it is one (code and fingerprint both present).
+    pub fn parse(hash: &str) -> Option<PairingLink> {
+        let mut link = PairingLink { code: String::new(), ca: String::new(), name: String::new() };
+        for part in hash.trim_start_matches('#').split('&') {
+            match part.split_once('=') {
+                Some(("pair", v)) => link.code = v.to_string(),
+                Some(("ca", v)) => link.ca = v.to_string(),
+                Some(("name", v)) => link.name = v.to_string(),
+                _ => {}
+            }
+        }
+        (link.code.len() == 8 && link.ca.len() == 64).then_some(link)
+    }
+}
+
+fn pairing_link() -> Option<PairingLink> {
+    PairingLink::parse(&web_sys::window()?.location().hash().ok()?)
 }

@@ -83,6 +83,9 @@ pub struct HealthSummary {
     /// Why the readers could not be listed (the PC/SC service is down), for staff.
     pub readers_error: Option<String>,
     pub gateway: GatewaySummary,
+    /// The SHA-256 fingerprint of the bridge's local CA (64 uppercase hex digits): a
+    /// tablet paired over HTTPS keeps the one it paired with and refuses another.
+    pub ca_sha256: Option<String>,
 }
 
 /// A PC/SC reader on the bridge and whether a card is in it.

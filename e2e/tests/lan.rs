@@ -60,6 +60,13 @@ fn qr_link(data: &Path, name: &str) -> String {
         .unwrap_or_else(|| panic!("no link in {out}"))
 }
 
+/// A failed step, with what the tablet showed (a screenshot and the page's text).
+async fn failed(b: &Browser, e: String) -> String {
+    let _ = b.screenshot(&screenshots().join("tablet-failure.png")).await;
+    let page = b.js("return location.href + ' | ' + document.body.innerText").await;
+    format!("{e}\nthe tablet shows: {page:?}")
+}
+
 async fn wait_controlled(b: &Browser) -> Result<(), String> {
     b.wait_until("the service worker to control the page", 30, || async {
         b.js("return !!navigator.serviceWorker.controller").await.ok()
@@ -98,6 +105,8 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
     let result = async {
         b.goto(&format!("file://{}", sheet.display())).await?;
         b.find("setup-qr", 10).await?;
+        b.js("document.querySelector('[data-testid=setup-qr]').scrollIntoView({block: 'end'})")
+            .await?;
         b.screenshot(&screenshots().join("tablet-setup-sheet.png")).await?;
         pair_by_link(&b, &link).await?;
         b.wait_text("pairing-state", "ペアリング済み", 1).await?;
@@ -133,7 +142,7 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
         record_without_documents(&b).await?;
         b.wait_text("status-outbox", "未送信 2", 10).await?;
         b.client().refresh().await.map_err(|e| e.to_string())?;
-        b.find("page-reception", 20).await?;
+        b.find("page-fallback", 20).await?;
         b.wait_text("status-outbox", "未送信 2", 20).await?;
         b.screenshot(&screenshots().join("tablet-offline.png")).await?;
         if let Some(rest) = WIFI_DOWN.checked_sub(down.elapsed()) {
@@ -162,13 +171,17 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
         assert_ne!(std::fs::read(tls.join("leaf.pem")).ok(), Some(leaf_before), "a new leaf");
         assert_eq!(std::fs::read(tls.join("ca.pem")).ok(), Some(ca_before), "the same CA");
         b.client().refresh().await.map_err(|e| e.to_string())?;
-        b.find("page-reception", 20).await?;
+        b.find("page-fallback", 20).await?;
         b.wait_text("status-bridge", "bridge up", 20).await?;
         record_without_documents(&b).await?;
         b.wait_text("status-outbox", "未送信 0", 30).await?;
         Ok(())
     }
     .await;
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(e) => Err(failed(&b, e).await),
+    };
     b.close().await;
     result.unwrap_or_else(|e: String| panic!("{e}"));
     assert_eq!(ledger_tally(&server), Tally { in_ledger: 3, duplicates: 0 });
@@ -247,6 +260,7 @@ async fn a_tablet_refuses_a_bridge_with_another_ca() {
         }
         server = serve_in(&lan, port, &data);
         b.wait_text("banner", "ペアリングしたときと違います", 30).await?;
+        b.wait_text("status-bridge", "bridge down", 10).await?;
         b.screenshot(&screenshots().join("tablet-foreign-ca.png")).await?;
         record_without_documents(&b).await?;
         b.wait_text("status-outbox", "未送信 1", 10).await?;
@@ -259,6 +273,10 @@ async fn a_tablet_refuses_a_bridge_with_another_ca() {
         Ok(())
     }
     .await;
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(e) => Err(failed(&b, e).await),
+    };
     b.close().await;
     result.unwrap_or_else(|e: String| panic!("{e}"));
     assert_eq!(ledger_tally(&server), Tally { in_ledger: 1, duplicates: 0 });

@@ -367,9 +367,31 @@ pub async fn prune_with(ctx: Ctx, days: f64) {
 }
 
 /// One drain + pull, unless one is already running in this tab.
+/// Whether the bridge states a CA other than the one this terminal paired with; if so it is
+/// refused from now on (nothing but health and pairing goes to it) and staff are told.
+fn refuse_if_foreign(ctx: Ctx, h: &protocol::HealthSummary) -> bool {
+    let foreign = PINNED_CA
+        .with(|p| p.borrow().as_ref().is_some_and(|pin| h.ca_sha256.as_ref() != Some(pin)));
+    if foreign {
+        net::refuse_foreign_ca(true);
+        ws::close();
+        ctx.bridge_up.set(false);
+        ctx.error.set(Some(net::FOREIGN_CA_MESSAGE.into()));
+    }
+    foreign
+}
+
 pub async fn drain_now(ctx: Ctx) {
     let Some(token) = ctx.token.get_untracked() else { return };
     let Some(store) = store() else { return };
+    // A pinned tablet asks which CA the bridge has before it sends anything: the bridge
+    // may have come back as another one since the last health check.
+    if PINNED_CA.with(|p| p.borrow().is_some()) {
+        match net::health().await {
+            Ok(h) if !refuse_if_foreign(ctx, &h) => {}
+            _ => return,
+        }
+    }
     if DRAINING.with(|d| std::mem::replace(&mut *d.borrow_mut(), true)) {
         return;
     }
@@ -553,16 +575,7 @@ pub fn start(ctx: Ctx) {
                 prune(ctx).await;
             }
             match net::health().await {
-                Ok(h)
-                    if PINNED_CA.with(|p| {
-                        p.borrow().as_ref().is_some_and(|pin| h.ca_sha256.as_ref() != Some(pin))
-                    }) =>
-                {
-                    net::refuse_foreign_ca(true);
-                    ws::close();
-                    ctx.bridge_up.set(false);
-                    ctx.error.set(Some(net::FOREIGN_CA_MESSAGE.into()));
-                }
+                Ok(h) if refuse_if_foreign(ctx, &h) => {}
                 Ok(h) => {
                     ctx.bridge_up.set(true);
                     let state = h.gateway.state;

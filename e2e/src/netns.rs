@@ -61,14 +61,20 @@ impl Lan {
         Ok(lan)
     }
 
-    /// [`Lan::create`], or `None` with a message saying the scenario is skipped and why
-    /// (a machine where network namespaces cannot be made: not root, no `ip`, a container
-    /// without CAP_NET_ADMIN).
-    pub fn create_or_skip(tag: &str) -> Option<Lan> {
-        match Lan::create(tag) {
+    /// [`Lan::create`], or `None` with a message saying `scenario` is skipped and why (a
+    /// machine where network namespaces cannot be made: not root, no `ip`, a container
+    /// without CAP_NET_ADMIN), also in the e2e report. Where `cargo xtask e2e` found that
+    /// namespaces can be made (`MADOGUCHI_REQUIRE_NETNS`), failing to make them is a failure.
+    pub fn create_or_skip(scenario: &str) -> Option<Lan> {
+        let tag: String = scenario.chars().filter(char::is_ascii_alphanumeric).take(6).collect();
+        match Lan::create(&tag) {
             Ok(lan) => Some(lan),
+            Err(e) if std::env::var_os("MADOGUCHI_REQUIRE_NETNS").is_some() => {
+                panic!("network namespaces were available to cargo xtask but not here: {e}")
+            }
             Err(e) => {
-                eprintln!("SKIPPED (network namespaces cannot be created here): {e}");
+                eprintln!("SKIPPED {scenario} (network namespaces cannot be created here): {e}");
+                crate::report::record(scenario, serde_json::json!({ "skipped": e }));
                 None
             }
         }

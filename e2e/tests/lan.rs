@@ -86,7 +86,8 @@ async fn pair_by_link(b: &Browser, link: &str) -> Result<(), String> {
 async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_trusting_a_renewed_leaf(
 ) {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(lan) = Lan::create_or_skip("main") else { return };
+    let scenario = "a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_trusting_a_renewed_leaf";
+    let Some(lan) = Lan::create_or_skip(scenario) else { return };
     let data = data_dir("lan");
     let (_peer, share) = folder_peer(&data);
     let port = free_port();
@@ -184,13 +185,23 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
     };
     b.close().await;
     result.unwrap_or_else(|e: String| panic!("{e}"));
-    assert_eq!(ledger_tally(&server), Tally { in_ledger: 3, duplicates: 0 });
+    let tally = ledger_tally(&server);
+    e2e::report::record(
+        scenario,
+        serde_json::json!({
+            "receptions_created": 3, "in_ledger": tally.in_ledger, "duplicates": tally.duplicates,
+            "wifi_down_s": WIFI_DOWN.as_secs(),
+        }),
+    );
+    assert_eq!(tally, Tally { in_ledger: 3, duplicates: 0 });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tablet_refuses_a_bridge_with_another_ca() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(lan) = Lan::create_or_skip("ca") else { return };
+    let Some(lan) = Lan::create_or_skip("a_tablet_refuses_a_bridge_with_another_ca") else {
+        return;
+    };
     let data = data_dir("lan-ca");
     let (_peer, share) = folder_peer(&data);
     let port = free_port();

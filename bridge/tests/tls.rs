@@ -169,7 +169,7 @@ fn openssl_sees_the_name_constraints_the_server_usage_and_a_short_leaf() {
         "DNS:localhost",
         "DNS:madoguchi.local",
         "IP:127.0.0.1/255.255.255.255",
-        "IP:192.168.10.5/255.255.255.255",
+        "IP:192.168.10.0/255.255.255.0",
     ] {
         assert!(ca.contains(permitted), "the CA permits {permitted}:\n{ca}");
     }

@@ -5,8 +5,9 @@
 //! leaves the directory (0600; on Windows an ACL for the service account and
 //! Administrators only).
 //!
-//! The CA is name-constrained to the bridge's own names and addresses: installed on a
-//! tablet, it can vouch for nothing else. The leaf is for server authentication only and
+//! The CA is name-constrained to the bridge's own names and addresses (a private LAN
+//! address's whole /24 or /64, so a moved bridge keeps its CA): installed on a tablet, it
+//! can vouch for nothing else. The leaf is for server authentication only and
 //! lives at most [`LEAF_DAYS`] days (the browsers' limit is 398); it is re-issued when the
 //! names change, when fewer than [`RENEW_DAYS`] days are left (checked at start and twice a
 //! day while serving) and by `bridge tls rotate`. The CA stays, so tablets keep trusting
@@ -83,17 +84,62 @@ fn at(unix: u64) -> Result<time::OffsetDateTime> {
     time::OffsetDateTime::from_unix_timestamp(unix as i64).context("time out of range")
 }
 
-/// The bridge's names as name-constraint subtrees: each DNS name (and its subdomains), each
-/// address exactly.
-fn permitted(names: &[String]) -> Vec<GeneralSubtree> {
-    names
+/// What the CA is constrained to for one of the bridge's names: a DNS name (and its
+/// subdomains); a private LAN address's network — an IPv4 address in 10/8, 172.16/12 or
+/// 192.168/16 gives its /24, an IPv6 ULA or link-local address its /64 — so that tablets keep
+/// trusting the bridge when DHCP or staff move it within the clinic's LAN (only the leaf is
+/// re-issued); any other address exactly.
+fn constraint_for(name: &str) -> String {
+    match name.trim_matches(['[', ']']).parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) if v4.is_private() => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(IpAddr::V6(v6))
+            if v6.segments()[0] & 0xfe00 == 0xfc00 || v6.segments()[0] & 0xffc0 == 0xfe80 =>
+        {
+            let s = v6.segments();
+            format!("{}/64", std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        _ => name.trim_matches(['[', ']']).to_string(),
+    }
+}
+
+/// A constraint entry that is an address: `(network, prefix)`. A bare address (what CAs
+/// made before networks were constrained recorded) is exact.
+fn subnet(entry: &str) -> Option<(IpAddr, u8)> {
+    let (addr, prefix) = match entry.split_once('/') {
+        Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().ok()?)),
+        None => (entry, None),
+    };
+    let ip: IpAddr = addr.trim_matches(['[', ']']).parse().ok()?;
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    Some((ip, prefix.unwrap_or(full).min(full)))
+}
+
+fn in_subnet((network, prefix): (IpAddr, u8), ip: IpAddr) -> bool {
+    match (network, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The constraint entries as name-constraint subtrees.
+fn permitted(entries: &[String]) -> Vec<GeneralSubtree> {
+    entries
         .iter()
-        .map(|n| match n.trim_matches(['[', ']']).parse::<IpAddr>() {
-            Ok(ip) => GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
-                ip,
-                if ip.is_ipv4() { 32 } else { 128 },
-            )),
-            Err(_) => GeneralSubtree::DnsName(n.clone()),
+        .map(|entry| match subnet(entry) {
+            Some((network, prefix)) => {
+                GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(network, prefix))
+            }
+            None => GeneralSubtree::DnsName(entry.clone()),
         })
         .collect()
 }
@@ -117,11 +163,15 @@ pub fn loopback_names() -> Vec<String> {
 }
 
 /// Whether a CA constrained to `ca_names` may vouch for `name` (a DNS name matches itself
-/// and its subdomains; an address only itself).
+/// and its subdomains; an address must lie in a constrained network or be the address).
 fn covered(ca_names: &[String], name: &str) -> bool {
-    ca_names
-        .iter()
-        .any(|c| c == name || (name.parse::<IpAddr>().is_err() && name.ends_with(&format!(".{c}"))))
+    match name.trim_matches(['[', ']']).parse::<IpAddr>() {
+        Ok(ip) => ca_names.iter().filter_map(|c| subnet(c)).any(|net| in_subnet(net, ip)),
+        Err(_) => ca_names
+            .iter()
+            .filter(|c| subnet(c).is_none())
+            .any(|c| c == name || name.ends_with(&format!(".{c}"))),
+    }
 }
 
 /// What to make anew.
@@ -150,8 +200,9 @@ pub fn ensure_ca(dir: &Path, names: &[String], rotate: Rotate) -> Result<String>
         // (`rotate --ca` starts over from today's names.)
         let mut all = if rotate.ca { Vec::new() } else { constrained.clone() };
         for name in names {
-            if !all.contains(name) {
-                all.push(name.clone());
+            let entry = constraint_for(name);
+            if !covered(&all, name) && !all.contains(&entry) {
+                all.push(entry);
             }
         }
         let key = KeyPair::generate().context("CA key")?;
@@ -348,5 +399,78 @@ pub async fn serve<F>(
                 tracing::debug!(error = %e, "connection");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(lan: &str) -> Vec<String> {
+        let mut n = loopback_names();
+        n.push(lan.into());
+        n
+    }
+
+    fn read(dir: &Path, file: &str) -> String {
+        std::fs::read_to_string(dir.join(file)).unwrap()
+    }
+
+    /// `openssl verify -purpose sslserver` of the leaf under the CA (OpenSSL applies the
+    /// name constraints).
+    fn verifies(dir: &Path) -> bool {
+        std::process::Command::new("openssl")
+            .args(["verify", "-purpose", "sslserver", "-CAfile"])
+            .arg(dir.join("ca.pem"))
+            .arg(dir.join("leaf.pem"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn the_leaf_follows_the_names_and_the_calendar_and_the_ca_stays_within_the_lan() {
+        let dir = std::env::temp_dir().join(format!("madoguchi-tls-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        ensure(&dir, &names("192.168.1.10")).unwrap();
+        let (ca, leaf) = (read(&dir, "ca.pem"), read(&dir, "leaf.pem"));
+        assert_eq!(read(&dir, "ca.names").lines().last(), Some("192.168.1.0/24"));
+        assert!(verifies(&dir));
+        // Nothing changed: nothing re-issued.
+        ensure(&dir, &names("192.168.1.10")).unwrap();
+        assert_eq!(read(&dir, "leaf.pem"), leaf);
+        // Due for renewal: a new leaf under the same CA.
+        let soon = unix_now() + 5 * 86_400;
+        std::fs::write(dir.join("leaf.not_after"), soon.to_string()).unwrap();
+        ensure(&dir, &names("192.168.1.10")).unwrap();
+        let renewed = read(&dir, "leaf.pem");
+        assert_ne!(renewed, leaf);
+        assert_eq!(read(&dir, "ca.pem"), ca);
+        assert!(leaf_expiry(&dir).unwrap() > unix_now() + (LEAF_DAYS - 2) * 86_400);
+        // The bridge moved within the LAN: a new leaf for the new address, the same CA.
+        ensure(&dir, &names("192.168.1.23")).unwrap();
+        assert_ne!(read(&dir, "leaf.pem"), renewed);
+        assert_eq!(read(&dir, "ca.pem"), ca, "tablets keep trusting the bridge");
+        assert!(verifies(&dir), "the new address is inside the CA's constraints");
+        // Another network altogether: only a new CA can vouch for it.
+        ensure(&dir, &names("10.20.0.5")).unwrap();
+        assert_ne!(read(&dir, "ca.pem"), ca);
+        assert!(verifies(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn constraints_cover_a_private_network_and_public_addresses_exactly() {
+        assert_eq!(constraint_for("192.168.1.10"), "192.168.1.0/24");
+        assert_eq!(constraint_for("10.77.0.1"), "10.77.0.0/24");
+        assert_eq!(constraint_for("[fd12:3456::1]"), "fd12:3456::/64");
+        assert_eq!(constraint_for("203.0.113.7"), "203.0.113.7");
+        assert_eq!(constraint_for("madoguchi.local"), "madoguchi.local");
+        let entries = ["192.168.1.0/24".to_string(), "127.0.0.1".into(), "localhost".into()];
+        assert!(covered(&entries, "192.168.1.200"));
+        assert!(!covered(&entries, "192.168.2.1"));
+        assert!(covered(&entries, "127.0.0.1"));
+        assert!(!covered(&entries, "127.0.0.2"));
+        assert!(covered(&entries, "localhost"));
+        assert!(!covered(&entries, "evil.example"));
     }
 }

@@ -461,3 +461,63 @@ async fn health_says_training_with_the_simulator() {
     assert_eq!(summary.readers.len(), listed);
     assert_eq!(summary.readers_error.is_some(), health["readers_error"].is_string());
 }
+
+/// The kiosk's pairing QR code: only for a paired terminal whose connection is on loopback,
+/// and only once the bridge knows its LAN address.
+#[tokio::test]
+async fn the_pairing_qr_code_is_for_the_kiosk_on_loopback_only() {
+    let (store, _dir) = temp_store("pair-qr");
+    let mut s = state(store);
+    let token = pair(&s).await;
+    let ask = |s: &AppState, peer: Option<&str>| {
+        let mut request = warp::test::request()
+            .method("POST")
+            .path("/api/pair/qr")
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {token}"))
+            .json(&serde_json::json!({}));
+        if let Some(peer) = peer {
+            request = request.extension(bridge::server::Peer(peer.parse().unwrap()));
+        }
+        let routes = routes(s.clone());
+        async move { request.reply(&routes).await }
+    };
+    // A tablet on the LAN (and a request whose connection is unknown) is refused.
+    for peer in [Some("192.168.1.20:50000"), None] {
+        let res = ask(&s, peer).await;
+        assert_eq!(res.status(), 403);
+        assert!(String::from_utf8_lossy(res.body()).contains("kiosk_only"));
+    }
+    // No LAN name yet: the kiosk is told what to set.
+    let res = ask(&s, Some("127.0.0.1:50000")).await;
+    assert_eq!(res.status(), 409);
+    assert!(String::from_utf8_lossy(res.body()).contains("lan_names"));
+    s.tablet_address = Some(("192.168.1.10".into(), 8443));
+    s.ca_sha256 = Some("AB".repeat(32));
+    let res = ask(&s, Some("127.0.0.1:50000")).await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    let qr: protocol::PairingQr = serde_json::from_slice(res.body()).unwrap();
+    assert!(qr.url.starts_with("https://192.168.1.10:8443/office.html#pair="), "{}", qr.url);
+    assert!(qr.url.contains(&format!("&ca={}", "AB".repeat(32))));
+    assert!(qr.svg.starts_with("<svg"), "{}", &qr.svg[..40]);
+    assert_eq!(qr.minutes, 5);
+    // The code in it pairs a tablet, once.
+    let code = &qr.url.split("#pair=").nth(1).unwrap()[..8];
+    let pairing = |code: String| {
+        let routes = routes(s.clone());
+        async move {
+            warp::test::request()
+                .method("POST")
+                .path("/api/pair")
+                .header("host", HOST)
+                .header("origin", ORIGIN)
+                .json(&serde_json::json!({ "code": code, "device_name": "tablet" }))
+                .reply(&routes)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(pairing(code.to_string()).await, 200);
+    assert_eq!(pairing(code.to_string()).await, 403);
+}

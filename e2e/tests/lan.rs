@@ -67,6 +67,27 @@ async fn failed(b: &Browser, e: String) -> String {
     format!("{e}\nthe tablet shows: {page:?}")
 }
 
+/// The kiosk (a browser on the bridge's own PC, over loopback HTTP) pairs through 設定 and
+/// shows a tablet's pairing QR code; returns the link it holds.
+async fn kiosk_qr_link(lan: &Lan, server: &Serve, data: &Path) -> Result<String, String> {
+    let home = data.join("kiosk-home");
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    let kiosk = Browser::start_in(&lan.clinic, &home).await?;
+    let result = async {
+        e2e::terminal::open_and_pair(&kiosk, server, "受付1").await?;
+        kiosk.click("tablet-qr").await?;
+        kiosk.find("tablet-qr-code", 10).await?;
+        kiosk.wait_text("tablet-qr-fingerprint", "CA SHA-256:", 5).await?;
+        let svg = kiosk.count("tablet-qr-code").await;
+        assert_eq!(svg, 1);
+        kiosk.screenshot(&screenshots().join("kiosk-tablet-qr.png")).await?;
+        Ok(kiosk.text("tablet-qr-url").await)
+    }
+    .await;
+    kiosk.close().await;
+    result
+}
+
 async fn wait_controlled(b: &Browser) -> Result<(), String> {
     b.wait_until("the service worker to control the page", 30, || async {
         b.js("return !!navigator.serviceWorker.controller").await.ok()
@@ -100,7 +121,8 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
     let mut server = serve_in(&lan, port, &data);
     let sheet = data.join("setup-sheet.html");
     bridge(&data, &["tls", "setup-sheet", "--out", sheet.to_str().unwrap()]);
-    let link = qr_link(&data, "pharmacy-tablet");
+    // The kiosk on the bridge's PC shows the tablet's QR code in 設定.
+    let link = kiosk_qr_link(&lan, &server, &data).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(link.starts_with(&format!("https://{BRIDGE_ADDR}:{port}/office.html#pair=")), "{link}");
     let b = Browser::start_in(&lan.tablet, &home).await.unwrap_or_else(|e| panic!("{e}"));
     let result = async {
@@ -117,6 +139,9 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
         let hash = b.js("return location.hash").await?;
         assert_eq!(hash, serde_json::json!("#settings"));
         b.screenshot(&screenshots().join("tablet-paired.png")).await?;
+        // A device on the LAN cannot make pairing codes, paired or not.
+        b.click("tablet-qr").await?;
+        b.wait_text("tablet-qr-message", "受付PC", 10).await?;
         wait_controlled(&b).await?;
 
         // The counter, installable over HTTPS on the LAN address.

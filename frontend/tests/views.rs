@@ -155,3 +155,20 @@ fn the_work_list_holds_refused_receptions_and_open_records() {
     assert_eq!(tags, [("rec-3", "SyncRefused"), ("rec-1", "AwaitingFollowUp")], "{items:?}");
     assert!(items[0].what.contains("conflict"));
 }
+
+/// A pairing QR code's link (`bridge pair --qr`, the kiosk's 設定): the code, the CA
+/// fingerprint and the name; a fragment without a whole code or fingerprint is not one.
+#[wasm_bindgen_test]
+fn a_pairing_link_is_read_from_the_fragment() {
+    use frontend::pages::settings::PairingLink;
+    let ca = "AB".repeat(32);
+    let link = PairingLink::parse(&format!("#pair=01234567&ca={ca}&name=pharmacy-tablet")).unwrap();
+    assert_eq!(
+        link,
+        PairingLink { code: "01234567".into(), ca: ca.clone(), name: "pharmacy-tablet".into() }
+    );
+    assert_eq!(PairingLink::parse(&format!("#pair=01234567&ca={ca}")).unwrap().name, "");
+    assert_eq!(PairingLink::parse("#settings"), None);
+    assert_eq!(PairingLink::parse(&format!("#pair=0123&ca={ca}")), None);
+    assert_eq!(PairingLink::parse("#pair=01234567&ca=AB"), None);
+}

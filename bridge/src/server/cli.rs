@@ -180,6 +180,10 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let tls_dir = dir.join("tls");
         let certs = super::tls::ensure(&tls_dir, &names)?;
         state.ca_sha256 = Some(super::tls::ca_fingerprint(&certs.ca_pem)?);
+        state.tablet_address = config
+            .lan_names
+            .first()
+            .map(|name| (name.trim_matches(['[', ']']).to_string(), config.port));
         let acceptor: super::tls::SharedAcceptor =
             Arc::new(std::sync::RwLock::new(super::tls::acceptor(&certs)?));
         super::tls::spawn_renewal(tls_dir, names, acceptor.clone());

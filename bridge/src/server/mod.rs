@@ -39,6 +39,10 @@ const PROCESSING_RETRIES: usize = 3;
 const PROCESSING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Everything the handlers share.
+/// The address a request's connection came from (`tls::serve` puts it in the extensions).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
@@ -59,6 +63,9 @@ pub struct AppState {
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
     /// Registers the 照会番号 of booked patients confirmed here (`serve` starts it).
     pub registrar: Option<crate::gateway::register::Registrar>,
+    /// Where tablets reach this bridge (the first LAN name and the port), for the kiosk's
+    /// pairing QR code; `None` without `lan_names`.
+    pub tablet_address: Option<(String, u16)>,
     /// The local CA's fingerprint ([`tls::ca_fingerprint`]), stated on `/health` (`serve`
     /// sets it once the certificates are ready).
     pub ca_sha256: Option<String>,
@@ -282,6 +289,7 @@ impl AppState {
             broadcast: broadcast::channel(1024).0,
             registrar: None,
             ca_sha256: None,
+            tablet_address: None,
         }
     }
 
@@ -712,6 +720,42 @@ pub fn routes(
             })
         });
 
+    // The kiosk (on the bridge's own PC) shows a tablet's pairing QR code: a paired
+    // terminal on a loopback connection only, never a device on the LAN.
+    let pair_qr = warp::path!("api" / "pair" / "qr")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(warp::ext::optional::<Peer>())
+        .and(with_state.clone())
+        .and_then(|device_id: String, peer: Option<Peer>, s: AppState| async move {
+            if !peer.is_some_and(|p| p.0.ip().is_loopback()) {
+                return Ok::<_, Rejection>(error_reply(StatusCode::FORBIDDEN, "kiosk_only", "タブレット用のQRコードは受付PC（ブリッジと同じPC）でだけ表示できます / only the kiosk on the bridge's PC shows a pairing QR code"));
+            }
+            let (Some((host, port)), Some(ca)) = (s.tablet_address.clone(), s.ca_sha256.clone()) else {
+                return Ok(error_reply(StatusCode::CONFLICT, "no_lan_name", "LAN 名がありません。bridge.toml の lan_names にタブレットが使うアドレスを書いてください / no LAN name: set lan_names"));
+            };
+            let store = s.store.clone();
+            let code = blocking(move || store.new_pairing_code(300)).await?;
+            Ok(match code {
+                Ok(code) => {
+                    let link = pairing::PairingLink { host, port, code, ca_sha256: ca, device_name: "tablet".into() };
+                    let url = link.url();
+                    match pairing::qr_svg(&url) {
+                        Ok(svg) => {
+                            s.audit(&device_id, "pairing_qr_shown", "-");
+                            let svg = svg.find("<svg").map_or(svg.clone(), |at| svg[at..].to_string());
+                            let fingerprint = tls::fingerprint_for_people(&link.ca_sha256);
+                            warp::reply::json(&protocol::PairingQr { url, svg, fingerprint, minutes: 5 }).into_response()
+                        }
+                        Err(e) => error_reply(StatusCode::INTERNAL_SERVER_ERROR, "qr", &e.to_string()),
+                    }
+                }
+                Err(e) => error_reply(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+            })
+        });
+
     let push = warp::path!("api" / "sync" / "push")
         .and(warp::post())
         .and(host.clone())
@@ -840,6 +884,8 @@ pub fn routes(
 
     health
         .or(pair)
+        .unify()
+        .or(pair_qr)
         .unify()
         .or(follow_ups)
         .unify()

@@ -346,6 +346,35 @@ pub fn acceptor(certs: &Certificates) -> Result<tokio_rustls::TlsAcceptor> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The routes' service with the connection's peer address in each request's extensions
+/// (`warp::ext::get::<Peer>()`): a route for the kiosk alone asks for a loopback peer.
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: super::Peer,
+}
+
+impl<S, B> tower_service::Service<warp::http::Request<B>> for WithPeer<S>
+where
+    S: tower_service::Service<warp::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: warp::http::Request<B>) -> Self::Future {
+        request.extensions_mut().insert(self.peer);
+        self.inner.call(request)
+    }
+}
+
 /// Serves `routes` on `listener` until `shutdown`: TLS or (loopback-only) plain HTTP.
 pub async fn serve<F>(
     listener: tokio::net::TcpListener,
@@ -372,7 +401,10 @@ pub async fn serve<F>(
             },
         };
         let Ok(acceptor) = acceptor.read().map(|a| a.clone()) else { return };
-        let service = TowerToHyperService::new(warp::service(routes.clone()));
+        let service = TowerToHyperService::new(WithPeer {
+            inner: warp::service(routes.clone()),
+            peer: super::Peer(peer),
+        });
         tokio::spawn(async move {
             let mut first = [0u8; 1];
             let is_tls = matches!(stream.peek(&mut first).await, Ok(1) if first[0] == 0x16);

@@ -7,7 +7,7 @@ mod fallback;
 pub mod ledger;
 mod numbers;
 mod reception;
-mod settings;
+pub mod settings;
 mod usage;
 
 pub use bookings::BookingsPage;

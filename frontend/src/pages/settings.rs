@@ -51,6 +51,22 @@ pub fn SettingsPage() -> impl IntoView {
             }
         });
     }
+    // The kiosk shows a tablet's pairing QR code (the bridge answers only on its own PC).
+    let tablet_qr = RwSignal::new(None::<Result<protocol::PairingQr, String>>);
+    let show_qr = move |_| {
+        spawn_local(async move {
+            let token = c.token.get_untracked();
+            let qr = crate::net::call::<protocol::PairingQr>(
+                "POST",
+                "/api/pair/qr",
+                token.as_deref(),
+                Some("{}".into()),
+                20_000,
+            )
+            .await;
+            tablet_qr.set(Some(qr.map_err(|e| e.to_string())));
+        });
+    };
     let retention = RwSignal::new(crate::ids::whole(state::DEFAULT_RETENTION_DAYS));
     spawn_local(async move {
         if let Some(store) = state::store() {
@@ -95,6 +111,19 @@ pub fn SettingsPage() -> impl IntoView {
                 </label>
                 <button class="primary big" data-testid="pair" on:click=pair>"ペアリング / Pair"</button>
                 {move || message.get().map(|m| view! { <p data-testid="pair-message">{m}</p> })}
+            </section>
+            <section class="card">
+                <h2><Bi ja="タブレットを追加" en="Add a tablet"/></h2>
+                <p>"タブレットのカメラでQRコードを読み取ると、入力なしでペアリングできます（5分間・1回限り）。先にブリッジのCAをタブレットに入れてください（bridge tls setup-sheet）/ scan it with the tablet's camera to pair without typing (5 minutes, once); install the bridge's CA on the tablet first"</p>
+                <button class="big" data-testid="tablet-qr" on:click=show_qr>"QRコードを表示 / Show the QR code"</button>
+                {move || tablet_qr.get().map(|qr| match qr {
+                    Ok(qr) => view! {
+                        <div class="qr" data-testid="tablet-qr-code" role="img" aria-label="ペアリング用QRコード / pairing QR code" inner_html=qr.svg></div>
+                        <p data-testid="tablet-qr-url" class="small">{qr.url}</p>
+                        <p data-testid="tablet-qr-fingerprint" class="small">{format!("CA SHA-256: {}", qr.fingerprint)}</p>
+                    }.into_any(),
+                    Err(e) => view! { <p data-testid="tablet-qr-message">{e}</p> }.into_any(),
+                })}
             </section>
             <section class="card">
                 <h2><Bi ja="施設" en="Facility"/></h2>

@@ -118,6 +118,17 @@ pub struct PairResponse {
     pub token: String,
 }
 
+/// `POST /api/pair/qr` (the kiosk only): a tablet's pairing link with a fresh code, its QR
+/// code as an SVG element, and the CA fingerprint as Android shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PairingQr {
+    pub url: String,
+    pub svg: String,
+    pub fingerprint: String,
+    pub minutes: u32,
+}
+
 /// One change a terminal made, as it sends it. `op_id` never changes across retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

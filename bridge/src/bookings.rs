@@ -13,7 +13,8 @@ use eligibility::identifiers::{BranchNumber, InsuredNumber, InsuredSymbol, Insur
 use eligibility::Date;
 use serde::Serialize;
 
-pub use reception::booking::{BookedNumbers, Booking};
+pub use reception::booking::Booking;
+use reception::Numbers;
 
 /// A row that was not imported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -221,7 +222,7 @@ fn booking(get: &dyn Fn(&str) -> Option<String>) -> Result<Booking, String> {
             let branch = get("branch")
                 .map(|b| BranchNumber::parse(&b).map_err(|e| format!("枝番: {e}")))
                 .transpose()?;
-            Some(BookedNumbers {
+            Some(Numbers {
                 insurer: insurer.as_str().to_string(),
                 symbol: symbol.map(|s| s.as_str().to_string()),
                 number: number.as_str().to_string(),

@@ -9,7 +9,7 @@ use super::GatewayError;
 use crate::store::Store;
 use eligibility::Date;
 use oqs::bulk::{Registration, REGISTER_PREFIX};
-use reception::booking::BookedNumbers;
+use reception::Numbers;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -63,7 +63,7 @@ pub async fn register_one(
     date: Date,
     seq: &mut u32,
     patient: &str,
-    n: &BookedNumbers,
+    n: &Numbers,
 ) -> Result<Registered, crate::gateway::bulk::BulkError> {
     let archive_day = config.archive.join(date.compact());
     let numbers = format!(
@@ -135,12 +135,12 @@ pub async fn register_one(
 /// lookup) with the numbers they were confirmed with, when their id is not registered for
 /// them yet: the "first confirmation" of a new patient, or new numbers after a change.
 #[derive(Debug, Clone)]
-pub struct Registrar(tokio::sync::mpsc::UnboundedSender<(String, BookedNumbers)>);
+pub struct Registrar(tokio::sync::mpsc::UnboundedSender<(String, Numbers)>);
 
 impl Registrar {
     /// Starts the worker (inside the runtime).
     pub fn spawn(store: Store, peer: BulkPeer, config: BulkConfig) -> Registrar {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, BookedNumbers)>();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Numbers)>();
         tokio::spawn(async move {
             while let Some((patient, numbers)) = rx.recv().await {
                 let date = crate::clock::today_jst();
@@ -166,13 +166,6 @@ impl Registrar {
             return;
         }
         let Some(q) = &reading.qualification else { return };
-        let n = &q.numbers;
-        let numbers = BookedNumbers {
-            insurer: n.insurer.clone(),
-            symbol: n.symbol.clone(),
-            number: n.number.clone(),
-            branch: n.branch.clone(),
-        };
-        let _ = self.0.send((patient.to_string(), numbers));
+        let _ = self.0.send((patient.to_string(), q.numbers.clone()));
     }
 }

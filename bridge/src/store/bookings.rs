@@ -8,7 +8,8 @@
 use super::{Store, StoreError};
 use crate::clock::now_rfc3339;
 use eligibility::Date;
-use reception::booking::{BookedNumbers, Booking, BookingRow, PreConfirmation, PreState};
+use reception::booking::{Booking, BookingRow, PreConfirmation, PreState};
+use reception::Numbers;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -76,7 +77,7 @@ fn booking_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<BookingRow> {
     };
     let numbers = match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(9)?) {
         (Some(insurer), Some(number)) => {
-            Some(BookedNumbers { insurer, symbol: r.get(8)?, number, branch: r.get(10)? })
+            Some(Numbers { insurer, symbol: r.get(8)?, number, branch: r.get(10)? })
         }
         _ => None,
     };

@@ -6,15 +6,6 @@ use crate::Patient;
 use eligibility::Date;
 use serde::{Deserialize, Serialize};
 
-/// The numbers a booked patient is confirmed with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookedNumbers {
-    pub insurer: String,
-    pub symbol: Option<String>,
-    pub number: String,
-    pub branch: Option<String>,
-}
-
 /// One booked patient on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Booking {
@@ -27,7 +18,7 @@ pub struct Booking {
     pub name: Option<String>,
     pub birth: Date,
     /// `None`: no numbers yet (kept as a booking, not sent in the 一括照会).
-    pub numbers: Option<BookedNumbers>,
+    pub numbers: Option<crate::Numbers>,
 }
 
 impl Booking {
@@ -218,14 +209,7 @@ pub fn matched(row: &BookingRow, reading: &Reading) -> BookingMatch {
         .and_then(|p| p.reading.as_ref())
         .and_then(|r| r.qualification.as_ref())
         .map(|q| q.numbers.clone())
-        .or_else(|| {
-            row.booking.numbers.as_ref().map(|n| crate::Numbers {
-                insurer: n.insurer.clone(),
-                symbol: n.symbol.clone(),
-                number: n.number.clone(),
-                branch: n.branch.clone(),
-            })
-        });
+        .or_else(|| row.booking.numbers.clone());
     let mut changed = Vec::new();
     if let (Some(before), Some(now)) = (before, reading.qualification.as_ref().map(|q| &q.numbers))
     {
@@ -272,7 +256,7 @@ mod tests {
             kana: Some(kana.into()),
             name: None,
             birth: Date::parse(birth).unwrap(),
-            numbers: Some(BookedNumbers {
+            numbers: Some(crate::Numbers {
                 insurer: insurer.into(),
                 symbol: None,
                 number: "1".into(),

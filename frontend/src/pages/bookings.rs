@@ -40,6 +40,18 @@ const FIELDS: [(&str, &str); 10] = [
     ("branch", "枝番 / Branch"),
 ];
 
+/// The four number fields from `numbers` (emptied without them).
+fn set_numbers(field: &impl Fn(&str) -> RwSignal<String>, numbers: Option<&reception::Numbers>) {
+    for (key, value) in [
+        ("insurer", numbers.map(|n| n.insurer.clone())),
+        ("symbol", numbers.and_then(|n| n.symbol.clone())),
+        ("number", numbers.map(|n| n.number.clone())),
+        ("branch", numbers.and_then(|n| n.branch.clone())),
+    ] {
+        field(key).set(value.unwrap_or_default());
+    }
+}
+
 #[component]
 pub fn BookingsPage() -> impl IntoView {
     let c = ctx();
@@ -56,19 +68,15 @@ pub fn BookingsPage() -> impl IntoView {
     let fill = {
         let field = field.clone();
         move |b: &reception::booking::Booking| {
-            let n = b.numbers.clone();
             for (key, value) in [
                 ("time", b.time.clone()),
                 ("kana", b.kana.clone()),
                 ("name", b.name.clone()),
                 ("birth", Some(b.birth.to_string())),
-                ("insurer", n.as_ref().map(|n| n.insurer.clone())),
-                ("symbol", n.as_ref().and_then(|n| n.symbol.clone())),
-                ("number", n.as_ref().map(|n| n.number.clone())),
-                ("branch", n.as_ref().and_then(|n| n.branch.clone())),
             ] {
                 field(key).set(value.unwrap_or_default());
             }
+            set_numbers(&field, b.numbers.as_ref());
         }
     };
     // 訂正: the stored booking of this patient and day into the form.
@@ -111,14 +119,7 @@ pub fn BookingsPage() -> impl IntoView {
                     .and_then(|r| r.claim_numbers().cloned())
                 {
                     Some(n) => {
-                        for (key, value) in [
-                            ("insurer", Some(n.insurer)),
-                            ("symbol", n.symbol),
-                            ("number", Some(n.number)),
-                            ("branch", n.branch),
-                        ] {
-                            field(key).set(value.unwrap_or_default());
-                        }
+                        set_numbers(&field, Some(&n));
                         message.set(Some(
                             "前回の受診の番号を入れました / the last visit's numbers".into(),
                         ));

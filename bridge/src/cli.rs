@@ -60,6 +60,28 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// A consistent copy of the ledger (while serving) with a manifest, in a new folder.
+    Backup {
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// The folder the backup goes into (keep one copy off this PC too).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Checks a backup (checksum, audit chain, counts) and restores it into the data
+    /// directory; stop the bridge first.
+    Restore {
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// The backup folder (`madoguchi-YYYYMMDD-HHMMSS`).
+        from: std::path::PathBuf,
+        /// Replace a data directory that has a ledger (the current one is kept aside).
+        #[arg(long)]
+        force: bool,
+        /// Only check the backup; change nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// The bridge's TLS certificates.
     Tls {
         #[arg(long, global = true)]

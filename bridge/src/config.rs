@@ -56,6 +56,11 @@ pub struct Config {
     /// `HH:MM` (Japan): every evening at this time the 一括照会 of the next day's bookings
     /// runs (unset: only `bridge bulk run`).
     pub bulk_time: Option<String>,
+    /// Where `serve` puts its daily backup (a folder apart from the data directory: another
+    /// disk or a NAS); unset: no automatic backup.
+    pub backup_dir: Option<PathBuf>,
+    /// How many daily backups `serve` keeps there.
+    pub backup_keep: u32,
 }
 
 impl Default for Config {
@@ -73,6 +78,8 @@ impl Default for Config {
             policy: None,
             follow_up_max_days: 7,
             bulk_time: None,
+            backup_dir: None,
+            backup_keep: 7,
         }
     }
 }

@@ -12,6 +12,7 @@
 //!   `--policy` override), shared with every terminal.
 //! - [`store`]: the clinic's ledger (SQLite); [`server`]: HTTP + WebSocket for terminals.
 
+pub mod backup;
 pub mod bookings;
 pub mod card;
 pub mod cli;

@@ -22,6 +22,10 @@ fn main() -> ExitCode {
         Command::Devices { data_dir, command } => {
             bridge::server::cli::devices(&data_dir, &command, &mut out)
         }
+        Command::Backup { data_dir, to } => bridge::server::cli::backup(&data_dir, &to, &mut out),
+        Command::Restore { data_dir, from, force, check } => {
+            bridge::server::cli::restore(&data_dir, &from, force, check, &mut out)
+        }
         Command::Export(args) => {
             bridge::server::cli::export(&args, &mut out, &mut std::io::stderr())
         }

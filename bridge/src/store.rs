@@ -34,6 +34,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("データベースが使用中です / the database lock is poisoned")]
     Poisoned,
+    #[error("データベースが他の処理で使用中です。少し待ってからもう一度どうぞ / the database stayed busy: try again in a moment")]
+    Busy,
     #[error("監査ログの {0} 行目が改ざんされています / the audit log was altered at row {0}")]
     AuditBroken(u64),
 }
@@ -212,7 +214,7 @@ fn has_reception(tx: &rusqlite::Transaction<'_>, record_id: &str) -> Result<bool
 /// same function) is still a duplicate. Bodies that do not parse are left as they were and
 /// counted. Returns (migrated, left).
 fn migrate_receptions(conn: &mut Connection) -> Result<(usize, usize), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let rows: Vec<(i64, String, String, String)> = tx
         .prepare(
             "SELECT seq, record_id, device_time, body FROM events
@@ -319,6 +321,33 @@ fn claim_face(
     }
 }
 
+/// Where a ledger stands: what a backup's manifest records and a restore checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marks {
+    pub events: u64,
+    pub last_seq: u64,
+    pub audit_rows: u64,
+    pub audit_head: String,
+}
+
+fn marks_of(c: &Connection) -> Result<Marks, StoreError> {
+    let (events, last_seq): (i64, i64) =
+        c.query_row("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let audit_rows: i64 = c.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+    let audit_head: String = c
+        .query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
+    Ok(Marks {
+        events: events as u64,
+        last_seq: last_seq as u64,
+        audit_rows: audit_rows as u64,
+        audit_head,
+    })
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = Connection::open(path)?;
@@ -357,7 +386,7 @@ impl Store {
     pub fn push(&self, device_id: &str, ops: &[Op]) -> Result<Vec<OpResult>, StoreError> {
         let training = self.training();
         self.with(|conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let received = now_rfc3339();
             let mut results = Vec::with_capacity(ops.len());
             for (i, op) in ops.iter().enumerate() {
@@ -588,7 +617,7 @@ impl Store {
     ) -> Result<Option<u64>, StoreError> {
         let training = self.training();
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let now = now_rfc3339();
             let changed = tx.execute(
                 "UPDATE follow_ups SET state = ?1, result = ?2, attempts = attempts + 1, updated_time = ?3
@@ -641,7 +670,7 @@ impl Store {
         let body = body.to_string();
         let training = self.training();
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let now = now_rfc3339();
             let fresh = tx.execute(
                 "INSERT OR IGNORE INTO gateway_files (folder, name, sha256, size, mtime_ns, outcome, seen_time)
@@ -762,7 +791,7 @@ impl Store {
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let device_id = uuid::Uuid::now_v7().to_string();
         let paired = self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let changed = tx.execute(
                 "UPDATE pairing_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_unix >= ?2",
                 params![sha256_hex(code.trim().as_bytes()), now_unix()],
@@ -835,7 +864,7 @@ impl Store {
     /// Appends to the hash-chained audit log (who, what, which record; never patient data).
     pub fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), StoreError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let prev: String = tx.query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?.unwrap_or_default();
             let time = now_rfc3339();
             let hash = sha256_hex(format!("{prev}\n{time}\n{actor}\n{action}\n{subject}").as_bytes());
@@ -846,6 +875,38 @@ impl Store {
             tx.commit()?;
             Ok(())
         })
+    }
+
+    /// Copies the whole database into `file` with SQLite's online backup API (one
+    /// consistent state; this process's writers wait the few milliseconds it takes, other
+    /// processes' are not blocked); returns the copy's marks.
+    pub fn backup_into(&self, file: &Path) -> Result<Marks, StoreError> {
+        self.with(|c| {
+            let mut copy = Connection::open(file)?;
+            // All pages in one step: another process writing (the operator's command line)
+            // cannot make it start over half-way.
+            let backup = rusqlite::backup::Backup::new(c, &mut copy)?;
+            // Busy or locked (another process mid-write): wait and try the step again.
+            let mut done = false;
+            for _ in 0..100 {
+                if backup.step(-1)? == rusqlite::backup::StepResult::Done {
+                    done = true;
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            drop(backup);
+            if !done {
+                return Err(StoreError::Busy);
+            }
+            // The marks of what was copied, read from the copy itself.
+            marks_of(&copy)
+        })
+    }
+
+    /// The events, the last seq, the audit rows and the audit head.
+    pub fn marks(&self) -> Result<Marks, StoreError> {
+        self.with(|c| marks_of(c))
     }
 
     /// Recomputes the chain; returns the number of rows, or the first broken row.

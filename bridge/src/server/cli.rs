@@ -161,6 +161,13 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         if let Some(at) = config.bulk_minutes() {
             spawn_evening(state.store.clone(), peer, bulk, at);
         }
+        if let Some(backups) = &config.backup_dir {
+            crate::backup::spawn_daily(
+                state.store.clone(),
+                backups.clone(),
+                config.backup_keep.max(1) as usize,
+            );
+        }
         crate::follow_up::spawn(
             state.clone(),
             crate::follow_up::Pacing {
@@ -283,6 +290,62 @@ pub fn setup_sheet(
         file.display()
     )?;
     Ok(Outcome::Done)
+}
+
+/// `bridge backup --to DIR`.
+pub fn backup(data: &Option<PathBuf>, to: &Path, out: &mut dyn Write) -> Result<Outcome> {
+    let store = open_store(&data_dir(data))?;
+    std::fs::create_dir_all(to)
+        .with_context(|| format!("{} を作れません / cannot create it", to.display()))?;
+    let made = crate::backup::make(&store, to)?;
+    let manifest = crate::backup::verify(&made)?;
+    writeln!(
+        out,
+        "バックアップしました / backed up: {} ({} events, last seq {}, SHA-256 {})",
+        made.display(),
+        manifest.events,
+        manifest.last_seq,
+        manifest.sha256
+    )?;
+    Ok(Outcome::Done)
+}
+
+/// `bridge restore FROM [--force] [--check]`: exit 1 (and nothing changed) for a backup that
+/// fails its checks or a data directory with a ledger without `--force`.
+pub fn restore(
+    data: &Option<PathBuf>,
+    from: &Path,
+    force: bool,
+    check: bool,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let done = if check {
+        crate::backup::verify(from)
+    } else {
+        crate::backup::restore(from, &data_dir(data), force)
+    };
+    match done {
+        Ok(m) => {
+            let what = if check {
+                "確認しました / checked"
+            } else {
+                "復元しました / restored"
+            };
+            writeln!(
+                out,
+                "{what}: {} ({} events, last seq {}, audit rows {})",
+                from.display(),
+                m.events,
+                m.last_seq,
+                m.audit_rows
+            )?;
+            Ok(Outcome::Done)
+        }
+        Err(e) => {
+            writeln!(out, "{e}")?;
+            Ok(Outcome::RuleSaysNo)
+        }
+    }
 }
 
 pub fn devices(

@@ -126,7 +126,7 @@ impl Store {
     /// Stores every booking in one transaction; returns how many were new.
     pub fn import_bookings(&self, bookings: &[Booking]) -> Result<usize, StoreError> {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = now_rfc3339();
         let mut new = 0;
         for b in bookings {
@@ -199,7 +199,7 @@ impl Store {
         detail: &str,
     ) -> Result<usize, StoreError> {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut stored = 0;
         for (booking_id, pre, answer) in results {
             let state =

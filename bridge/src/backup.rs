@@ -6,8 +6,12 @@
 //! copy's size and SHA-256). `restore` checks the checksum, opens the copy and recomputes the
 //! audit chain and the counts before anything in the data directory is touched.
 //!
-//! Not here yet (ARCHITECTURE "Known gaps"): encryption with a key file, and terminals that
-//! notice a restored bridge is behind their own ledger and send what it lost again.
+//! With a key file (`bridge backup --new-key FILE`, kept apart from the backups) the copy is
+//! `madoguchi.sqlite3.enc`: XChaCha20-Poly1305, a fresh 24-byte nonce first, the key's id in
+//! the manifest; a restore without the key, with another key or of an altered file is refused.
+//!
+//! Not here yet (ARCHITECTURE "Known gaps"): terminals that notice a restored bridge is behind
+//! their own ledger and send what it lost again.
 
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,9 @@ pub struct Manifest {
     pub sha256: String,
     /// The bridge that made it.
     pub version: String,
+    /// The id of the key the copy is encrypted with (`None`: not encrypted).
+    #[serde(default)]
+    pub encrypted_with: Option<String>,
 }
 
 /// Why a backup cannot be made or restored, with what to do next.
@@ -44,6 +51,14 @@ pub enum BackupError {
     Audit(StoreError),
     #[error("データディレクトリ {0} には記録があります。ブリッジを止めてから --force で置き換えてください（今のものは残します）/ the data directory has a ledger: stop the bridge and use --force (the current one is kept aside)")]
     NotEmpty(PathBuf),
+    #[error("このバックアップは鍵 {0} で暗号化されています。--key で鍵ファイルを指定してください / encrypted with key {0}: pass it with --key")]
+    KeyNeeded(String),
+    #[error("鍵ファイルが違います（バックアップは鍵 {expected}、指定は {given}）/ wrong key file")]
+    WrongKey { expected: String, given: String },
+    #[error("鍵ファイル {0} を読めません（64桁の16進数）。bridge backup --new-key で作れます / unreadable key file (64 hex digits)")]
+    Key(PathBuf),
+    #[error("暗号化されたバックアップを復号できません（改ざんか破損）。別のバックアップを使ってください / cannot decrypt: altered or damaged")]
+    Decrypt,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("ファイルの読み書きに失敗しました: {0} / file error")]
@@ -51,6 +66,74 @@ pub enum BackupError {
 }
 
 const DB: &str = "madoguchi.sqlite3";
+const ENCRYPTED: &str = "madoguchi.sqlite3.enc";
+const NONCE: usize = 24;
+
+/// A backup key: 32 bytes, kept as 64 hex digits in a file of its own.
+pub struct BackupKey(chacha20poly1305::Key);
+
+impl std::fmt::Debug for BackupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BackupKey({})", self.id()) // the id only, never the key
+    }
+}
+
+impl BackupKey {
+    /// The first 8 hex digits of the key's SHA-256: names the key without revealing it.
+    pub fn id(&self) -> String {
+        sha2::Sha256::digest(self.0.as_slice()).iter().take(4).map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn read(path: &Path) -> Result<BackupKey, BackupError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|_| BackupError::Key(path.to_path_buf()))?;
+        let hex = text.trim();
+        let bytes: Option<Vec<u8>> = (hex.len() == 64)
+            .then(|| {
+                (0..32).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect()
+            })
+            .flatten();
+        let bytes = bytes.ok_or_else(|| BackupError::Key(path.to_path_buf()))?;
+        let key = chacha20poly1305::Key::try_from(bytes.as_slice())
+            .map_err(|_| BackupError::Key(path.to_path_buf()))?;
+        Ok(BackupKey(key))
+    }
+
+    /// Makes a new key file (never over an existing one); returns the key's id.
+    pub fn create(path: &Path) -> Result<String, BackupError> {
+        use chacha20poly1305::aead::Generate as _;
+        if path.exists() {
+            return Err(BackupError::Io(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!("{} はもうあります / exists already", path.display()),
+            )));
+        }
+        let key = BackupKey(chacha20poly1305::Key::generate());
+        let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(path, hex + "\n")?;
+        // 0600, or on Windows the service account, SYSTEM and Administrators only.
+        crate::server::tls::restrict_to_owner(path).map_err(std::io::Error::other)?;
+        Ok(key.id())
+    }
+
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, BackupError> {
+        use chacha20poly1305::aead::{Aead as _, Generate as _, KeyInit as _};
+        let nonce = chacha20poly1305::XNonce::generate();
+        let sealed = chacha20poly1305::XChaCha20Poly1305::new(&self.0)
+            .encrypt(&nonce, plain)
+            .map_err(|_| BackupError::Decrypt)?;
+        Ok([nonce.as_slice(), &sealed].concat())
+    }
+
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, BackupError> {
+        use chacha20poly1305::aead::{Aead as _, KeyInit as _};
+        let (nonce, body) = sealed.split_at_checked(NONCE).ok_or(BackupError::Decrypt)?;
+        let nonce = chacha20poly1305::XNonce::try_from(nonce).map_err(|_| BackupError::Decrypt)?;
+        chacha20poly1305::XChaCha20Poly1305::new(&self.0)
+            .decrypt(&nonce, body)
+            .map_err(|_| BackupError::Decrypt)
+    }
+}
 const MANIFEST: &str = "manifest.json";
 
 fn sha256_file(path: &Path) -> Result<(String, u64), std::io::Error> {
@@ -59,8 +142,9 @@ fn sha256_file(path: &Path) -> Result<(String, u64), std::io::Error> {
     Ok((hex, bytes.len() as u64))
 }
 
-/// Makes a backup of `store` in a new folder under `to`; returns the folder.
-pub fn make(store: &Store, to: &Path) -> Result<PathBuf, BackupError> {
+/// Makes a backup of `store` in a new folder under `to` (encrypted with `key` if given);
+/// returns the folder.
+pub fn make(store: &Store, to: &Path, key: Option<&BackupKey>) -> Result<PathBuf, BackupError> {
     let stamp = crate::clock::jst_stamp();
     let name = format!("madoguchi-{}-{}", &stamp[..8], &stamp[8..]);
     let dir = to.join(&name);
@@ -68,7 +152,16 @@ pub fn make(store: &Store, to: &Path) -> Result<PathBuf, BackupError> {
     let _ = std::fs::remove_dir_all(&part);
     std::fs::create_dir_all(&part)?;
     let marks = store.backup_into(&part.join(DB))?;
-    let (sha256, bytes) = sha256_file(&part.join(DB))?;
+    let file = match key {
+        Some(key) => {
+            let sealed = key.seal(&std::fs::read(part.join(DB))?)?;
+            std::fs::write(part.join(ENCRYPTED), sealed)?;
+            std::fs::remove_file(part.join(DB))?;
+            ENCRYPTED
+        }
+        None => DB,
+    };
+    let (sha256, bytes) = sha256_file(&part.join(file))?;
     let manifest = Manifest {
         created: crate::clock::now_rfc3339(),
         events: marks.events,
@@ -78,6 +171,7 @@ pub fn make(store: &Store, to: &Path) -> Result<PathBuf, BackupError> {
         bytes,
         sha256,
         version: env!("CARGO_PKG_VERSION").into(),
+        encrypted_with: key.map(BackupKey::id),
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
     std::fs::write(part.join(MANIFEST), text + "\n")?;
@@ -86,28 +180,42 @@ pub fn make(store: &Store, to: &Path) -> Result<PathBuf, BackupError> {
     Ok(dir)
 }
 
-/// Checks a backup folder: manifest, checksum, audit chain and counts. Nothing is written
-/// into it (the check opens a scratch copy).
-pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
+/// Checks a backup folder: manifest, checksum, (with the key) decryption, audit chain and
+/// counts. Nothing is written into it (the check opens a scratch copy).
+pub fn verify(from: &Path, key: Option<&BackupKey>) -> Result<Manifest, BackupError> {
+    checked(from, key).map(|(manifest, _)| manifest)
+}
+
+/// [`verify`], also returning the database's bytes (decrypted).
+fn checked(from: &Path, key: Option<&BackupKey>) -> Result<(Manifest, Vec<u8>), BackupError> {
     let manifest: Manifest = std::fs::read_to_string(from.join(MANIFEST))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .ok_or_else(|| BackupError::Manifest(from.to_path_buf()))?;
-    let (found, bytes) = sha256_file(&from.join(DB))?;
+    let file = if manifest.encrypted_with.is_some() { ENCRYPTED } else { DB };
+    let (found, bytes) = sha256_file(&from.join(file))?;
     if found != manifest.sha256 || bytes != manifest.bytes {
         return Err(BackupError::Checksum { expected: manifest.sha256, found });
     }
+    let db = match (&manifest.encrypted_with, key) {
+        (None, _) => std::fs::read(from.join(DB))?,
+        (Some(id), None) => return Err(BackupError::KeyNeeded(id.clone())),
+        (Some(id), Some(key)) if *id != key.id() => {
+            return Err(BackupError::WrongKey { expected: id.clone(), given: key.id() })
+        }
+        (Some(_), Some(key)) => key.open(&std::fs::read(from.join(ENCRYPTED))?)?,
+    };
     let scratch = std::env::temp_dir().join(format!(
         "madoguchi-restore-check-{}-{}",
         std::process::id(),
         crate::clock::now_millis()
     ));
     std::fs::create_dir_all(&scratch)?;
-    std::fs::copy(from.join(DB), scratch.join(DB))?;
-    let checked =
+    std::fs::write(scratch.join(DB), &db)?;
+    let opened =
         Store::open(&scratch.join(DB)).and_then(|copy| Ok((copy.verify_audit(), copy.marks()?)));
     let _ = std::fs::remove_dir_all(&scratch);
-    let (audit, marks) = checked?;
+    let (audit, marks) = opened?;
     let audit_rows = audit.map_err(BackupError::Audit)?;
     if marks.events != manifest.events || marks.last_seq != manifest.last_seq {
         return Err(BackupError::Mismatch(format!(
@@ -121,13 +229,18 @@ pub fn verify(from: &Path) -> Result<Manifest, BackupError> {
             manifest.audit_rows
         )));
     }
-    Ok(manifest)
+    Ok((manifest, db))
 }
 
 /// Restores the backup in `from` into `data_dir` (the bridge stopped). A data directory
 /// with a ledger is replaced only with `force`, and its ledger is kept aside.
-pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Manifest, BackupError> {
-    let manifest = verify(from)?;
+pub fn restore(
+    from: &Path,
+    data_dir: &Path,
+    force: bool,
+    key: Option<&BackupKey>,
+) -> Result<Manifest, BackupError> {
+    let (manifest, db) = checked(from, key)?;
     std::fs::create_dir_all(data_dir)?;
     let target = data_dir.join(DB);
     if target.exists() {
@@ -141,7 +254,7 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Manifest, Ba
     for extra in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(data_dir.join(format!("{DB}{extra}")));
     }
-    std::fs::copy(from.join(DB), &target)?;
+    std::fs::write(&target, db)?;
     let store = Store::open(&target)?;
     let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     store.audit("operator", "restored", &name)?;
@@ -178,10 +291,10 @@ pub fn list(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
 
 /// `serve`'s daily backup: one on each day (Japan) it runs — checked at start and hourly;
 /// the newest `keep` are kept.
-pub fn spawn_daily(store: Store, dir: PathBuf, keep: usize) {
+pub fn spawn_daily(store: Store, dir: PathBuf, keep: usize, key: Option<PathBuf>) {
     tokio::spawn(async move {
         loop {
-            let (s, d) = (store.clone(), dir.clone());
+            let (s, d, key_file) = (store.clone(), dir.clone(), key.clone());
             let made =
                 tokio::task::spawn_blocking(move || -> Result<Option<PathBuf>, BackupError> {
                     // One per day in Japan: the folder names carry the day.
@@ -194,7 +307,8 @@ pub fn spawn_daily(store: Store, dir: PathBuf, keep: usize) {
                     if done_today {
                         return Ok(None);
                     }
-                    let made = make(&s, &d)?;
+                    let key = key_file.as_deref().map(BackupKey::read).transpose()?;
+                    let made = make(&s, &d, key.as_ref())?;
                     prune(&d, keep)?;
                     Ok(Some(made))
                 })

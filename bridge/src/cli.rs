@@ -65,8 +65,14 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
         /// The folder the backup goes into (keep one copy off this PC too).
+        #[arg(long, required_unless_present = "new_key")]
+        to: Option<std::path::PathBuf>,
+        /// Encrypt it with this key file (64 hex digits; keep it apart from the backups).
         #[arg(long)]
-        to: std::path::PathBuf,
+        key: Option<std::path::PathBuf>,
+        /// Make a new key file and stop.
+        #[arg(long, conflicts_with_all = ["to", "key"])]
+        new_key: Option<std::path::PathBuf>,
     },
     /// Checks a backup (checksum, audit chain, counts) and restores it into the data
     /// directory; stop the bridge first.
@@ -81,6 +87,9 @@ pub enum Command {
         /// Only check the backup; change nothing.
         #[arg(long)]
         check: bool,
+        /// The key file of an encrypted backup.
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
     },
     /// The bridge's TLS certificates.
     Tls {

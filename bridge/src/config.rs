@@ -61,6 +61,8 @@ pub struct Config {
     pub backup_dir: Option<PathBuf>,
     /// How many daily backups `serve` keeps there.
     pub backup_keep: u32,
+    /// Encrypt the daily backups with this key file (`bridge backup --new-key`).
+    pub backup_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             bulk_time: None,
             backup_dir: None,
             backup_keep: 7,
+            backup_key: None,
         }
     }
 }

@@ -22,9 +22,15 @@ fn main() -> ExitCode {
         Command::Devices { data_dir, command } => {
             bridge::server::cli::devices(&data_dir, &command, &mut out)
         }
-        Command::Backup { data_dir, to } => bridge::server::cli::backup(&data_dir, &to, &mut out),
-        Command::Restore { data_dir, from, force, check } => {
-            bridge::server::cli::restore(&data_dir, &from, force, check, &mut out)
+        Command::Backup { data_dir, to, key, new_key } => bridge::server::cli::backup(
+            &data_dir,
+            to.as_deref(),
+            key.as_deref(),
+            new_key.as_deref(),
+            &mut out,
+        ),
+        Command::Restore { data_dir, from, force, check, key } => {
+            bridge::server::cli::restore(&data_dir, &from, force, check, key.as_deref(), &mut out)
         }
         Command::Export(args) => {
             bridge::server::cli::export(&args, &mut out, &mut std::io::stderr())

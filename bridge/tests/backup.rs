@@ -76,7 +76,7 @@ fn a_backup_made_while_a_terminal_pushes_restores_and_the_terminal_resends_what_
     serve.kill();
     let copies = bridge::backup::list(&backups).unwrap();
     assert_eq!(copies.len(), 1);
-    let manifest = bridge::backup::verify(&copies[0]).unwrap();
+    let manifest = bridge::backup::verify(&copies[0], None).unwrap();
     // One consistent state: whole batches (each push is one transaction), mid-way.
     let kept = manifest.events;
     assert!(kept >= 200 && kept.is_multiple_of(10), "{manifest:?}");
@@ -221,8 +221,69 @@ fn serve_keeps_the_newest_daily_backups() {
     serve.kill();
     let kept = names();
     assert_eq!(kept[0], "madoguchi-20261122-190000");
-    assert!(bridge::backup::verify(&backups.join(&kept[1])).is_ok());
+    assert!(bridge::backup::verify(&backups.join(&kept[1]), None).is_ok());
     for dir in [data, backups] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn an_encrypted_backup_restores_only_with_its_key() {
+    let (data, backups, keys) = (temp("sealed"), temp("sealed-copies"), temp("sealed-keys"));
+    let port = free_port();
+    let mut serve = Serve::start(Path::new(BIN), port, &data, &[]).unwrap();
+    let token = serve.pair("受付1").unwrap();
+    http(port, "POST", "/api/sync/push", Some(&token), &batch(0)).unwrap();
+    let (key, other) = (keys.join("backup.key"), keys.join("other.key"));
+    for k in [&key, &other] {
+        let (ok, text) = bridge(&["backup", "--new-key", k.to_str().unwrap()], &data);
+        assert!(ok, "{text}");
+    }
+    // A key file is never overwritten.
+    assert!(!bridge(&["backup", "--new-key", key.to_str().unwrap()], &data).0);
+    let (ok, text) = bridge(
+        &["backup", "--to", backups.to_str().unwrap(), "--key", key.to_str().unwrap()],
+        &data,
+    );
+    assert!(ok, "{text}");
+    serve.kill();
+    let copy = bridge::backup::list(&backups).unwrap().pop().unwrap();
+    assert!(!copy.join("madoguchi.sqlite3").exists(), "no plain copy beside the sealed one");
+    let sealed = std::fs::read(copy.join("madoguchi.sqlite3.enc")).unwrap();
+    assert!(!sealed.windows(15).any(|w| w == b"SQLite format 3"), "the copy is not readable");
+    let restore = |extra: &[&str]| {
+        let target = temp("sealed-target");
+        let mut args = vec!["restore", copy.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let result = bridge(&args, &target);
+        let restored = target.join("madoguchi.sqlite3").exists();
+        let _ = std::fs::remove_dir_all(target);
+        (result, restored)
+    };
+    let ((ok, text), restored) = restore(&[]);
+    assert!(!ok && !restored && text.contains("--key"), "{text}");
+    let ((ok, text), restored) = restore(&["--key", other.to_str().unwrap()]);
+    assert!(!ok && !restored && text.contains("鍵ファイルが違います"), "{text}");
+    let ((ok, text), restored) = restore(&["--key", key.to_str().unwrap()]);
+    assert!(ok && restored, "{text}");
+    // One bit changed in the sealed file, manifest resealed: decryption refuses it.
+    let mut altered = sealed.clone();
+    let at = altered.len() - 1;
+    altered[at] ^= 1;
+    std::fs::write(copy.join("madoguchi.sqlite3.enc"), &altered).unwrap();
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(copy.join("manifest.json")).unwrap())
+            .unwrap();
+    use sha2::Digest as _;
+    m["sha256"] = sha2::Sha256::digest(&altered)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into();
+    std::fs::write(copy.join("manifest.json"), m.to_string()).unwrap();
+    let ((ok, text), restored) = restore(&["--key", key.to_str().unwrap()]);
+    assert!(!ok && !restored && text.contains("復号できません"), "{text}");
+    for dir in [data, backups, keys] {
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -166,6 +166,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
                 state.store.clone(),
                 backups.clone(),
                 config.backup_keep.max(1) as usize,
+                config.backup_key.clone(),
             );
         }
         crate::follow_up::spawn(
@@ -292,13 +293,27 @@ pub fn setup_sheet(
     Ok(Outcome::Done)
 }
 
-/// `bridge backup --to DIR`.
-pub fn backup(data: &Option<PathBuf>, to: &Path, out: &mut dyn Write) -> Result<Outcome> {
+/// `bridge backup --to DIR [--key FILE]`, or `--new-key FILE`.
+pub fn backup(
+    data: &Option<PathBuf>,
+    to: Option<&Path>,
+    key: Option<&Path>,
+    new_key: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    use crate::backup::BackupKey;
+    if let Some(path) = new_key {
+        let id = BackupKey::create(path)?;
+        writeln!(out, "鍵を作りました / key made: {} (id {id}) — バックアップとは別の場所に保管してください / keep it apart from the backups", path.display())?;
+        return Ok(Outcome::Done);
+    }
+    let to = to.context("--to DIR")?;
+    let key = key.map(BackupKey::read).transpose()?;
     let store = open_store(&data_dir(data))?;
     std::fs::create_dir_all(to)
         .with_context(|| format!("{} を作れません / cannot create it", to.display()))?;
-    let made = crate::backup::make(&store, to)?;
-    let manifest = crate::backup::verify(&made)?;
+    let made = crate::backup::make(&store, to, key.as_ref())?;
+    let manifest = crate::backup::verify(&made, key.as_ref())?;
     writeln!(
         out,
         "バックアップしました / backed up: {} ({} events, last seq {}, SHA-256 {})",
@@ -317,13 +332,16 @@ pub fn restore(
     from: &Path,
     force: bool,
     check: bool,
+    key: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let done = if check {
-        crate::backup::verify(from)
-    } else {
-        crate::backup::restore(from, &data_dir(data), force)
-    };
+    let done = key.map(crate::backup::BackupKey::read).transpose().and_then(|key| {
+        if check {
+            crate::backup::verify(from, key.as_ref())
+        } else {
+            crate::backup::restore(from, &data_dir(data), force, key.as_ref())
+        }
+    });
     match done {
         Ok(m) => {
             let what = if check {

@@ -50,14 +50,14 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 /// 0600 on Unix. On Windows: no inherited entries, full control for the account the
 /// bridge runs as (the service account) and for SYSTEM and Administrators, nobody else.
 #[cfg(unix)]
-fn restrict_to_owner(path: &Path) -> Result<()> {
+pub(crate) fn restrict_to_owner(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
 }
 
 #[cfg(windows)]
-fn restrict_to_owner(path: &Path) -> Result<()> {
+pub(crate) fn restrict_to_owner(path: &Path) -> Result<()> {
     let user = std::env::var("USERNAME").unwrap_or_else(|_| "SYSTEM".into());
     let status = std::process::Command::new("icacls")
         .arg(path)
@@ -72,7 +72,7 @@ fn restrict_to_owner(path: &Path) -> Result<()> {
 }
 
 #[cfg(not(any(unix, windows)))]
-fn restrict_to_owner(_: &Path) -> Result<()> {
+pub(crate) fn restrict_to_owner(_: &Path) -> Result<()> {
     Ok(())
 }
 

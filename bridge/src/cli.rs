@@ -15,6 +15,19 @@ pub struct Args {
     /// PINs or patient data.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Write the log to this file instead of stderr, rotated by size and age (the
+    /// service's log; `MADOGUCHI_LOG_FILE` works too).
+    #[arg(long, global = true)]
+    pub log_file: Option<std::path::PathBuf>,
+    /// Rotate the log file at this size (MiB).
+    #[arg(long, global = true, default_value_t = 10)]
+    pub log_max_mib: u64,
+    /// Keep this many rotated log files.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub log_keep: usize,
+    /// Remove rotated log files older than this (days).
+    #[arg(long, global = true, default_value_t = 90)]
+    pub log_max_days: u64,
     #[command(subcommand)]
     pub command: Command,
 }

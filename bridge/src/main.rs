@@ -7,7 +7,25 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    bridge::card::logging::init(args.verbose);
+    let log_file =
+        args.log_file.clone().or_else(|| std::env::var_os("MADOGUCHI_LOG_FILE").map(Into::into));
+    match &log_file {
+        Some(path) => {
+            let rotation = bridge::card::logging::Rotation {
+                max_bytes: args.log_max_mib.max(1) * 1024 * 1024,
+                keep: args.log_keep.max(1),
+                max_age: std::time::Duration::from_secs(args.log_max_days.max(1) * 86_400),
+            };
+            if let Err(e) = bridge::card::logging::init_to_file(args.verbose, path, rotation) {
+                eprintln!(
+                    "bridge: ログファイル {} を開けません / cannot open the log file: {e}",
+                    path.display()
+                );
+                return ExitCode::from(2);
+            }
+        }
+        None => bridge::card::logging::init(args.verbose),
+    }
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -193,7 +193,7 @@ mod tests {
         assert!(size(&path).unwrap() <= 1000);
         for n in 1..=3 {
             let s = size(&rotated(&path, n)).unwrap();
-            assert!(s <= 1000 && s >= 600, ".{n}: {s} bytes");
+            assert!((600..=1000).contains(&s), ".{n}: {s} bytes");
         }
         assert_eq!(size(&rotated(&path, 4)), None, "only three rotated files are kept");
         // `.2` is older than the limit: when it would become `.3` it goes instead.

@@ -135,6 +135,11 @@ pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairRespons
     call("POST", "/api/pair", None, Some(body), SYNC_MS).await
 }
 
+/// A tablet's pairing QR code (the kiosk only: the bridge refuses a LAN device).
+pub async fn pairing_qr(token: Option<&str>) -> Result<protocol::PairingQr, NetError> {
+    call("POST", "/api/pair/qr", token, Some("{}".into()), SYNC_MS).await
+}
+
 pub async fn push(token: &str, ops: Vec<protocol::Op>) -> Result<protocol::PushResponse, NetError> {
     let body = crate::json::to_text(&protocol::PushRequest { ops }).unwrap_or_default();
     call("POST", "/api/sync/push", Some(token), Some(body), SYNC_MS).await

@@ -55,15 +55,7 @@ pub fn SettingsPage() -> impl IntoView {
     let tablet_qr = RwSignal::new(None::<Result<protocol::PairingQr, String>>);
     let show_qr = move |_| {
         spawn_local(async move {
-            let token = c.token.get_untracked();
-            let qr = crate::net::call::<protocol::PairingQr>(
-                "POST",
-                "/api/pair/qr",
-                token.as_deref(),
-                Some("{}".into()),
-                20_000,
-            )
-            .await;
+            let qr = crate::net::pairing_qr(c.token.get_untracked().as_deref()).await;
             tablet_qr.set(Some(qr.map_err(|e| e.to_string())));
         });
     };

@@ -60,11 +60,19 @@ fn qr_link(data: &Path, name: &str) -> String {
         .unwrap_or_else(|| panic!("no link in {out}"))
 }
 
-/// A failed step, with what the tablet showed (a screenshot and the page's text).
-async fn failed(b: &Browser, e: String) -> String {
-    let _ = b.screenshot(&screenshots().join("tablet-failure.png")).await;
-    let page = b.js("return location.href + ' | ' + document.body.innerText").await;
-    format!("{e}\nthe tablet shows: {page:?}")
+/// Ends the tablet's session; a failed step panics with what the tablet showed (a
+/// screenshot and the page's text).
+async fn finish(b: Browser, result: Result<(), String>) {
+    let result = match result {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = b.screenshot(&screenshots().join("tablet-failure.png")).await;
+            let page = b.js("return location.href + ' | ' + document.body.innerText").await;
+            Err(format!("{e}\nthe tablet shows: {page:?}"))
+        }
+    };
+    b.close().await;
+    result.unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The kiosk (a browser on the bridge's own PC, over loopback HTTP) pairs through 設定 and
@@ -204,12 +212,7 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
         Ok(())
     }
     .await;
-    let result = match result {
-        Ok(()) => Ok(()),
-        Err(e) => Err(failed(&b, e).await),
-    };
-    b.close().await;
-    result.unwrap_or_else(|e: String| panic!("{e}"));
+    finish(b, result).await;
     let tally = ledger_tally(&server);
     e2e::report::record(
         scenario,
@@ -309,11 +312,6 @@ async fn a_tablet_refuses_a_bridge_with_another_ca() {
         Ok(())
     }
     .await;
-    let result = match result {
-        Ok(()) => Ok(()),
-        Err(e) => Err(failed(&b, e).await),
-    };
-    b.close().await;
-    result.unwrap_or_else(|e: String| panic!("{e}"));
+    finish(b, result).await;
     assert_eq!(ledger_tally(&server), Tally { in_ledger: 1, duplicates: 0 });
 }

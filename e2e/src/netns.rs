@@ -61,21 +61,23 @@ impl Lan {
         Ok(lan)
     }
 
-    /// [`Lan::create`], or `None` with a message saying `scenario` is skipped and why (a
+    /// [`Lan::create`] for `scenario`, or the message saying it is skipped and why (a
     /// machine where network namespaces cannot be made: not root, no `ip`, a container
-    /// without CAP_NET_ADMIN), also in the e2e report. Where `cargo xtask e2e` found that
-    /// namespaces can be made (`MADOGUCHI_REQUIRE_NETNS`), failing to make them is a failure.
-    pub fn create_or_skip(scenario: &str) -> Option<Lan> {
-        let tag: String = scenario.chars().filter(char::is_ascii_alphanumeric).take(6).collect();
-        match Lan::create(&tag) {
-            Ok(lan) => Some(lan),
+    /// without CAP_NET_ADMIN), also put in the e2e report; the scenario prints it and returns.
+    /// Where `cargo xtask e2e` found that namespaces can be made (`MADOGUCHI_REQUIRE_NETNS`),
+    /// failing to make them is a failure.
+    pub fn for_scenario(scenario: &str) -> Result<Lan, String> {
+        // One pair of namespaces per scenario of this process, never two with one name.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match Lan::create(&n.to_string()) {
+            Ok(lan) => Ok(lan),
             Err(e) if std::env::var_os("MADOGUCHI_REQUIRE_NETNS").is_some() => {
                 panic!("network namespaces were available to cargo xtask but not here: {e}")
             }
             Err(e) => {
-                eprintln!("SKIPPED {scenario} (network namespaces cannot be created here): {e}");
                 crate::report::record(scenario, serde_json::json!({ "skipped": e }));
-                None
+                Err(format!("SKIPPED {scenario} (network namespaces cannot be created here): {e}"))
             }
         }
     }

@@ -45,6 +45,11 @@ fn clinic_config(data: &Path, port: u16, share: &Path) {
     .unwrap();
 }
 
+/// The namespaces, or `None` after saying why the scenario is skipped.
+fn lan_or_skip(scenario: &str) -> Option<Lan> {
+    Lan::for_scenario(scenario).map_err(|skip| eprintln!("{skip}")).ok()
+}
+
 /// `bridge serve` inside the clinic's namespace, reached from here on the same port.
 fn serve_in(lan: &Lan, port: u16, data: &Path) -> Serve {
     Serve::start_in(&Lan::exec_prefix(&lan.clinic), &bridge_binary(), port, data, &[])
@@ -116,7 +121,7 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
 ) {
     let _one = ONE_AT_A_TIME.lock().await;
     let scenario = "a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_trusting_a_renewed_leaf";
-    let Some(lan) = Lan::create_or_skip(scenario) else { return };
+    let Some(lan) = lan_or_skip(scenario) else { return };
     let data = data_dir("lan");
     let (_peer, share) = folder_peer(&data);
     let port = free_port();
@@ -227,9 +232,7 @@ async fn a_tablet_on_the_lan_pairs_by_qr_works_through_a_wifi_drop_and_keeps_tru
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tablet_refuses_a_bridge_with_another_ca() {
     let _one = ONE_AT_A_TIME.lock().await;
-    let Some(lan) = Lan::create_or_skip("a_tablet_refuses_a_bridge_with_another_ca") else {
-        return;
-    };
+    let Some(lan) = lan_or_skip("a_tablet_refuses_a_bridge_with_another_ca") else { return };
     let data = data_dir("lan-ca");
     let (_peer, share) = folder_peer(&data);
     let port = free_port();

@@ -18,6 +18,7 @@ fn main() {
         let ops: Vec<Op> = (0..100)
             .map(|i| Op {
                 op_id: format!("bench-{b:04}-{i:03}"),
+                staff: None,
                 record_id: format!("rec-{b}-{i}"),
                 kind: "reception".into(),
                 device_time: "2026-11-25T09:00:00+09:00".into(),

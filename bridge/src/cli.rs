@@ -132,6 +132,13 @@ pub enum Command {
         #[command(subcommand)]
         command: PatientsCommand,
     },
+    /// Staff accounts: who signs in on the terminals, with a passkey.
+    Staff {
+        #[arg(long, global = true)]
+        data_dir: Option<std::path::PathBuf>,
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// The hash-chained audit log.
     Audit {
         #[arg(long, global = true)]
@@ -313,6 +320,64 @@ pub enum TlsCommand {
 pub enum AuditCommand {
     /// Recompute the chain; exit 1 at the first altered row.
     Verify,
+    /// What one person did on one day: their audited actions and the changes that reached
+    /// the ledger under their name (never patient data: record ids and kinds).
+    Show {
+        /// The staff member's name (or id).
+        #[arg(long)]
+        person: String,
+        /// The day in Japan (YYYY-MM-DD); today when left out.
+        #[arg(long)]
+        date: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StaffRole {
+    /// Receives patients.
+    Reception,
+    /// Also adds staff and pairs terminals.
+    Admin,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Reception => "reception",
+            StaffRole::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Adds a person and prints their one-time enrolment code (they enter it on a
+    /// terminal's sign-in screen and create a passkey there).
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value_t = StaffRole::Reception)]
+        role: StaffRole,
+        /// How long the code stays valid, in minutes (1–1440).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+    },
+    /// Everyone, with their role, passkeys and state.
+    List,
+    /// A new enrolment code for another passkey (a second device).
+    Enrol {
+        name: String,
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+    },
+    /// A lost authenticator: disables all of the person's passkeys, ends their sessions and
+    /// prints a new enrolment code. Audited.
+    Recover {
+        name: String,
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+    },
+    /// No more sign-in for this person; their sessions end. Their records stay theirs.
+    Disable { name: String },
 }
 
 #[derive(Debug, ClapArgs)]

@@ -70,6 +70,16 @@ pub fn jst_day(utc: &str) -> Option<Date> {
     Date::from_day_number(date.day_number() + (hour + 9) / 24)
 }
 
+/// The UTC RFC 3339 bounds `[from, to)` of a day in Japan, as [`now_rfc3339`] writes them
+/// (so a string comparison selects that day's rows).
+pub fn jst_day_bounds(day: Date) -> (String, String) {
+    let at = |n: i64| {
+        let d = Date::from_day_number(n).map(|d| d.to_string()).unwrap_or_default();
+        format!("{d}T15:00:00.000Z")
+    };
+    (at(day.day_number() - 1), at(day.day_number()))
+}
+
 /// `YYYY-MM-DD HH:MM` in Japan, `minutes` from now (a code's "valid until" for people).
 pub fn now_jst_minutes_after(minutes: u32) -> String {
     let secs = now_unix() + JST_OFFSET + i64::from(minutes) * 60;
@@ -94,5 +104,10 @@ mod tests {
         assert_eq!(jst_day("2026-11-25T15:00:00.000Z"), Date::parse("2026-11-26").ok());
         assert_eq!(jst_stamp().len(), 14);
         assert_eq!(jst_day(&now_rfc3339()), Some(today_jst()));
+        // A JST day runs from 15:00 UTC the day before; the first of a month too.
+        let (from, to) = jst_day_bounds(Date::parse("2026-12-01").unwrap_or_else(|_| unreachable!()));
+        assert_eq!((from.as_str(), to.as_str()), ("2026-11-30T15:00:00.000Z", "2026-12-01T15:00:00.000Z"));
+        assert_eq!(jst_day(&from), Date::parse("2026-12-01").ok());
+        assert_eq!(jst_day("2026-12-01T14:59:59.999Z"), Date::parse("2026-12-01").ok());
     }
 }

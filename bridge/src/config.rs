@@ -63,6 +63,9 @@ pub struct Config {
     pub backup_keep: u32,
     /// Encrypt the daily backups with this key file (`bridge backup --new-key`).
     pub backup_key: Option<PathBuf>,
+    /// Terminals lock after this many minutes without a touch or key (1–60; the
+    /// guideline's "clear the screen when staff step away").
+    pub lock_after_minutes: u32,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             backup_dir: None,
             backup_keep: 7,
             backup_key: None,
+            lock_after_minutes: 5,
         }
     }
 }

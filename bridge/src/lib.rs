@@ -23,4 +23,5 @@ pub mod gateway;
 pub mod policy_table;
 pub mod rules;
 pub mod server;
+pub mod staff;
 pub mod store;

@@ -75,6 +75,9 @@ fn main() -> ExitCode {
         Command::Patients { data_dir, command } => {
             bridge::bookings::cli::patients(&data_dir, &command, &mut out)
         }
+        Command::Staff { data_dir, command } => {
+            bridge::server::cli::staff(&data_dir, &command, &mut out)
+        }
         Command::Audit { data_dir, command } => {
             bridge::server::cli::audit(&data_dir, &command, &mut out)
         }

@@ -17,6 +17,8 @@
 //!   [`bookings`].
 
 mod bookings;
+mod staff;
+pub use staff::{AuditRow, StaffRow};
 pub use bookings::{BulkRun, BulkStep};
 
 use crate::clock::{jst_day, now_rfc3339, now_unix};
@@ -154,9 +156,73 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     subject TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    person TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    disabled_time TEXT
+);
+CREATE TABLE IF NOT EXISTS staff_passkeys (
+    credential_id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL,
+    passkey TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    last_used_time TEXT,
+    disabled_time TEXT
+);
+CREATE TABLE IF NOT EXISTS staff_enrolments (
+    code_hash TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL,
+    expires_unix INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS staff_sessions (
+    token_hash TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    started_time TEXT NOT NULL,
+    started_unix INTEGER NOT NULL,
+    ended_time TEXT,
+    ended_how TEXT
+);
+CREATE INDEX IF NOT EXISTS staff_sessions_device ON staff_sessions (device_id, started_unix);
 ";
+
+/// One audit row's link in the chain. A row without a person hashes as rows did before
+/// staff sign-in existed, so an older log still verifies.
+fn audit_hash(prev: &str, time: &str, actor: &str, person: &str, action: &str, subject: &str) -> String {
+    let mut text = format!("{prev}\n{time}\n{actor}\n{action}\n{subject}");
+    if !person.is_empty() {
+        text.push_str("\nperson ");
+        text.push_str(person);
+    }
+    sha256_hex(text.as_bytes())
+}
+
+/// Appends one audit row inside `tx` (so that a change and its audit row commit together).
+fn append_audit(
+    tx: &rusqlite::Transaction<'_>,
+    actor: &str,
+    person: &str,
+    action: &str,
+    subject: &str,
+) -> Result<(), StoreError> {
+    let prev: String = tx
+        .query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
+    let time = now_rfc3339();
+    let hash = audit_hash(&prev, &time, actor, person, action, subject);
+    tx.execute(
+        "INSERT INTO audit (time, actor, action, subject, prev_hash, hash, person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![time, actor, action, subject, prev, hash, person],
+    )?;
+    Ok(())
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -251,6 +317,10 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         // Events stored before 練習モード was recorded are taken as real: the simulator was
         // then the silent default, and an export of them says which gateway made them.
         ("events", "training", "INTEGER NOT NULL DEFAULT 0"),
+        // Who made each change and who did each audited thing (staff sign-in came later:
+        // older rows are the device's alone).
+        ("events", "staff_id", "TEXT"),
+        ("audit", "person", "TEXT NOT NULL DEFAULT ''"),
     ] {
         let columns: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
@@ -440,10 +510,21 @@ impl Store {
                             results.push(claimed);
                             continue;
                         }
+                        // Theirs only if they signed in on this device; otherwise the
+                        // change is the device's, and the claim is audited.
+                        let staff = match op.staff.as_deref() {
+                            Some(id) if Store::signed_in_on(&tx, id, device_id)? => Some(id),
+                            Some(id) => {
+                                let id: String = id.chars().take(64).collect();
+                                append_audit(&tx, device_id, "", "op_staff_unknown", &format!("{} {id}", op.op_id))?;
+                                None
+                            }
+                            None => None,
+                        };
                         tx.execute(
-                            "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                            params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash, training],
+                            "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training, staff_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            params![op.op_id, op.record_id, device_id, op.kind, op.device_time, received, body, hash, training, staff],
                         )?;
                         let seq = tx.last_insert_rowid() as u64;
                         // A reception that could not be confirmed carries the numbers to
@@ -863,15 +944,20 @@ impl Store {
 
     /// Appends to the hash-chained audit log (who, what, which record; never patient data).
     pub fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), StoreError> {
+        self.audit_by(actor, "", action, subject)
+    }
+
+    /// [`Store::audit`] with the signed-in person (a staff id; empty when nobody was).
+    pub fn audit_by(
+        &self,
+        actor: &str,
+        person: &str,
+        action: &str,
+        subject: &str,
+    ) -> Result<(), StoreError> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let prev: String = tx.query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?.unwrap_or_default();
-            let time = now_rfc3339();
-            let hash = sha256_hex(format!("{prev}\n{time}\n{actor}\n{action}\n{subject}").as_bytes());
-            tx.execute(
-                "INSERT INTO audit (time, actor, action, subject, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![time, actor, action, subject, prev, hash],
-            )?;
+            append_audit(&tx, actor, person, action, subject)?;
             tx.commit()?;
             Ok(())
         })
@@ -913,7 +999,7 @@ impl Store {
     pub fn verify_audit(&self) -> Result<u64, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT seq, time, actor, action, subject, prev_hash, hash FROM audit ORDER BY seq",
+                "SELECT seq, time, actor, action, subject, prev_hash, hash, person FROM audit ORDER BY seq",
             )?;
             let mut rows = stmt.query([])?;
             let mut prev = String::new();
@@ -923,8 +1009,8 @@ impl Store {
                 let (time, actor, action, subject): (String, String, String, String) =
                     (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
                 let (stored_prev, stored_hash): (String, String) = (r.get(5)?, r.get(6)?);
-                let hash =
-                    sha256_hex(format!("{prev}\n{time}\n{actor}\n{action}\n{subject}").as_bytes());
+                let person: String = r.get(7)?;
+                let hash = audit_hash(&prev, &time, &actor, &person, &action, &subject);
                 if stored_prev != prev || stored_hash != hash {
                     return Err(StoreError::AuditBroken(seq as u64));
                 }

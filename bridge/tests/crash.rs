@@ -14,6 +14,7 @@ fn serve(port: u16, data: &std::path::Path) -> Serve {
 fn op(n: u32) -> Op {
     Op {
         op_id: format!("crash-op-{n:06}"),
+        staff: None,
         record_id: format!("rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-25T09:00:00+09:00".into(),

@@ -16,6 +16,7 @@ const VISIT: &str = "2026-11-26";
 fn op(n: &str, record: &str, kind: &str, time: &str, body: Value) -> Op {
     Op {
         op_id: format!("op-{n}"),
+        staff: None,
         record_id: record.into(),
         kind: kind.into(),
         device_time: time.into(),

@@ -83,6 +83,7 @@ fn numbers_of(state: &AppState, id: &str) -> protocol::LookupQuery {
 fn reception(n: u32, follow_up: serde_json::Value) -> Op {
     Op {
         op_id: format!("fu-op-{n}"),
+        staff: None,
         record_id: format!("fu-rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-26T09:00:00+09:00".into(),
@@ -303,6 +304,7 @@ async fn a_face_result_is_claimed_once() {
     let (second, _) = c.state.store.pair(&code, "受付2").unwrap().unwrap();
     let claim = |n: u32| Op {
         op_id: format!("claim-op-{n}"),
+        staff: None,
         record_id: format!("claim-rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-26T09:00:00+09:00".into(),

@@ -8,6 +8,7 @@ use std::process::Command;
 fn op(n: u32, time: &str, method: &str, status: &str, who: &str) -> Op {
     Op {
         op_id: format!("report-{n}"),
+        staff: None,
         record_id: format!("rec-{n}"),
         kind: "reception".into(),
         device_time: time.into(),

@@ -30,6 +30,7 @@ fn state(store: Store) -> AppState {
 fn op(n: u32, body: &str) -> Op {
     Op {
         op_id: format!("op-{n}"),
+        staff: None,
         record_id: format!("rec-{n}"),
         kind: "reception".into(),
         device_time: "2026-11-25T09:00:00+09:00".into(),
@@ -371,6 +372,7 @@ async fn terminals_cannot_write_the_bridges_kinds_or_ids() {
     let token = pair(&s).await;
     let forged = |op_id: &str, kind: &str| Op {
         op_id: op_id.into(),
+        staff: None,
         record_id: "rec-forged".into(),
         kind: kind.into(),
         device_time: "2026-11-25T09:00:00+09:00".into(),

@@ -188,6 +188,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
         let tls_dir = dir.join("tls");
         let certs = super::tls::ensure(&tls_dir, &names)?;
         state.ca_sha256 = Some(super::tls::ca_fingerprint(&certs.ca_pem)?);
+        state.lock_after_s = config.lock_after_minutes.clamp(1, 60) * 60;
         state.tablet_address = config
             .lan_names
             .first()
@@ -409,6 +410,87 @@ pub fn audit(
                 Ok(Outcome::RuleSaysNo)
             }
         },
+        AuditCommand::Show { person, date } => {
+            let Some(who) = store.staff_member(person)? else {
+                writeln!(out, "職員 {person} はいません / no staff member {person}")?;
+                return Ok(Outcome::RuleSaysNo);
+            };
+            let day = match date {
+                Some(d) => eligibility::Date::parse(d).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
+                None => crate::clock::today_jst(),
+            };
+            let names: std::collections::HashMap<String, String> =
+                store.devices()?.into_iter().map(|d| (d.device_id, d.name)).collect();
+            let rows = store.audit_of(&who.staff_id, day)?;
+            writeln!(out, "{} ({}) {day}: {} rows", who.name, who.role, rows.len())?;
+            for r in rows {
+                let device = names.get(&r.actor).map_or(r.actor.as_str(), String::as_str);
+                let time = crate::clock::jst_time_of_day(&r.time).unwrap_or_default();
+                writeln!(out, "{time}\t{device}\t{}\t{}", r.action, r.subject)?;
+            }
+            Ok(Outcome::Done)
+        }
+    }
+}
+
+pub fn staff(
+    data: &Option<PathBuf>,
+    command: &crate::cli::StaffCommand,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    use crate::cli::StaffCommand;
+    let store = open_store(&data_dir(data))?;
+    let find = |name: &str| store.staff_member(name);
+    let code_line = |out: &mut dyn Write, name: &str, code: &str, minutes: u32| -> Result<()> {
+        writeln!(out, "{name} の登録コード / enrolment code: {code}")?;
+        writeln!(out, "有効期限 / valid until {} (JST)", crate::clock::now_jst_minutes_after(minutes))?;
+        writeln!(out, "端末のサインイン画面で「登録コード」に入力し、パスキーを作成してください / enter it on a terminal's sign-in screen and create a passkey")?;
+        Ok(())
+    };
+    match command {
+        StaffCommand::Add { name, role, minutes } => {
+            let Some(added) = store.add_staff(name, role.as_str())? else {
+                writeln!(out, "その名前の職員はすでにいます / a staff member named {name:?} exists (or the name is empty)")?;
+                return Ok(Outcome::RuleSaysNo);
+            };
+            let code = store.enrolment_code(&added.staff_id, i64::from(*minutes) * 60, false)?;
+            writeln!(out, "追加しました / added {} ({})", added.name, added.role)?;
+            code_line(out, &added.name, &code, *minutes)?;
+            Ok(Outcome::Done)
+        }
+        StaffCommand::List => {
+            for p in store.staff()? {
+                let state = if p.disabled_time.is_some() { "disabled" } else { "active" };
+                writeln!(out, "{}\t{}\t{}\t{} passkey(s)\t{state}", p.staff_id, p.name, p.role, p.passkeys)?;
+            }
+            Ok(Outcome::Done)
+        }
+        StaffCommand::Enrol { name, minutes } | StaffCommand::Recover { name, minutes } => {
+            let recover = matches!(command, StaffCommand::Recover { .. });
+            let Some(p) = find(name)?.filter(|p| p.disabled_time.is_none()) else {
+                writeln!(out, "有効な職員 {name} はいません / no active staff member {name}")?;
+                return Ok(Outcome::RuleSaysNo);
+            };
+            let code = store.enrolment_code(&p.staff_id, i64::from(*minutes) * 60, recover)?;
+            if recover {
+                writeln!(out, "{} のパスキーをすべて無効にしました / all of {}'s passkeys are disabled", p.name, p.name)?;
+            }
+            code_line(out, &p.name, &code, *minutes)?;
+            Ok(Outcome::Done)
+        }
+        StaffCommand::Disable { name } => {
+            let disabled = match find(name)? {
+                Some(p) => store.disable_staff(&p.staff_id)?,
+                None => false,
+            };
+            if disabled {
+                writeln!(out, "無効にしました / disabled {name}")?;
+                Ok(Outcome::Done)
+            } else {
+                writeln!(out, "有効な職員 {name} はいません / no active staff member {name}")?;
+                Ok(Outcome::RuleSaysNo)
+            }
+        }
     }
 }
 

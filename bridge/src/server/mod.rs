@@ -13,11 +13,12 @@ pub mod cli;
 pub mod dev_usb;
 pub mod pairing;
 mod security;
+mod staff;
 pub mod tls;
 mod ws;
 
 pub use assets::Assets;
-pub use security::{Allowed, PairLimiter};
+pub use security::{Allowed, PairLimiter, Signed};
 
 use crate::card::ReaderService;
 use crate::gateway::{Backend, Gateway, GatewayError, GatewayEvent, NumberQuery};
@@ -69,6 +70,10 @@ pub struct AppState {
     /// The local CA's fingerprint ([`tls::ca_fingerprint`]), stated on `/health` (`serve`
     /// sets it once the certificates are ready).
     pub ca_sha256: Option<String>,
+    /// Staff passkeys: the relying parties (the bridge's named origins) and ceremonies.
+    pub passkeys: Arc<crate::staff::Passkeys>,
+    /// Terminals lock after this many idle seconds (`lock_after_minutes`).
+    pub lock_after_s: u32,
 }
 
 impl AppState {
@@ -118,7 +123,7 @@ impl AppState {
     /// (`bad_input` names the field; `gateway_unavailable` means use the outage path).
     pub async fn lookup(
         &self,
-        device_id: &str,
+        who: &Signed,
         query: &protocol::LookupQuery,
     ) -> Result<serde_json::Value, (String, String)> {
         let query = NumberQuery::from_wire(query, crate::clock::today_jst())
@@ -132,8 +137,8 @@ impl AppState {
             tokio::time::sleep(PROCESSING_WAIT).await;
             answer = self.gateway.lookup(&query).await.map_err(gateway_error)?;
         }
-        self.audit(
-            device_id,
+        self.audit_as(
+            who,
             "lookup",
             &format!("insurer {}", query.insurer.eight_char_form().trim()),
         );
@@ -153,6 +158,7 @@ impl AppState {
     ) -> Result<serde_json::Value, (String, String)> {
         // Before any APDU: a PIN try must not be spent on a confirmation that cannot succeed.
         self.refuse_unless_card_confirmable(device_id)?;
+        let who = self.socket_person(device_id).await?;
         let readers = self.readers.clone();
         let pin = card::pin::Pin::new(pin.expose());
         let staff = if staff_confirmed_last_try {
@@ -186,7 +192,7 @@ impl AppState {
         .await
         .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
         .map_err(gateway_error)?;
-        self.audit(device_id, "card_confirmed", "own reader");
+        self.audit_as(&who, "card_confirmed", "own reader");
         let reply =
             crate::gateway::Reply { holder: Some(holder), ..crate::gateway::reply(&answer, visit) };
         Ok(reply.to_value())
@@ -230,6 +236,7 @@ impl AppState {
         challenge: &str,
     ) -> Result<serde_json::Value, (String, String)> {
         self.refuse_unless_card_confirmable(device_id)?;
+        let who = self.socket_person(device_id).await?;
         let bad = |m: &str| ("bad_input".to_string(), m.to_string());
         let issued = self
             .challenges
@@ -256,7 +263,7 @@ impl AppState {
         .await
         .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
         .map_err(gateway_error)?;
-        self.audit(device_id, "card_confirmed", "page reader");
+        self.audit_as(&who, "card_confirmed", "page reader");
         let reply =
             crate::gateway::Reply { holder: Some(holder), ..crate::gateway::reply(&answer, visit) };
         Ok(reply.to_value())
@@ -273,12 +280,43 @@ impl AppState {
         });
     }
 
+    /// [`AppState::audit`] with the person signed in on the device.
+    pub(crate) fn audit_as(&self, who: &Signed, action: &'static str, subject: &str) {
+        let store = self.store.clone();
+        let (device, person, subject) =
+            (who.device.clone(), who.person_id().to_string(), subject.to_string());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.audit_by(&device, &person, action, &subject) {
+                tracing::warn!(%e, "audit append failed");
+            }
+        });
+    }
+
+    /// Who a request over `device_id`'s socket (a card operation, a lookup) is for: the
+    /// person signed in on the device. Refused when sign-in is required and nobody is —
+    /// before any APDU, so no PIN is asked for a confirmation that cannot be recorded.
+    pub(crate) async fn socket_person(&self, device_id: &str) -> Result<Signed, (String, String)> {
+        let (store, device) = (self.store.clone(), device_id.to_string());
+        let found = tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::store::StoreError>((store.sign_in_required()?, store.device_person(&device)?))
+        })
+        .await
+        .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
+        .map_err(|e| ("store".to_string(), e.to_string()))?;
+        let device = device_id.to_string();
+        match found {
+            (_, Some(person)) => Ok(Signed { device, person: Some(person) }),
+            (false, None) => Ok(Signed { device, person: None }),
+            (true, None) => Err(("sign_in_required".into(), "職員のサインインが必要です（暗証番号は使われていません） / a staff member must sign in first (no PIN try was used)".into())),
+        }
+    }
+
     pub fn new(store: Store, gateway: Arc<Backend>, allowed: Allowed) -> AppState {
         AppState {
             store,
             readers: ReaderService::new(),
             gateway,
-            allowed: Arc::new(allowed),
+            allowed: Arc::new(allowed.clone()),
             limiter: Arc::new(PairLimiter::new(10, std::time::Duration::from_secs(60))),
             started: Instant::now(),
             assets: Arc::new(Assets::embedded().unwrap_or_default()),
@@ -290,6 +328,8 @@ impl AppState {
             registrar: None,
             ca_sha256: None,
             tablet_address: None,
+            passkeys: Arc::new(crate::staff::Passkeys::for_origins(&allowed.origins)),
+            lock_after_s: 300,
         }
     }
 
@@ -475,6 +515,7 @@ pub fn routes(
     let origin = security::origin(state.allowed.clone());
     let origin_if_present = security::origin_if_present(state.allowed.clone());
     let device = security::device(state.store.clone());
+    let signed = security::signed(state.store.clone());
 
     let health = warp::path!("health").and(warp::get()).and(host.clone()).and(origin_if_present.clone()).and(with_state.clone()).and_then(|s: AppState| async move {
         let readers = blocking({
@@ -533,9 +574,10 @@ pub fn routes(
         .and(warp::get())
         .and(host.clone())
         .and(origin.clone())
-        .and(device.clone())
+        .and(signed.clone())
         .and(with_state.clone())
-        .and_then(|_device: String, s: AppState| async move {
+        .and_then(|who: Signed, s: AppState| async move {
+            s.audit_as(&who, "viewed", "follow_ups");
             let store = s.store.clone();
             Ok::<_, Rejection>(match blocking(move || store.follow_ups(500)).await? {
                 Ok(list) => warp::reply::json(&list).into_response(),
@@ -550,9 +592,9 @@ pub fn routes(
         .and(warp::get().or(warp::post()).unify())
         .and(host.clone())
         .and(origin.clone())
-        .and(device.clone())
+        .and(signed.clone())
         .and(with_state.clone())
-        .and_then(|_device: String, s: AppState| async move {
+        .and_then(|_who: Signed, s: AppState| async move {
             let store = s.store.clone();
             // A page of events, like a pull (one wire shape for a list of events).
             Ok::<_, Rejection>(match blocking(move || store.open_face_results()).await? {
@@ -575,11 +617,12 @@ pub fn routes(
         .and(warp::post())
         .and(host.clone())
         .and(origin.clone())
-        .and(device.clone())
+        .and(signed.clone())
         .and(warp::body::content_length_limit(4096))
         .and(warp::body::json())
         .and(with_state.clone())
-        .and_then(|_device: String, patient: reception::Patient, s: AppState| async move {
+        .and_then(|who: Signed, patient: reception::Patient, s: AppState| async move {
+            s.audit_as(&who, "viewed", "last_visit");
             let store = s.store.clone();
             Ok::<_, Rejection>(match blocking(move || store.last_visit(&patient)).await? {
                 Ok(last) => warp::reply::json(&last).into_response(),
@@ -593,12 +636,13 @@ pub fn routes(
         .and(warp::post())
         .and(host.clone())
         .and(origin.clone())
-        .and(device.clone())
+        .and(signed.clone())
         .and(warp::body::content_length_limit(1024))
         .and(warp::body::json())
         .and(with_state.clone())
         .and_then(
-            |_device: String, query: reception::booking::BookingsQuery, s: AppState| async move {
+            |who: Signed, query: reception::booking::BookingsQuery, s: AppState| async move {
+                s.audit_as(&who, "viewed", "bookings");
                 let store = s.store.clone();
                 let date = query.date.unwrap_or_else(crate::clock::today_jst);
                 let read = move || Ok((store.bookings_on(date)?, store.failed_references()?));
@@ -627,12 +671,12 @@ pub fn routes(
             .and(warp::post())
             .and(host.clone())
             .and(origin.clone())
-            .and(device.clone())
+            .and(signed.clone())
             .and(warp::body::content_length_limit(4096))
             .and(warp::body::json())
             .and(with_state.clone())
             .and_then(
-                |device: String,
+                |who: Signed,
                  fields: std::collections::BTreeMap<String, String>,
                  s: AppState| async move {
                     let booking = match crate::bookings::from_fields(&fields) {
@@ -652,7 +696,7 @@ pub fn routes(
                             .await?
                         {
                             Ok(_) => {
-                                s.audit(&device, "put_booking", &booking.date.to_string());
+                                s.audit_as(&who, "put_booking", &booking.date.to_string());
                                 warp::reply::json(&booking).into_response()
                             }
                             Err(e) => error_reply(
@@ -682,12 +726,12 @@ pub fn routes(
         .and(warp::post())
         .and(host.clone())
         .and(origin.clone())
-        .and(device.clone())
+        .and(signed.clone())
         .and(warp::body::content_length_limit(4096))
         .and(warp::body::json())
         .and(with_state.clone())
-        .and_then(|device: String, q: protocol::LookupQuery, s: AppState| async move {
-            Ok::<_, Rejection>(match s.lookup(&device, &q).await {
+        .and_then(|who: Signed, q: protocol::LookupQuery, s: AppState| async move {
+            Ok::<_, Rejection>(match s.lookup(&who, &q).await {
                 Ok(body) => warp::reply::json(&body).into_response(),
                 Err((code, message)) => {
                     let status = match code.as_str() {
@@ -886,6 +930,8 @@ pub fn routes(
         .or(pair)
         .unify()
         .or(pair_qr)
+        .unify()
+        .or(staff::routes(&state))
         .unify()
         .or(follow_ups)
         .unify()

@@ -148,6 +148,50 @@ pub(crate) fn device(store: Store) -> impl Filter<Extract = (String,), Error = R
     })
 }
 
+/// A paired device and the person signed in on it (when anyone is).
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub device: String,
+    pub person: Option<crate::store::StaffRow>,
+}
+
+impl Signed {
+    /// The person's staff id, or "" (the audit log's column).
+    pub fn person_id(&self) -> &str {
+        self.person.as_ref().map_or("", |p| p.staff_id.as_str())
+    }
+}
+
+/// [`device`] plus the staff session in `X-Madoguchi-Staff`: for everything that shows or
+/// records patient data. Once anyone has a passkey (`sign_in_required`) a request without a
+/// live session on this device is refused `sign_in_required`; a stale or ended session
+/// (locked, handed over, disabled, a day old) is `signed_out`.
+pub(crate) fn signed(store: Store) -> impl Filter<Extract = (Signed,), Error = Rejection> + Clone {
+    device(store.clone())
+        .and(warp::header::optional::<String>(protocol::STAFF_HEADER))
+        .and_then(move |device: String, session: Option<String>| {
+            let store = store.clone();
+            async move {
+                let found = tokio::task::spawn_blocking(move || -> Result<Result<Signed, Rejection>, crate::store::StoreError> {
+                    match session.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                        Some(token) => Ok(match store.session_person(&device, token)? {
+                            Some(person) => Ok(Signed { device, person: Some(person) }),
+                            None => Err(refuse(StatusCode::UNAUTHORIZED, "signed_out", "サインインが切れました。もう一度サインインしてください / the staff session ended (locked, handed over or expired): sign in again")),
+                        }),
+                        None if store.sign_in_required()? => Ok(Err(refuse(StatusCode::UNAUTHORIZED, "sign_in_required", "職員のサインインが必要です / a staff member must sign in on this terminal"))),
+                        None => Ok(Ok(Signed { device, person: None })),
+                    }
+                })
+                .await
+                .map_err(|_| warp::reject::custom(Internal))?;
+                match found {
+                    Ok(result) => result,
+                    Err(_) => Err(warp::reject::custom(Internal)),
+                }
+            }
+        })
+}
+
 /// At most `max` pairing attempts per `window`, for all clients together.
 #[derive(Debug)]
 pub struct PairLimiter {

@@ -235,10 +235,16 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 Err((code, message)) => ServerMessage::Error { code, message },
             }
         }
-        ClientMessage::Lookup { query } => match state.lookup(device_id, &query).await {
-            Ok(body) => ServerMessage::LookupResult { body },
-            Err((code, message)) => ServerMessage::Error { code, message },
-        },
+        ClientMessage::Lookup { query } => {
+            let looked_up = match state.socket_person(device_id).await {
+                Ok(who) => state.lookup(&who, &query).await,
+                Err(refused) => Err(refused),
+            };
+            match looked_up {
+                Ok(body) => ServerMessage::LookupResult { body },
+                Err((code, message)) => ServerMessage::Error { code, message },
+            }
+        }
     };
     text(&ServerEnvelope::reply(id, reply))
 }

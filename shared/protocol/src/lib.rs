@@ -129,6 +129,69 @@ pub struct PairingQr {
     pub minutes: u32,
 }
 
+/// A staff member as terminals see them (`GET /api/staff`, a sign-in's answer).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StaffMember {
+    /// A UUID the bridge gave them; never changes (a name may be corrected).
+    pub id: String,
+    pub name: String,
+    /// `reception` or `admin`.
+    pub role: String,
+    /// Whether they have a passkey to sign in with (else they enrol with a code first).
+    pub enrolled: bool,
+}
+
+/// Who may sign in on this terminal, and whether one must (`POST /api/staff`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StaffRoster {
+    /// True once anyone has a passkey: from then on patient data needs a signed-in person.
+    pub required: bool,
+    pub staff: Vec<StaffMember>,
+    /// The lock after this many seconds without a touch or key (the bridge's setting).
+    pub lock_after_s: u32,
+}
+
+/// The first half of a WebAuthn ceremony: `options` go to `navigator.credentials` as the
+/// browser's JSON form (`PublicKeyCredential.parse…OptionsFromJSON`), `ceremony` comes back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CeremonyStart {
+    pub ceremony: String,
+    pub options: serde_json::Value,
+}
+
+/// `POST /api/staff/enrol/start` (`code`: the one-time enrolment code an admin gave) or
+/// `POST /api/staff/sign-in/start` (`staff`: the id of the person signing in).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CeremonyRequest {
+    pub code: String,
+    pub staff: String,
+}
+
+/// The second half: the credential as the browser's `toJSON()` gives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CeremonyFinish {
+    pub ceremony: String,
+    pub credential: serde_json::Value,
+}
+
+/// A signed-in person on this device: `session` goes in `X-Madoguchi-Staff`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignedIn {
+    pub session: String,
+    pub staff: StaffMember,
+    /// `signed_in`, `unlocked` (the same person as before the lock) or `hand_over`.
+    pub how: String,
+}
+
+/// The header that carries a staff session (beside the device's `Authorization`).
+pub const STAFF_HEADER: &str = "x-madoguchi-staff";
+
 /// One change a terminal made, as it sends it. `op_id` never changes across retries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +205,11 @@ pub struct Op {
     /// The terminal's clock when the change was made (RFC 3339); informational.
     pub device_time: String,
     pub body: serde_json::Value,
+    /// The staff member signed in when the change was made ([`StaffMember::id`]), kept with
+    /// the op so that a reception queued offline is still theirs when a colleague's session
+    /// sends it. The bridge records it only for someone who signed in on this device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
 }
 
 /// The kinds a terminal may push: a reception and the events of its life. Everything else

@@ -228,6 +228,7 @@ impl RecordEvent {
     pub fn to_op(&self, op_id: &str, record_id: &str, device_time: &str) -> protocol::Op {
         protocol::Op {
             op_id: op_id.to_string(),
+            staff: None,
             record_id: record_id.to_string(),
             kind: self.kind().to_string(),
             device_time: device_time.to_string(),

@@ -1,0 +1,176 @@
+//! Staff routes: the roster a terminal shows on its sign-in screen, the two WebAuthn
+//! ceremonies (enrolment with a code, sign-in), the lock and sign-out, and the audited
+//! views a page reports (its own copy of the ledger).
+
+use super::security::{self, Signed};
+use super::{blocking, error_reply, AppState};
+use crate::staff::StaffError;
+use protocol::{CeremonyFinish, CeremonyRequest, StaffRoster};
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+fn refusal(e: &StaffError) -> warp::reply::Response {
+    let status = match e {
+        StaffError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        StaffError::NoRelyingParty => StatusCode::CONFLICT,
+        _ => StatusCode::FORBIDDEN,
+    };
+    error_reply(status, e.code(), &e.to_string())
+}
+
+fn reply<T: serde::Serialize>(result: Result<T, StaffError>) -> warp::reply::Response {
+    match result {
+        Ok(body) => warp::reply::json(&body).into_response(),
+        Err(e) => refusal(&e),
+    }
+}
+
+/// The screens a page may report as viewed (its local ledger has no bridge route).
+const VIEWED: [&str; 3] = ["ledger", "work_list", "bookings"];
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Viewed {
+    screen: String,
+}
+
+pub(super) fn routes(
+    state: &AppState,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let host = security::host(state.allowed.clone());
+    let origin = security::origin(state.allowed.clone());
+    let device = security::device(state.store.clone());
+    let signed = security::signed(state.store.clone());
+    // The origin names the relying party (checked exact by `origin` first).
+    let origin_value = warp::header::<String>("origin");
+    let base = host.and(origin).and(warp::post());
+
+    let roster = warp::path!("api" / "staff")
+        .and(base.clone())
+        .and(device.clone())
+        .and(with_state.clone())
+        .and_then(|_device: String, s: AppState| async move {
+            let store = s.store.clone();
+            let read = blocking(move || Ok::<_, crate::store::StoreError>((store.sign_in_required()?, store.staff()?))).await?;
+            Ok::<_, Rejection>(match read {
+                Ok((required, staff)) => warp::reply::json(&StaffRoster {
+                    required,
+                    staff: staff.iter().filter(|p| p.disabled_time.is_none()).map(|p| p.member()).collect(),
+                    lock_after_s: s.lock_after_s,
+                })
+                .into_response(),
+                Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+            })
+        });
+
+    let ceremony_start = |enrol: bool| {
+        let (path_a, path_b) = if enrol { ("enrol", "start") } else { ("sign-in", "start") };
+        warp::path("api")
+            .and(warp::path("staff"))
+            .and(warp::path(path_a))
+            .and(warp::path(path_b))
+            .and(warp::path::end())
+            .and(base.clone())
+            .and(device.clone())
+            .and(origin_value)
+            .and(warp::body::content_length_limit(1024))
+            .and(warp::body::json())
+            .and(with_state.clone())
+            .and_then(move |device: String, origin: String, req: CeremonyRequest, s: AppState| async move {
+                let result = blocking(move || {
+                    if enrol {
+                        s.passkeys.start_enrolment(&s.store, &device, &origin, &req.code)
+                    } else {
+                        s.passkeys.start_sign_in(&s.store, &device, &origin, &req.staff)
+                    }
+                })
+                .await?;
+                Ok::<_, Rejection>(reply(result))
+            })
+    };
+
+    let ceremony_finish = |enrol: bool| {
+        let path_a = if enrol { "enrol" } else { "sign-in" };
+        warp::path("api")
+            .and(warp::path("staff"))
+            .and(warp::path(path_a))
+            .and(warp::path("finish"))
+            .and(warp::path::end())
+            .and(base.clone())
+            .and(device.clone())
+            .and(origin_value)
+            .and(warp::body::content_length_limit(64 * 1024))
+            .and(warp::body::json())
+            .and(with_state.clone())
+            .and_then(move |device: String, origin: String, finish: CeremonyFinish, s: AppState| async move {
+                let result = blocking(move || {
+                    let result = if enrol {
+                        s.passkeys.finish_enrolment(&s.store, &device, &origin, &finish)
+                    } else {
+                        s.passkeys.finish_sign_in(&s.store, &device, &origin, &finish)
+                    };
+                    // A refused passkey is worth a line in the audit log (who tried is
+                    // unknown: the device is).
+                    if let Err(e @ (StaffError::Refused | StaffError::BadCode | StaffError::NoCeremony)) = &result {
+                        let _ = s.store.audit(&device, "staff_sign_in_refused", e.code());
+                    }
+                    result
+                })
+                .await?;
+                Ok::<_, Rejection>(reply(result))
+            })
+    };
+
+    // The page locks (idle) or signs out: the session ends here, so its token is useless.
+    let end = |how: &'static str| {
+        warp::path("api")
+            .and(warp::path("staff"))
+            .and(warp::path(if how == "locked" { "lock" } else { "sign-out" }))
+            .and(warp::path::end())
+            .and(base.clone())
+            .and(device.clone())
+            .and(with_state.clone())
+            .and_then(move |device: String, s: AppState| async move {
+                let store = s.store.clone();
+                Ok::<_, Rejection>(match blocking(move || store.end_session(&device, how)).await? {
+                    Ok(ended) => warp::reply::json(&serde_json::json!({ "ended": ended })).into_response(),
+                    Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
+                })
+            })
+    };
+
+    let viewed = warp::path!("api" / "staff" / "viewed")
+        .and(base.clone())
+        .and(signed)
+        .and(warp::body::content_length_limit(256))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(|who: Signed, v: Viewed, s: AppState| async move {
+            let Some(screen) = VIEWED.iter().find(|known| **known == v.screen) else {
+                return Ok::<_, Rejection>(error_reply(StatusCode::UNPROCESSABLE_ENTITY, "bad_input", "unknown screen"));
+            };
+            s.audit_as(&who, "viewed", screen);
+            Ok(warp::reply::json(&serde_json::json!({})).into_response())
+        });
+
+    roster
+        .or(ceremony_start(true))
+        .unify()
+        .or(ceremony_start(false))
+        .unify()
+        .or(ceremony_finish(true))
+        .unify()
+        .or(ceremony_finish(false))
+        .unify()
+        .or(end("locked"))
+        .unify()
+        .or(end("signed_out"))
+        .unify()
+        .or(viewed)
+        .unify()
+        .boxed()
+}

@@ -87,6 +87,24 @@ impl std::fmt::Debug for Passkeys {
     }
 }
 
+/// The options as the browser's `parse…OptionsFromJSON` takes them: webauthn-rs writes an
+/// absent member as `null`, which WebIDL refuses for a sequence or an enum.
+fn browser_json(options: impl serde::Serialize) -> Result<serde_json::Value, StaffError> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(options).map_err(|e| StaffError::Store(e.to_string()))?;
+    strip(&mut value);
+    Ok(value)
+}
+
 /// A credential id as text (base64url, as the browser spells it).
 fn credential_text(passkey: &Passkey) -> String {
     serde_json::to_value(passkey.cred_id())
@@ -173,7 +191,7 @@ impl Passkeys {
         let (options, state) = party
             .start_passkey_registration(user, &person.name, &person.name, Some(existing))
             .map_err(|_| StaffError::Refused)?;
-        let options = serde_json::to_value(options).map_err(|e| StaffError::Store(e.to_string()))?;
+        let options = browser_json(options)?;
         let pending = Pending::Enrol { code: code.trim().to_string(), staff_id: person.staff_id, state };
         Ok(CeremonyStart { ceremony: self.remember(device_id, rp_id, pending), options })
     }
@@ -229,7 +247,7 @@ impl Passkeys {
         }
         let (options, state) =
             party.start_passkey_authentication(&passkeys).map_err(|_| StaffError::Refused)?;
-        let options = serde_json::to_value(options).map_err(|e| StaffError::Store(e.to_string()))?;
+        let options = browser_json(options)?;
         let pending = Pending::SignIn { staff_id: person.staff_id, state };
         Ok(CeremonyStart { ceremony: self.remember(device_id, rp_id, pending), options })
     }

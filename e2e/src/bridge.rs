@@ -139,6 +139,23 @@ impl Serve {
             .ok_or_else(|| format!("no pairing code in {text:?}"))
     }
 
+    /// Runs an operator command on this bridge's data directory (`bin ARGS… --data-dir
+    /// DATA`) and returns what it printed; a failing exit is an error with its output.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let data = self.data.to_str().ok_or("the data directory must be UTF-8")?;
+        let out = Command::new(&self.bin)
+            .args(args)
+            .args(["--data-dir", data])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(format!("bridge {} failed: {text}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
     /// Pairs a terminal named `name` over HTTP; returns its token.
     pub fn pair(&self, name: &str) -> Result<String, String> {
         let code = self.pairing_code()?;

@@ -6,7 +6,7 @@
 //! `/office.html`: 利用状況, 設定). A counter tablet never downloads the office's screens;
 //! a tab to the other bundle's screen is a page load to its path.
 
-use crate::components::StatusBar;
+use crate::components::{SignIn, StatusBar};
 use crate::pages::{
     BookingsPage, FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage,
 };
@@ -22,6 +22,8 @@ pub enum Page {
     Bookings,
     Usage,
     Settings,
+    /// Sign-in and the lock (office bundle; no tab: the shell shows it when needed).
+    SignIn,
 }
 
 impl Page {
@@ -44,6 +46,7 @@ impl Page {
             Page::Bookings => ("予約", "Bookings", "bookings"),
             Page::Usage => ("利用状況", "Usage", "usage"),
             Page::Settings => ("設定", "Settings", "settings"),
+            Page::SignIn => ("サインイン", "Sign in", "sign-in"),
         }
     }
 
@@ -53,14 +56,14 @@ impl Page {
         if hash.starts_with("pair=") {
             return Some(Page::Settings);
         }
-        Page::ALL.into_iter().find(|p| hash == p.label().2)
+        Page::ALL.into_iter().chain([Page::SignIn]).find(|p| hash == p.label().2)
     }
 
     /// The path of the bundle that holds this screen.
     pub fn path(self) -> &'static str {
         match self {
             Page::Reception | Page::Fallback | Page::Numbers | Page::Ledger => COUNTER.path,
-            Page::Bookings | Page::Usage | Page::Settings => OFFICE.path,
+            Page::Bookings | Page::Usage | Page::Settings | Page::SignIn => OFFICE.path,
         }
     }
 }
@@ -85,7 +88,7 @@ fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
         Page::Fallback => view! { <FallbackPage/> }.into_any(),
         Page::Numbers => view! { <NumbersPage/> }.into_any(),
         Page::Ledger => view! { <LedgerPage go=go/> }.into_any(),
-        Page::Reception | Page::Bookings | Page::Usage | Page::Settings => {
+        Page::Reception | Page::Bookings | Page::Usage | Page::Settings | Page::SignIn => {
             view! { <ReceptionPage go=go/> }.into_any()
         }
     }
@@ -94,13 +97,22 @@ fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
 fn office_page(page: Page, _go: WriteSignal<Page>) -> AnyView {
     match page {
         Page::Settings => view! { <SettingsPage/> }.into_any(),
+        Page::SignIn => view! { <SignIn/> }.into_any(),
         Page::Bookings => view! { <BookingsPage/> }.into_any(),
         _ => view! { <UsagePage/> }.into_any(),
     }
 }
 
+/// Locks the terminal: the session ends here and at the bridge; the sign-in screen replaces
+/// every screen (the pages and their patient details leave the DOM).
+fn lock(ctx: Ctx) {
+    crate::staff::lock(ctx.token.get_untracked());
+    ctx.staff_name.set(None);
+    ctx.sign_in_required.set(true);
+}
+
 /// Loads `page` from its own bundle (a page load: the other bundle's screens are not here).
-fn load(page: Page) {
+pub fn load(page: Page) {
     if let Some(w) = web_sys::window() {
         let _ = w.location().set_href(&format!("{}#{}", page.path(), page.label().2));
     }
@@ -128,11 +140,26 @@ pub fn App(bundle: Bundle) -> impl IntoView {
     // A new screen instance (a fresh reception) after the idle timeout: patient details go.
     // Face results stay (they are the bridge's, fetched again) but are hidden until touch.
     let generation = RwSignal::new(0u32);
+    // The sign-in screen stands in for every screen while nobody is signed in where that is
+    // required (or when someone asked for it: the first enrolment).
+    let want_sign_in = RwSignal::new(false);
     leptos::task::spawn_local(async move {
         loop {
             state::sleep_ms(1_000.0).await;
             let now = js_sys::Date::now();
             ctx.now_ms.set(now);
+            // The bridge ended the session, or asked for one.
+            if crate::staff::required_seen() {
+                ctx.sign_in_required.set(true);
+            }
+            let name = crate::staff::name();
+            if name != ctx.staff_name.get_untracked() {
+                ctx.staff_name.set(name);
+            }
+            // The lock: the session ends at the bridge; the outbox and face results go on.
+            if ctx.staff_name.get_untracked().is_some() && crate::staff::idle_for(ctx.lock_after_s.get_untracked()) {
+                lock(ctx);
+            }
             let idle = now - ctx.last_touch_ms.get_untracked();
             if idle > f64::from(ctx.idle_timeout_s.get_untracked()) * 1000.0 {
                 ctx.last_touch_ms.set(now);
@@ -152,11 +179,23 @@ pub fn App(bundle: Bundle) -> impl IntoView {
             let _ = w.location().set_hash(p.label().2);
         }
     };
+    let gate = move || {
+        ctx.staff_name.get().is_none() && (ctx.sign_in_required.get() || want_sign_in.get())
+    };
     view! {
-        <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); }
-            on:keydown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); }>
+        <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }
+            on:keydown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }>
             <header>
                 <span class="brand">"窓口 madoguchi"</span>
+                {move || match ctx.staff_name.get() {
+                    Some(name) => view! {
+                        <span class="staff" data-testid="staff-name">{name}</span>
+                        <button class="tab" data-testid="lock-now" on:click=move |_| lock(ctx)>"ロック / lock"</button>
+                    }.into_any(),
+                    None => view! {
+                        <button class="tab" data-testid="open-sign-in" on:click=move |_| want_sign_in.set(true)>"サインイン / sign in"</button>
+                    }.into_any(),
+                }}
                 <nav>
                     {Page::ALL.map(|p| {
                         let (ja, en, id) = p.label();
@@ -183,6 +222,15 @@ pub fn App(bundle: Bundle) -> impl IntoView {
             })}
             <main>
                 {move || {
+                    // The counter's bundle has no sign-in screen (the wasm budget): it loads
+                    // the office's, and its own screens leave the page with the load.
+                    if gate() {
+                        if bundle.home == OFFICE.home {
+                            return (bundle.render)(Page::SignIn, set_page);
+                        }
+                        load(Page::SignIn);
+                        return ().into_any();
+                    }
                     generation.get();
                     (bundle.render)(page.get(), set_page)
                 }}

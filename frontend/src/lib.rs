@@ -22,6 +22,7 @@ pub mod json;
 pub mod model;
 pub mod net;
 pub mod pages;
+pub mod staff;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -94,6 +94,9 @@ async fn call_json(
     let headers = web_sys::Headers::new().map_err(js_error)?;
     if let Some(token) = token {
         headers.set("authorization", &format!("Bearer {token}")).map_err(js_error)?;
+        if let Some(session) = crate::staff::session_token() {
+            headers.set(protocol::STAFF_HEADER, &session).map_err(js_error)?;
+        }
     }
     if let Some(body) = &body {
         headers.set("content-type", "application/json").map_err(js_error)?;
@@ -114,6 +117,7 @@ async fn call_json(
         })
     } else {
         let body: protocol::ErrorBody = crate::json::from_text(&text).unwrap_or_default();
+        crate::staff::refused(&body.error);
         Err(NetError::Refused {
             status,
             code: if body.error.is_empty() { "http".into() } else { body.error },

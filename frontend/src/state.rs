@@ -80,6 +80,12 @@ pub struct Ctx {
     pub pending_ops: RwSignal<Vec<protocol::Op>>,
     /// The record the wizard's claim root (① → ② → ③) decides for, chosen on 本日の受付.
     pub claim_target: RwSignal<Option<String>>,
+    /// The signed-in person's name (`staff`), `None`: nobody.
+    pub staff_name: RwSignal<Option<String>>,
+    /// Someone has a passkey: the screens need a signed-in person (else the sign-in screen).
+    pub sign_in_required: RwSignal<bool>,
+    /// The lock after this many idle seconds (the bridge's setting).
+    pub lock_after_s: RwSignal<u32>,
 }
 
 impl Ctx {
@@ -117,6 +123,9 @@ impl Ctx {
             usb_reader: RwSignal::new(None),
             pending_ops: RwSignal::new(Vec::new()),
             claim_target: RwSignal::new(None),
+            staff_name: RwSignal::new(None),
+            sign_in_required: RwSignal::new(false),
+            lock_after_s: RwSignal::new(300),
         }
     }
 }
@@ -307,7 +316,8 @@ pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
     ctx.saving.set(true);
     let _saving = Saving(ctx);
     let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
-    let op = reception.to_op();
+    let mut op = reception.to_op();
+    op.staff = crate::staff::staff_id();
     store.record(&reception, &op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
     refresh_local(ctx).await;
     sync::broadcast("enqueued");
@@ -326,7 +336,8 @@ pub async fn record_event(ctx: Ctx, record_id: &str, event: RecordEvent) -> Resu
     ctx.saving.set(true);
     let _saving = Saving(ctx);
     let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
-    let op = event.to_op(&crate::ids::uuid_v7(), record_id, &crate::ids::now_rfc3339());
+    let mut op = event.to_op(&crate::ids::uuid_v7(), record_id, &crate::ids::now_rfc3339());
+    op.staff = crate::staff::staff_id();
     store.enqueue(&op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
     refresh_local(ctx).await;
     sync::broadcast("enqueued");
@@ -547,6 +558,16 @@ pub fn start(ctx: Ctx) {
         crate::usb::watch(move || spawn_local(refresh_usb(ctx)));
         crate::usb::release_on_page_hide();
         STORE.with(|s| *s.borrow_mut() = Some(store));
+        crate::staff::restore();
+        ctx.staff_name.set(crate::staff::name());
+        // Whether a person must sign in, before the first screen shows patient data.
+        if let Ok(h) = net::health().await {
+            ctx.sign_in_required.set(h.staff_sign_in);
+            ctx.lock_after_s.set(h.lock_after_s.max(60));
+        }
+        if let Some(token) = &token {
+            crate::staff::end_pending_lock(token).await;
+        }
         ctx.token.set(token);
         ctx.device_id.set(device);
         refresh_local(ctx).await;
@@ -582,6 +603,10 @@ pub fn start(ctx: Ctx) {
                     ctx.gateway_state.set(if state.is_empty() { "unknown".into() } else { state });
                     ctx.training.set(h.training);
                     ctx.can_confirm_card.set(h.gateway.can_confirm_card);
+                    if h.staff_sign_in != ctx.sign_in_required.get_untracked() {
+                        ctx.sign_in_required.set(h.staff_sign_in);
+                    }
+                    ctx.lock_after_s.set(h.lock_after_s.max(60));
                     ctx.readers.set(Some(readers_of(h.readers, h.readers_error)));
                 }
                 Err(_) => {

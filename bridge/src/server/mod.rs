@@ -544,6 +544,11 @@ pub fn routes(
             move || st.face_file_counts().unwrap_or((0, 0))
         })
         .await?;
+        let staff_sign_in = blocking({
+            let st = s.store.clone();
+            move || st.sign_in_required().unwrap_or(true)
+        })
+        .await?;
         Ok::<_, Rejection>(
             warp::reply::json(&serde_json::json!({
                 "version": env!("CARGO_PKG_VERSION"),
@@ -551,6 +556,8 @@ pub fn routes(
                 "uptime_s": s.started.elapsed().as_secs(),
                 "training": s.gateway.training(),
                 "ca_sha256": s.ca_sha256,
+                "staff_sign_in": staff_sign_in,
+                "lock_after_s": s.lock_after_s,
                 "server_time": crate::clock::now_rfc3339(),
                 "readers": readers,
                 "readers_error": readers_error,

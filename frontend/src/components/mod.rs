@@ -2,10 +2,12 @@
 
 mod pin_pad;
 mod result_card;
+mod sign_in;
 mod status_bar;
 
 pub use pin_pad::PinPad;
 pub use result_card::{carried, headline, Reading, ResultCard};
+pub use sign_in::SignIn;
 pub use status_bar::StatusBar;
 
 use crate::state::ctx;

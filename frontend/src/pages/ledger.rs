@@ -115,6 +115,11 @@ pub fn work_items(records: &[RecordState], local: &[Reception]) -> Vec<WorkItem>
 #[component]
 pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     let c = ctx();
+    // Opening this terminal's copy of the ledger is an audited access (by the signed-in
+    // person); the bridge never sees this screen otherwise.
+    if let Some(token) = c.token.get_untracked() {
+        leptos::task::spawn_local(crate::staff::viewed(token, "ledger"));
+    }
     let filter = RwSignal::new(String::new());
     let day = crate::ids::today_jst();
     let selected = RwSignal::new(None::<String>);

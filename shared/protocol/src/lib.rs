@@ -86,6 +86,10 @@ pub struct HealthSummary {
     /// The SHA-256 fingerprint of the bridge's local CA (64 uppercase hex digits): a
     /// tablet paired over HTTPS keeps the one it paired with and refuses another.
     pub ca_sha256: Option<String>,
+    /// Someone has a passkey: patient data needs a signed-in person ([`StaffRoster::required`]).
+    pub staff_sign_in: bool,
+    /// Terminals lock after this many idle seconds.
+    pub lock_after_s: u32,
 }
 
 /// A PC/SC reader on the bridge and whether a card is in it.

@@ -105,12 +105,9 @@ fn browser_json(options: impl serde::Serialize) -> Result<serde_json::Value, Sta
     Ok(value)
 }
 
-/// A credential id as text (base64url, as the browser spells it).
+/// A credential id as text (hex, as the store keys it).
 fn credential_text(passkey: &Passkey) -> String {
-    serde_json::to_value(passkey.cred_id())
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    protocol::to_hex(passkey.cred_id())
 }
 
 impl Passkeys {

@@ -28,8 +28,15 @@ fn count(shown: &str, action: &str) -> usize {
 
 async fn enrol(b: &e2e::browser::Browser, code: &str, name: &str) -> Result<(), String> {
     b.type_into("enrol-code", code).await?;
+    b.js("window.__errs = []; addEventListener('error', e => __errs.push(String(e.message))); addEventListener('unhandledrejection', e => __errs.push('rejection ' + String(e.reason)));").await?;
     b.click("enrol").await?;
-    b.wait_text("staff-name", name, 20).await
+    match b.wait_text("staff-name", name, 20).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let page = b.js("return location.href + ' | ' + JSON.stringify(window.__errs || []) + ' | ' + document.body.innerText").await.unwrap_or_default();
+            Err(format!("{e} (the sign-in screen says {:?}; the page: {page})", b.text("sign-in-status").await))
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,7 +108,7 @@ fn office_page(page: Page, _go: WriteSignal<Page>) -> AnyView {
 fn lock(ctx: Ctx) {
     crate::staff::lock(ctx.token.get_untracked());
     ctx.staff_name.set(None);
-    ctx.sign_in_required.set(true);
+    state::require_sign_in(ctx, true);
 }
 
 /// Loads `page` from its own bundle (a page load: the other bundle's screens are not here).
@@ -150,7 +150,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
             ctx.now_ms.set(now);
             // The bridge ended the session, or asked for one.
             if crate::staff::required_seen() {
-                ctx.sign_in_required.set(true);
+                state::require_sign_in(ctx, true);
             }
             let name = crate::staff::name();
             if name != ctx.staff_name.get_untracked() {

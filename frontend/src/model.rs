@@ -148,7 +148,10 @@ impl Reception {
         let probe: Probe = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
         let record = match probe.record {
             Some(record) => reception::event::parse_reception(&probe.created, &record),
+            #[cfg(feature = "first-wave")]
             None => reception::v1::migrate(&probe.created, &value),
+            #[cfg(not(feature = "first-wave"))]
+            None => Err(reception::event::EventError::FirstWave),
         }
         .map_err(|e| e.to_string())?;
         Ok(Reception {

@@ -562,7 +562,7 @@ pub fn start(ctx: Ctx) {
         ctx.staff_name.set(crate::staff::name());
         // Whether a person must sign in, before the first screen shows patient data.
         if let Ok(h) = net::health().await {
-            ctx.sign_in_required.set(h.staff_sign_in);
+            require_sign_in(ctx, h.staff_sign_in);
             ctx.lock_after_s.set(h.lock_after_s.max(60));
         }
         if let Some(token) = &token {
@@ -603,9 +603,7 @@ pub fn start(ctx: Ctx) {
                     ctx.gateway_state.set(if state.is_empty() { "unknown".into() } else { state });
                     ctx.training.set(h.training);
                     ctx.can_confirm_card.set(h.gateway.can_confirm_card);
-                    if h.staff_sign_in != ctx.sign_in_required.get_untracked() {
-                        ctx.sign_in_required.set(h.staff_sign_in);
-                    }
+                    require_sign_in(ctx, h.staff_sign_in);
                     ctx.lock_after_s.set(h.lock_after_s.max(60));
                     ctx.readers.set(Some(readers_of(h.readers, h.readers_error)));
                 }
@@ -627,6 +625,14 @@ pub fn start(ctx: Ctx) {
 }
 
 /// Picks up a Sony reader this page was granted before (plugged in or out since).
+/// Sets whether sign-in is required, notifying only on a change (the screens are rebuilt
+/// when it changes: a set that changes nothing must not rebuild the sign-in screen).
+pub fn require_sign_in(ctx: Ctx, required: bool) {
+    if ctx.sign_in_required.get_untracked() != required {
+        ctx.sign_in_required.set(required);
+    }
+}
+
 pub async fn refresh_usb(ctx: Ctx) {
     if let Ok(device) = crate::usb::granted().await {
         crate::usb::set_device(device);

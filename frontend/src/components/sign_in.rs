@@ -3,7 +3,7 @@
 //! taps their name and uses their passkey; someone new enters the enrolment code an admin
 //! gave them and creates one.
 
-use crate::state::ctx;
+use crate::state::{self, ctx};
 use leptos::prelude::*;
 
 #[component]
@@ -15,9 +15,15 @@ pub fn SignIn() -> impl IntoView {
     let busy = RwSignal::new(false);
     let load = move || {
         leptos::task::spawn_local(async move {
+            for _ in 0..50 {
+                if c.token.get_untracked().is_some() {
+                    break;
+                }
+                state::sleep_ms(100.0).await;
+            }
             let Some(token) = c.token.get_untracked() else { return };
             if let Ok(roster) = crate::staff::roster(&token).await {
-                c.sign_in_required.set(roster.required);
+                state::require_sign_in(c, roster.required);
                 staff.set(roster.staff);
             }
         })
@@ -27,14 +33,28 @@ pub fn SignIn() -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
-        let Some(token) = c.token.get_untracked() else { return };
         busy.set(true);
         status.set("パスキーを確認しています… / checking the passkey…".into());
         leptos::task::spawn_local(async move {
+            // Just after a page load the terminal's token may still be on its way from
+            // IndexedDB.
+            let mut token = c.token.get_untracked();
+            for _ in 0..50 {
+                if token.is_some() {
+                    break;
+                }
+                state::sleep_ms(100.0).await;
+                token = c.token.get_untracked();
+            }
+            let Some(token) = token else {
+                status.set("この端末はペアリングされていません（設定） / this terminal is not paired (設定)".into());
+                busy.set(false);
+                return;
+            };
             match crate::staff::sign_in(&token, code.as_deref(), &id).await {
                 Ok(signed) => {
                     status.set(String::new());
-                    c.sign_in_required.set(true);
+                    state::require_sign_in(c, true);
                     c.staff_name.set(Some(signed.staff.name));
                     // Back to the counter, where the work is.
                     crate::app::load(crate::app::Page::Reception);

@@ -3,7 +3,9 @@
 //! `follow_up_result` and `face_result`. Every side reads a ledger body through
 //! [`RecordEvent::parse`] and writes one through [`RecordEvent::body`].
 
-use crate::{v1, Claim, Reception, SCHEMA};
+#[cfg(feature = "v1")]
+use crate::v1;
+use crate::{Claim, Reception, SCHEMA};
 use serde::{Deserialize, Serialize};
 
 /// A reception's fields changed after it was recorded.
@@ -141,6 +143,9 @@ pub enum EventError {
     NewerSchema(u32),
     #[error("{kind} の内容が正しくありません（{message}）。端末を更新して記録し直してください / the {kind} body is not valid ({message}): update the terminal and record it again")]
     Invalid { kind: &'static str, message: String },
+    /// A build without the `v1` feature (the counter's bundle) met a first-wave body.
+    #[error("初期版の受付記録です。ブリッジに送られると変換されます（事務画面を一度開くと端末内でも変換されます） / a first-wave reception: the bridge converts it when it is sent (opening an office screen once converts it here too)")]
+    FirstWave,
 }
 
 #[derive(Deserialize)]
@@ -165,7 +170,13 @@ pub fn parse_reception(
 ) -> Result<Reception, EventError> {
     let probe: SchemaProbe = typed("reception", body)?;
     match probe.schema {
+        #[cfg(feature = "v1")]
         None | Some(1) => v1::migrate(device_time, body),
+        #[cfg(not(feature = "v1"))]
+        None | Some(1) => {
+            let _ = device_time;
+            Err(EventError::FirstWave)
+        }
         Some(SCHEMA) => typed("reception", body),
         Some(n) => Err(EventError::NewerSchema(n)),
     }

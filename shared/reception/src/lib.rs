@@ -24,6 +24,7 @@ pub mod export;
 pub mod life;
 pub mod reading;
 pub mod status;
+#[cfg(feature = "v1")]
 pub mod v1;
 
 use eligibility::{Copay, Date};

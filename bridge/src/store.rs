@@ -590,7 +590,8 @@ impl Store {
             let more = events.len() > limit as usize;
             events.truncate(limit as usize);
             let next = events.last().map_or(after, |e| e.seq);
-            Ok(PullResponse { events, next, more })
+            let last: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+            Ok(PullResponse { events, next, more, last_seq: Some(last as u64) })
         })
     }
 

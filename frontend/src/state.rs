@@ -406,8 +406,15 @@ pub async fn drain_now(ctx: Ctx) {
     if DRAINING.with(|d| std::mem::replace(&mut *d.borrow_mut(), true)) {
         return;
     }
-    let drained = sync::drain(&store, &token).await;
-    let pulled = sync::pull(&store, &token).await;
+    let mut drained = sync::drain(&store, &token).await;
+    let mut resent = 0;
+    let device = ctx.device_id.get_untracked();
+    let mut pulled = sync::pull(&store, &token, device.as_deref(), &mut resent).await;
+    if resent > 0 {
+        ctx.error.set(Some(format!("ブリッジがバックアップから復元されました。この端末の本日の記録 {resent} 件を送り直します / the bridge was restored from a backup: sending this terminal's {resent} records of today again")));
+        drained = sync::drain(&store, &token).await;
+        pulled = sync::pull(&store, &token, device.as_deref(), &mut resent).await;
+    }
     DRAINING.with(|d| *d.borrow_mut() = false);
     // Nothing sent and nothing new: the screen already shows the store.
     let changed = !matches!(
@@ -489,7 +496,7 @@ fn connect_socket(ctx: Ctx) {
                 if ctx.is_sender.get_untracked() {
                     drain_now(ctx).await;
                 } else if let (Some(store), Some(token)) = (store(), ctx.token.get_untracked()) {
-                    let _ = sync::pull(&store, &token).await;
+                    let _ = sync::pull(&store, &token, None, &mut 0).await;
                     refresh_local(ctx).await;
                 }
             }),

@@ -355,6 +355,21 @@ impl Store {
         Store::finish(tx).await
     }
 
+    /// After a bridge restore, in one transaction: `lost` into the outbox (same op ids, so
+    /// what the bridge did keep is a duplicate there), and the ledger copy dropped with its
+    /// checkpoint (it is pulled again from what the bridge has).
+    pub async fn restored(&self, lost: &[Op]) -> Result<usize, StoreError> {
+        let tx = self.strict(&[OUTBOX, LEDGER, META])?;
+        let outbox = tx.object_store(OUTBOX)?;
+        for op in lost {
+            outbox.put(&to_js(&OutboxRow::new(op, js_sys::Date::now()))?, None)?.await?;
+        }
+        tx.object_store(LEDGER)?.clear()?.await?;
+        tx.object_store(META)?.put(&JsValue::from_f64(0.0), Some(&JsValue::from_str("checkpoint")))?.await?;
+        Store::finish(tx).await?;
+        Ok(lost.len())
+    }
+
     /// The clinic's ledger as pulled, in seq order.
     pub async fn ledger(&self) -> Result<Vec<StoredEvent>, StoreError> {
         let tx = self.db().transaction(&[LEDGER], TransactionMode::ReadOnly)?;

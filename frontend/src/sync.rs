@@ -59,11 +59,34 @@ pub async fn drain(store: &Store, token: &str) -> Result<(Drained, Vec<String>),
 }
 
 /// Pulls the clinic's ledger after the stored checkpoint; returns how many events arrived.
-pub async fn pull(store: &Store, token: &str) -> Result<usize, NetError> {
+///
+/// A bridge whose newest seq is below the checkpoint was restored from a backup and lost
+/// what came after it: this terminal's own events among those (today's, still whole in its
+/// copy) go back into the outbox with their op ids, the copy is dropped, and the pull
+/// starts again from the beginning. The count of re-sent events is in
+/// `resent`.
+pub async fn pull(store: &Store, token: &str, device_id: Option<&str>, resent: &mut usize) -> Result<usize, NetError> {
     let mut count = 0;
     loop {
         let after = store.checkpoint().await.map_err(|e| NetError::Unreachable(e.0))?;
         let page = net::pull(token, after).await?;
+        if let (Some(last), Some(device)) = (page.last_seq, device_id) {
+            if last < after {
+                let unreachable = |e: crate::store::StoreError| NetError::Unreachable(e.0);
+                let today = crate::ids::today_jst();
+                let lost: Vec<protocol::Op> = store
+                    .ledger()
+                    .await
+                    .map_err(unreachable)?
+                    .into_iter()
+                    .filter(|e| e.seq > last && e.device_id == device)
+                    .filter(|e| today.is_some() && crate::ids::jst_date(&e.received_time) == today)
+                    .map(|e| protocol::Op { op_id: e.op_id, record_id: e.record_id, kind: e.kind, device_time: e.device_time, body: e.body, staff: None })
+                    .collect();
+                *resent += store.restored(&lost).await.map_err(unreachable)?;
+                continue;
+            }
+        }
         count += page.events.len();
         store.put_ledger(&page.events, page.next).await.map_err(|e| NetError::Unreachable(e.0))?;
         if !page.more {

@@ -613,7 +613,7 @@ pub fn routes(
                         crate::gateway::with_reading(&mut e.body, today);
                     }
                     let next = events.last().map_or(0, |e| e.seq);
-                    warp::reply::json(&protocol::PullResponse { events, next, more: false })
+                    warp::reply::json(&protocol::PullResponse { events, next, more: false, last_seq: None })
                         .into_response()
                 }
                 Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),

@@ -353,6 +353,11 @@ pub struct PullResponse {
     /// Pull again after this seq; equal to the request's when nothing was new.
     pub next: u64,
     pub more: bool,
+    /// The bridge's newest seq. Below what a terminal already pulled, the bridge was
+    /// restored from a backup: the terminal sends again what it made since (`None` from a
+    /// bridge that predates this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
 }
 
 /// A lookup by the numbers on a 資格確認書, お知らせ or マイナポータル screen, as typed.
@@ -546,6 +551,7 @@ impl TryFrom<ServerFrame> for ServerEnvelope {
                 events: f.events.ok_or_else(|| missing("events"))?,
                 next: f.next.ok_or_else(|| missing("next"))?,
                 more: f.more,
+                last_seq: None,
             }),
             "event" => ServerMessage::Event {
                 topic: f.topic.ok_or_else(|| missing("topic"))?,
@@ -633,7 +639,7 @@ mod tests {
             ServerMessage::PushResult {
                 results: vec![OpResult::Created { op_id: "a".into(), seq: 1 }],
             },
-            ServerMessage::PullResult(PullResponse { events: vec![event], next: 3, more: true }),
+            ServerMessage::PullResult(PullResponse { events: vec![event], next: 3, more: true, last_seq: None }),
             ServerMessage::Event { topic: "gateway".into(), body: serde_json::json!({ "a": 1 }) },
             ServerMessage::CardResult { body: serde_json::json!({ "holder": "x" }) },
             ServerMessage::LookupResult { body: serde_json::json!([1, 2]) },

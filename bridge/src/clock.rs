@@ -105,8 +105,12 @@ mod tests {
         assert_eq!(jst_stamp().len(), 14);
         assert_eq!(jst_day(&now_rfc3339()), Some(today_jst()));
         // A JST day runs from 15:00 UTC the day before; the first of a month too.
-        let (from, to) = jst_day_bounds(Date::parse("2026-12-01").unwrap_or_else(|_| unreachable!()));
-        assert_eq!((from.as_str(), to.as_str()), ("2026-11-30T15:00:00.000Z", "2026-12-01T15:00:00.000Z"));
+        let (from, to) =
+            jst_day_bounds(Date::parse("2026-12-01").unwrap_or_else(|_| unreachable!()));
+        assert_eq!(
+            (from.as_str(), to.as_str()),
+            ("2026-11-30T15:00:00.000Z", "2026-12-01T15:00:00.000Z")
+        );
         assert_eq!(jst_day(&from), Date::parse("2026-12-01").ok());
         assert_eq!(jst_day("2026-12-01T14:59:59.999Z"), Date::parse("2026-12-01").ok());
     }

@@ -146,7 +146,12 @@ impl Passkeys {
             map.retain(|_, c| c.started.elapsed() < CEREMONY_TTL);
             map.insert(
                 id.clone(),
-                Ceremony { started: Instant::now(), device_id: device_id.to_string(), rp_id, pending },
+                Ceremony {
+                    started: Instant::now(),
+                    device_id: device_id.to_string(),
+                    rp_id,
+                    pending,
+                },
             );
         }
         id
@@ -189,7 +194,8 @@ impl Passkeys {
             .start_passkey_registration(user, &person.name, &person.name, Some(existing))
             .map_err(|_| StaffError::Refused)?;
         let options = browser_json(options)?;
-        let pending = Pending::Enrol { code: code.trim().to_string(), staff_id: person.staff_id, state };
+        let pending =
+            Pending::Enrol { code: code.trim().to_string(), staff_id: person.staff_id, state };
         Ok(CeremonyStart { ceremony: self.remember(device_id, rp_id, pending), options })
     }
 
@@ -203,14 +209,16 @@ impl Passkeys {
         finish: &CeremonyFinish,
     ) -> Result<SignedIn, StaffError> {
         let (rp_id, party) = self.party(origin)?;
-        let Pending::Enrol { code, staff_id, state } = self.take(&finish.ceremony, device_id, &rp_id)?
+        let Pending::Enrol { code, staff_id, state } =
+            self.take(&finish.ceremony, device_id, &rp_id)?
         else {
             return Err(StaffError::NoCeremony);
         };
         let credential: RegisterPublicKeyCredential =
             serde_json::from_value(finish.credential.clone()).map_err(|_| StaffError::Refused)?;
-        let passkey =
-            party.finish_passkey_registration(&credential, &state).map_err(|_| StaffError::Refused)?;
+        let passkey = party
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|_| StaffError::Refused)?;
         let json = serde_json::to_string(&passkey).map_err(|e| StaffError::Store(e.to_string()))?;
         let credential_id = credential_text(&passkey);
         let enrolled = store.enrol(&code, device_id, &credential_id, &json)?;
@@ -324,7 +332,10 @@ mod tests {
         hosts.sort();
         assert_eq!(hosts, ["localhost", "madoguchi.local"]);
         assert!(passkeys.party("http://localhost:8443").is_ok());
-        assert_eq!(passkeys.party("https://192.168.10.5:8443").err(), Some(StaffError::NoRelyingParty));
+        assert_eq!(
+            passkeys.party("https://192.168.10.5:8443").err(),
+            Some(StaffError::NoRelyingParty)
+        );
         assert_eq!(passkeys.party("not a url").err(), Some(StaffError::NoRelyingParty));
     }
 
@@ -336,7 +347,8 @@ mod tests {
         let Ok((_, state)) = party.start_passkey_registration(Uuid::nil(), "a", "a", None) else {
             panic!("no registration")
         };
-        let pending = || Pending::Enrol { code: "1".into(), staff_id: "x".into(), state: state.clone() };
+        let pending =
+            || Pending::Enrol { code: "1".into(), staff_id: "x".into(), state: state.clone() };
         let id = passkeys.remember("device-a", "localhost".into(), pending());
         assert!(passkeys.take(&id, "device-a", "other.example").is_err());
         // Asked for by the wrong party: gone for the right one too (single use).

@@ -18,8 +18,8 @@
 
 mod bookings;
 mod staff;
-pub use staff::{AuditRow, StaffRow};
 pub use bookings::{BulkRun, BulkStep};
+pub use staff::{AuditRow, StaffRow};
 
 use crate::clock::{jst_day, now_rfc3339, now_unix};
 use crate::gateway::SeenFile;
@@ -194,7 +194,14 @@ CREATE INDEX IF NOT EXISTS staff_sessions_device ON staff_sessions (device_id, s
 
 /// One audit row's link in the chain. A row without a person hashes as rows did before
 /// staff sign-in existed, so an older log still verifies.
-fn audit_hash(prev: &str, time: &str, actor: &str, person: &str, action: &str, subject: &str) -> String {
+fn audit_hash(
+    prev: &str,
+    time: &str,
+    actor: &str,
+    person: &str,
+    action: &str,
+    subject: &str,
+) -> String {
     let mut text = format!("{prev}\n{time}\n{actor}\n{action}\n{subject}");
     if !person.is_empty() {
         text.push_str("\nperson ");
@@ -590,7 +597,8 @@ impl Store {
             let more = events.len() > limit as usize;
             events.truncate(limit as usize);
             let next = events.last().map_or(after, |e| e.seq);
-            let last: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+            let last: i64 =
+                conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
             Ok(PullResponse { events, next, more, last_seq: Some(last as u64) })
         })
     }

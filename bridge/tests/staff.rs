@@ -14,7 +14,8 @@ const HOST: &str = "localhost:8443";
 const ORIGIN: &str = "https://localhost:8443";
 
 fn temp_store(name: &str) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::Builder::new().prefix(&format!("madoguchi-staff-{name}")).tempdir().unwrap();
+    let dir =
+        tempfile::Builder::new().prefix(&format!("madoguchi-staff-{name}")).tempdir().unwrap();
     (Store::open(&dir.path().join("s.sqlite3")).unwrap(), dir)
 }
 
@@ -43,10 +44,14 @@ fn enrolled(store: &Store, name: &str, device: &str) -> (String, String) {
     let person = store.add_staff(name, "reception").unwrap().unwrap();
     let code = store.enrolment_code(&person.staff_id, 600, false).unwrap();
     let credential = format!("cred-{name}");
-    assert_eq!(store.enrol(&code, device, &credential, "{}").unwrap().as_deref(), Some(person.staff_id.as_str()));
+    assert_eq!(
+        store.enrol(&code, device, &credential, "{}").unwrap().as_deref(),
+        Some(person.staff_id.as_str())
+    );
     // The code is spent.
     assert_eq!(store.enrol(&code, device, "cred-again", "{}").unwrap(), None);
-    let (session, _) = store.begin_session(&person.staff_id, device, &credential, None).unwrap().unwrap();
+    let (session, _) =
+        store.begin_session(&person.staff_id, device, &credential, None).unwrap().unwrap();
     (person.staff_id, session)
 }
 
@@ -58,8 +63,15 @@ fn sessions_end_on_lock_hand_over_disable_and_recovery() {
     let (sato, sato_session) = enrolled(&store, "佐藤", "dev-a");
     assert!(store.sign_in_required().unwrap());
     assert_eq!(store.add_staff("佐藤", "admin").unwrap(), None, "a taken name");
-    assert_eq!(store.session_person("dev-a", &sato_session).unwrap().map(|p| p.name), Some("佐藤".into()));
-    assert_eq!(store.session_person("dev-b", &sato_session).unwrap(), None, "another device's session");
+    assert_eq!(
+        store.session_person("dev-a", &sato_session).unwrap().map(|p| p.name),
+        Some("佐藤".into())
+    );
+    assert_eq!(
+        store.session_person("dev-b", &sato_session).unwrap(),
+        None,
+        "another device's session"
+    );
     // A lock ends it; unlocking is the same person again.
     assert!(store.end_session("dev-a", "locked").unwrap());
     assert_eq!(store.session_person("dev-a", &sato_session).unwrap(), None);
@@ -104,7 +116,8 @@ async fn patient_routes_need_a_signed_in_person_once_anyone_has_a_passkey() {
         }
         req.reply(&api)
     };
-    let code = |body: &[u8]| serde_json::from_slice::<protocol::ErrorBody>(body).unwrap_or_default().error;
+    let code =
+        |body: &[u8]| serde_json::from_slice::<protocol::ErrorBody>(body).unwrap_or_default().error;
     // Nobody enrolled: the device alone is let through (the bad query is refused after).
     let res = lookup(None).await;
     assert_eq!((res.status().as_u16(), code(res.body()).as_str()), (400, "bad_body"));
@@ -127,7 +140,10 @@ async fn patient_routes_need_a_signed_in_person_once_anyone_has_a_passkey() {
         .await;
     let roster: protocol::StaffRoster = serde_json::from_slice(roster.body()).unwrap();
     assert!(roster.required);
-    assert_eq!(roster.staff.iter().map(|p| (p.name.as_str(), p.enrolled)).collect::<Vec<_>>(), [("佐藤", true)]);
+    assert_eq!(
+        roster.staff.iter().map(|p| (p.name.as_str(), p.enrolled)).collect::<Vec<_>>(),
+        [("佐藤", true)]
+    );
     // Locked: the session is over.
     let lock = warp::test::request()
         .method("POST")
@@ -171,7 +187,15 @@ async fn an_op_is_a_persons_only_if_they_signed_in_on_that_device() {
     };
     store.push(&device, &[op(1, Some(&sato)), op(2, Some(&other)), op(3, None)]).unwrap();
     let today = bridge::clock::today_jst();
-    let of = |id: &str| store.audit_of(id, today).unwrap().into_iter().filter(|r| r.action == "event:reception").map(|r| r.subject).collect::<Vec<_>>();
+    let of = |id: &str| {
+        store
+            .audit_of(id, today)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "event:reception")
+            .map(|r| r.subject)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(of(&sato), ["rec-1"]);
     assert!(of(&other).is_empty(), "鈴木 never signed in on this device");
     assert_eq!(store.audit_count("op_staff_unknown").unwrap(), 1);

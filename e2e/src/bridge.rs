@@ -152,7 +152,11 @@ impl Serve {
         if out.status.success() {
             Ok(text)
         } else {
-            Err(format!("bridge {} failed: {text}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+            Err(format!(
+                "bridge {} failed: {text}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ))
         }
     }
 

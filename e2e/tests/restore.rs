@@ -10,7 +10,8 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_bridge_gets_back_what_the_terminal_made_after_the_backup() {
-    let (data, backups, fresh) = (data_dir("restore-old"), data_dir("restore-copies"), data_dir("restore-new"));
+    let (data, backups, fresh) =
+        (data_dir("restore-old"), data_dir("restore-copies"), data_dir("restore-new"));
     let port = free_port();
     let dist = frontend_dist().unwrap_or_else(|e| panic!("{e}"));
     let start = |dir: &std::path::Path| {
@@ -38,14 +39,21 @@ async fn a_restored_bridge_gets_back_what_the_terminal_made_after_the_backup() {
             let copy = std::fs::read_dir(&backups)
                 .map_err(|e| e.to_string())?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("madoguchi-")))
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("madoguchi-"))
+                })
                 .ok_or(format!("no backup made: {printed}"))?;
             let restored = std::process::Command::new(bridge_binary())
                 .args(["restore", copy.to_str().unwrap(), "--data-dir", fresh.to_str().unwrap()])
                 .output()
                 .map_err(|e| e.to_string())?;
             if !restored.status.success() {
-                return Err(format!("restore failed: {}", String::from_utf8_lossy(&restored.stdout)));
+                return Err(format!(
+                    "restore failed: {}",
+                    String::from_utf8_lossy(&restored.stdout)
+                ));
             }
             server = start(&fresh);
             if ledger_tally(&server).in_ledger != 2 {

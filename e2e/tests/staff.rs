@@ -34,7 +34,10 @@ async fn enrol(b: &e2e::browser::Browser, code: &str, name: &str) -> Result<(), 
         Ok(()) => Ok(()),
         Err(e) => {
             let page = b.js("return location.href + ' | ' + JSON.stringify(window.__errs || []) + ' | ' + document.body.innerText").await.unwrap_or_default();
-            Err(format!("{e} (the sign-in screen says {:?}; the page: {page})", b.text("sign-in-status").await))
+            Err(format!(
+                "{e} (the sign-in screen says {:?}; the page: {page})",
+                b.text("sign-in-status").await
+            ))
         }
     }
 }
@@ -47,7 +50,9 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
     let (_peer, share) = folder_peer(&data);
     let server: Serve =
         serve(free_port(), &data, &["--gateway", "folder", "--folder", share.to_str().unwrap()]);
-    let sato = enrolment_code(&server.cli(&["staff", "add", "佐藤", "--role", "reception"]).unwrap()).unwrap();
+    let sato =
+        enrolment_code(&server.cli(&["staff", "add", "佐藤", "--role", "reception"]).unwrap())
+            .unwrap();
     let suzuki = enrolment_code(&server.cli(&["staff", "add", "鈴木"]).unwrap()).unwrap();
     let mut figures = json!({});
     with_browser(|b| async {
@@ -160,7 +165,10 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
     assert!(sato_rows.lines().any(|l| l.ends_with("staff_signed_in\tunlocked")), "{sato_rows}");
     assert_eq!(count(&suzuki_rows, "hand_over"), 1, "{suzuki_rows}");
     assert!(sato_rows.contains("staff_session_ended\tlocked"), "{sato_rows}");
-    assert!(!sato_rows.contains("山田") && !suzuki_rows.contains("山田"), "patient data in the audit view");
+    assert!(
+        !sato_rows.contains("山田") && !suzuki_rows.contains("山田"),
+        "patient data in the audit view"
+    );
     let tally = ledger_tally(&server);
     assert_eq!((tally.in_ledger, tally.duplicates), (5, 0));
     assert!(server.cli(&["audit", "verify"]).unwrap().contains("intact"));

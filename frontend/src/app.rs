@@ -157,7 +157,9 @@ pub fn App(bundle: Bundle) -> impl IntoView {
                 ctx.staff_name.set(name);
             }
             // The lock: the session ends at the bridge; the outbox and face results go on.
-            if ctx.staff_name.get_untracked().is_some() && crate::staff::idle_for(ctx.lock_after_s.get_untracked()) {
+            if ctx.staff_name.get_untracked().is_some()
+                && crate::staff::idle_for(ctx.lock_after_s.get_untracked())
+            {
                 lock(ctx);
             }
             let idle = now - ctx.last_touch_ms.get_untracked();

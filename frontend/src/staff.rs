@@ -159,24 +159,29 @@ async fn ceremony(options: &serde_json::Value, create: bool) -> Result<serde_jso
     let window = web_sys::window().ok_or("no window")?;
     let class = js_sys::Reflect::get(&window, &"PublicKeyCredential".into()).map_err(js_text)?;
     let parse = if create { "parseCreationOptionsFromJSON" } else { "parseRequestOptionsFromJSON" };
-    let parse: js_sys::Function = js_sys::Reflect::get(&class, &parse.into())
-        .map_err(js_text)?
-        .dyn_into()
-        .map_err(|_| "このブラウザはパスキーに対応していません / this browser has no passkey support")?;
+    let parse: js_sys::Function =
+        js_sys::Reflect::get(&class, &parse.into()).map_err(js_text)?.dyn_into().map_err(|_| {
+            "このブラウザはパスキーに対応していません / this browser has no passkey support"
+        })?;
     let inner = options.get("publicKey").unwrap_or(options);
     let json = js_sys::JSON::parse(&inner.to_string()).map_err(js_text)?;
     let public_key = parse.call1(&class, &json).map_err(js_text)?;
     let arg = js_sys::Object::new();
     js_sys::Reflect::set(&arg, &"publicKey".into(), &public_key).map_err(js_text)?;
-    let credentials = js_sys::Reflect::get(&window.navigator(), &"credentials".into()).map_err(js_text)?;
-    let call: js_sys::Function = js_sys::Reflect::get(&credentials, &(if create { "create" } else { "get" }).into())
+    let credentials =
+        js_sys::Reflect::get(&window.navigator(), &"credentials".into()).map_err(js_text)?;
+    let call: js_sys::Function =
+        js_sys::Reflect::get(&credentials, &(if create { "create" } else { "get" }).into())
+            .map_err(js_text)?
+            .dyn_into()
+            .map_err(|_| "navigator.credentials")?;
+    let promise: js_sys::Promise =
+        call.call1(&credentials, &arg).map_err(js_text)?.dyn_into().map_err(|_| "promise")?;
+    let credential = JsFuture::from(promise).await.map_err(js_text)?;
+    let to_json: js_sys::Function = js_sys::Reflect::get(&credential, &"toJSON".into())
         .map_err(js_text)?
         .dyn_into()
-        .map_err(|_| "navigator.credentials")?;
-    let promise: js_sys::Promise = call.call1(&credentials, &arg).map_err(js_text)?.dyn_into().map_err(|_| "promise")?;
-    let credential = JsFuture::from(promise).await.map_err(js_text)?;
-    let to_json: js_sys::Function =
-        js_sys::Reflect::get(&credential, &"toJSON".into()).map_err(js_text)?.dyn_into().map_err(|_| "toJSON")?;
+        .map_err(|_| "toJSON")?;
     let out = to_json.call0(&credential).map_err(js_text)?;
     let text = js_sys::JSON::stringify(&out).map_err(js_text)?.as_string().unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| e.to_string())
@@ -185,14 +190,17 @@ async fn ceremony(options: &serde_json::Value, create: bool) -> Result<serde_jso
 /// Enrols a passkey with an admin's code (signing the person in), or signs `staff_id` in.
 pub async fn sign_in(token: &str, code: Option<&str>, staff_id: &str) -> Result<SignedIn, String> {
     let which = if code.is_some() { "enrol" } else { "sign-in" };
-    let request = CeremonyRequest { code: code.unwrap_or_default().to_string(), staff: staff_id.to_string() };
+    let request =
+        CeremonyRequest { code: code.unwrap_or_default().to_string(), staff: staff_id.to_string() };
     let body = crate::json::to_text(&request).map_err(|e| e.to_string())?;
     let start: CeremonyStart =
         net::call("POST", &format!("/api/staff/{which}/start"), Some(token), Some(body), 20_000)
             .await
             .map_err(|e| e.to_string())?;
     let credential = ceremony(&start.options, code.is_some()).await.map_err(|e| {
-        format!("パスキーの操作が完了しませんでした（{e}） / the passkey step did not complete ({e})")
+        format!(
+            "パスキーの操作が完了しませんでした（{e}） / the passkey step did not complete ({e})"
+        )
     })?;
     let finish = CeremonyFinish { ceremony: start.ceremony, credential };
     let body = crate::json::to_text(&finish).map_err(|e| e.to_string())?;

@@ -365,7 +365,9 @@ impl Store {
             outbox.put(&to_js(&OutboxRow::new(op, js_sys::Date::now()))?, None)?.await?;
         }
         tx.object_store(LEDGER)?.clear()?.await?;
-        tx.object_store(META)?.put(&JsValue::from_f64(0.0), Some(&JsValue::from_str("checkpoint")))?.await?;
+        tx.object_store(META)?
+            .put(&JsValue::from_f64(0.0), Some(&JsValue::from_str("checkpoint")))?
+            .await?;
         Store::finish(tx).await?;
         Ok(lost.len())
     }

@@ -65,7 +65,12 @@ pub async fn drain(store: &Store, token: &str) -> Result<(Drained, Vec<String>),
 /// copy) go back into the outbox with their op ids, the copy is dropped, and the pull
 /// starts again from the beginning. The count of re-sent events is in
 /// `resent`.
-pub async fn pull(store: &Store, token: &str, device_id: Option<&str>, resent: &mut usize) -> Result<usize, NetError> {
+pub async fn pull(
+    store: &Store,
+    token: &str,
+    device_id: Option<&str>,
+    resent: &mut usize,
+) -> Result<usize, NetError> {
     let mut count = 0;
     loop {
         let after = store.checkpoint().await.map_err(|e| NetError::Unreachable(e.0))?;
@@ -81,7 +86,14 @@ pub async fn pull(store: &Store, token: &str, device_id: Option<&str>, resent: &
                     .into_iter()
                     .filter(|e| e.seq > last && e.device_id == device)
                     .filter(|e| today.is_some() && crate::ids::jst_date(&e.received_time) == today)
-                    .map(|e| protocol::Op { op_id: e.op_id, record_id: e.record_id, kind: e.kind, device_time: e.device_time, body: e.body, staff: None })
+                    .map(|e| protocol::Op {
+                        op_id: e.op_id,
+                        record_id: e.record_id,
+                        kind: e.kind,
+                        device_time: e.device_time,
+                        body: e.body,
+                        staff: None,
+                    })
                     .collect();
                 *resent += store.restored(&lost).await.map_err(unreachable)?;
                 continue;

@@ -416,7 +416,9 @@ pub fn audit(
                 return Ok(Outcome::RuleSaysNo);
             };
             let day = match date {
-                Some(d) => eligibility::Date::parse(d).map_err(|e| anyhow::anyhow!("--date: {e}"))?,
+                Some(d) => {
+                    eligibility::Date::parse(d).map_err(|e| anyhow::anyhow!("--date: {e}"))?
+                }
                 None => crate::clock::today_jst(),
             };
             let names: std::collections::HashMap<String, String> =
@@ -443,7 +445,11 @@ pub fn staff(
     let find = |name: &str| store.staff_member(name);
     let code_line = |out: &mut dyn Write, name: &str, code: &str, minutes: u32| -> Result<()> {
         writeln!(out, "{name} の登録コード / enrolment code: {code}")?;
-        writeln!(out, "有効期限 / valid until {} (JST)", crate::clock::now_jst_minutes_after(minutes))?;
+        writeln!(
+            out,
+            "有効期限 / valid until {} (JST)",
+            crate::clock::now_jst_minutes_after(minutes)
+        )?;
         writeln!(out, "端末のサインイン画面で「登録コード」に入力し、パスキーを作成してください / enter it on a terminal's sign-in screen and create a passkey")?;
         Ok(())
     };
@@ -461,7 +467,11 @@ pub fn staff(
         StaffCommand::List => {
             for p in store.staff()? {
                 let state = if p.disabled_time.is_some() { "disabled" } else { "active" };
-                writeln!(out, "{}\t{}\t{}\t{} passkey(s)\t{state}", p.staff_id, p.name, p.role, p.passkeys)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{} passkey(s)\t{state}",
+                    p.staff_id, p.name, p.role, p.passkeys
+                )?;
             }
             Ok(Outcome::Done)
         }
@@ -473,7 +483,11 @@ pub fn staff(
             };
             let code = store.enrolment_code(&p.staff_id, i64::from(*minutes) * 60, recover)?;
             if recover {
-                writeln!(out, "{} のパスキーをすべて無効にしました / all of {}'s passkeys are disabled", p.name, p.name)?;
+                writeln!(
+                    out,
+                    "{} のパスキーをすべて無効にしました / all of {}'s passkeys are disabled",
+                    p.name, p.name
+                )?;
             }
             code_line(out, &p.name, &code, *minutes)?;
             Ok(Outcome::Done)

@@ -298,7 +298,10 @@ impl AppState {
     pub(crate) async fn socket_person(&self, device_id: &str) -> Result<Signed, (String, String)> {
         let (store, device) = (self.store.clone(), device_id.to_string());
         let found = tokio::task::spawn_blocking(move || {
-            Ok::<_, crate::store::StoreError>((store.sign_in_required()?, store.device_person(&device)?))
+            Ok::<_, crate::store::StoreError>((
+                store.sign_in_required()?,
+                store.device_person(&device)?,
+            ))
         })
         .await
         .map_err(|_| ("internal".to_string(), "internal error".to_string()))?
@@ -613,8 +616,13 @@ pub fn routes(
                         crate::gateway::with_reading(&mut e.body, today);
                     }
                     let next = events.last().map_or(0, |e| e.seq);
-                    warp::reply::json(&protocol::PullResponse { events, next, more: false, last_seq: None })
-                        .into_response()
+                    warp::reply::json(&protocol::PullResponse {
+                        events,
+                        next,
+                        more: false,
+                        last_seq: None,
+                    })
+                    .into_response()
                 }
                 Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
             })

@@ -55,11 +55,18 @@ pub(super) fn routes(
         .and(with_state.clone())
         .and_then(|_device: String, s: AppState| async move {
             let store = s.store.clone();
-            let read = blocking(move || Ok::<_, crate::store::StoreError>((store.sign_in_required()?, store.staff()?))).await?;
+            let read = blocking(move || {
+                Ok::<_, crate::store::StoreError>((store.sign_in_required()?, store.staff()?))
+            })
+            .await?;
             Ok::<_, Rejection>(match read {
                 Ok((required, staff)) => warp::reply::json(&StaffRoster {
                     required,
-                    staff: staff.iter().filter(|p| p.disabled_time.is_none()).map(|p| p.member()).collect(),
+                    staff: staff
+                        .iter()
+                        .filter(|p| p.disabled_time.is_none())
+                        .map(|p| p.member())
+                        .collect(),
                     lock_after_s: s.lock_after_s,
                 })
                 .into_response(),
@@ -136,10 +143,15 @@ pub(super) fn routes(
             .and(with_state.clone())
             .and_then(move |device: String, s: AppState| async move {
                 let store = s.store.clone();
-                Ok::<_, Rejection>(match blocking(move || store.end_session(&device, how)).await? {
-                    Ok(ended) => warp::reply::json(&serde_json::json!({ "ended": ended })).into_response(),
-                    Err(e) => error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
-                })
+                Ok::<_, Rejection>(
+                    match blocking(move || store.end_session(&device, how)).await? {
+                        Ok(ended) => warp::reply::json(&serde_json::json!({ "ended": ended }))
+                            .into_response(),
+                        Err(e) => {
+                            error_reply(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string())
+                        }
+                    },
+                )
             })
     };
 
@@ -151,7 +163,11 @@ pub(super) fn routes(
         .and(with_state.clone())
         .and_then(|who: Signed, v: Viewed, s: AppState| async move {
             let Some(screen) = VIEWED.iter().find(|known| **known == v.screen) else {
-                return Ok::<_, Rejection>(error_reply(StatusCode::UNPROCESSABLE_ENTITY, "bad_input", "unknown screen"));
+                return Ok::<_, Rejection>(error_reply(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "unknown screen",
+                ));
             };
             s.audit_as(&who, "viewed", screen);
             Ok(warp::reply::json(&serde_json::json!({})).into_response())

@@ -412,7 +412,11 @@ impl Store {
     /// What one person did on one day (JST): their audit rows, and the changes (receptions,
     /// corrections, claim decisions …) that reached the ledger under their name, as audit
     /// rows with the action `event:<kind>` and the record id as subject.
-    pub fn audit_of(&self, staff_id: &str, day: eligibility::Date) -> Result<Vec<AuditRow>, StoreError> {
+    pub fn audit_of(
+        &self,
+        staff_id: &str,
+        day: eligibility::Date,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let (from, to) = crate::clock::jst_day_bounds(day);
         self.with(|c| {
             let mut out = Vec::new();

@@ -639,7 +639,12 @@ mod tests {
             ServerMessage::PushResult {
                 results: vec![OpResult::Created { op_id: "a".into(), seq: 1 }],
             },
-            ServerMessage::PullResult(PullResponse { events: vec![event], next: 3, more: true, last_seq: None }),
+            ServerMessage::PullResult(PullResponse {
+                events: vec![event],
+                next: 3,
+                more: true,
+                last_seq: None,
+            }),
             ServerMessage::Event { topic: "gateway".into(), body: serde_json::json!({ "a": 1 }) },
             ServerMessage::CardResult { body: serde_json::json!({ "holder": "x" }) },
             ServerMessage::LookupResult { body: serde_json::json!([1, 2]) },

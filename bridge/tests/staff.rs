@@ -41,7 +41,11 @@ async fn pair(s: &AppState) -> (String, String) {
 /// A person with a stored passkey (the JSON is opaque to the store) and a session on
 /// `device`.
 fn enrolled(store: &Store, name: &str, device: &str) -> (String, String) {
-    let person = store.add_staff(name, "reception").unwrap().unwrap();
+    enrolled_as(store, name, "reception", device)
+}
+
+fn enrolled_as(store: &Store, name: &str, role: &str, device: &str) -> (String, String) {
+    let person = store.add_staff(name, role).unwrap().unwrap();
     let code = store.enrolment_code(&person.staff_id, 600, false).unwrap();
     let credential = format!("cred-{name}");
     assert_eq!(
@@ -103,19 +107,21 @@ async fn patient_routes_need_a_signed_in_person_once_anyone_has_a_passkey() {
     let s = state(store.clone());
     let api = routes(s.clone());
     let (device, token) = pair(&s).await;
-    let lookup = |session: Option<String>| {
+    // A terminal's POST with its token, and a staff session when given.
+    let post = |path: &'static str, body: serde_json::Value, session: Option<String>| {
         let mut req = warp::test::request()
             .method("POST")
-            .path("/api/lookup")
+            .path(path)
             .header("host", HOST)
             .header("origin", ORIGIN)
             .header("authorization", format!("Bearer {token}"))
-            .json(&serde_json::json!({ "insurer": "x" }));
+            .json(&body);
         if let Some(session) = session {
             req = req.header(protocol::STAFF_HEADER, session);
         }
         req.reply(&api)
     };
+    let lookup = |session| post("/api/lookup", serde_json::json!({ "insurer": "x" }), session);
     let code =
         |body: &[u8]| serde_json::from_slice::<protocol::ErrorBody>(body).unwrap_or_default().error;
     // Nobody enrolled: the device alone is let through (the bad query is refused after).
@@ -129,15 +135,7 @@ async fn patient_routes_need_a_signed_in_person_once_anyone_has_a_passkey() {
     let res = lookup(Some(session.clone())).await;
     assert_eq!((res.status().as_u16(), code(res.body()).as_str()), (400, "bad_body"));
     // The roster says so, and names the enrolled.
-    let roster = warp::test::request()
-        .method("POST")
-        .path("/api/staff")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .header("authorization", format!("Bearer {token}"))
-        .json(&serde_json::json!({}))
-        .reply(&api)
-        .await;
+    let roster = post("/api/staff", serde_json::json!({}), None).await;
     let roster: protocol::StaffRoster = serde_json::from_slice(roster.body()).unwrap();
     assert!(roster.required);
     assert_eq!(
@@ -145,15 +143,7 @@ async fn patient_routes_need_a_signed_in_person_once_anyone_has_a_passkey() {
         [("佐藤", true)]
     );
     // Locked: the session is over.
-    let lock = warp::test::request()
-        .method("POST")
-        .path("/api/staff/lock")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .header("authorization", format!("Bearer {token}"))
-        .json(&serde_json::json!({}))
-        .reply(&api)
-        .await;
+    let lock = post("/api/staff/lock", serde_json::json!({}), None).await;
     assert_eq!(lock.status(), 200);
     let res = lookup(Some(session)).await;
     assert_eq!((res.status().as_u16(), code(res.body()).as_str()), (401, "signed_out"));
@@ -199,4 +189,49 @@ async fn an_op_is_a_persons_only_if_they_signed_in_on_that_device() {
     assert_eq!(of(&sato), ["rec-1"]);
     assert!(of(&other).is_empty(), "鈴木 never signed in on this device");
     assert_eq!(store.audit_count("op_staff_unknown").unwrap(), 1);
+}
+
+#[tokio::test]
+async fn only_an_admin_manages_staff_from_a_terminal() {
+    let (store, _dir) = temp_store("manage");
+    let s = state(store.clone());
+    let api = routes(s.clone());
+    let (device, token) = pair(&s).await;
+    let manage = |session: &str, body: serde_json::Value| {
+        warp::test::request()
+            .method("POST")
+            .path("/api/staff/manage")
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {token}"))
+            .header(protocol::STAFF_HEADER, session)
+            .json(&body)
+            .reply(&api)
+    };
+    let (_, reception) = enrolled(&store, "鈴木", "other-device");
+    let (_, admin) = enrolled_as(&store, "佐藤", "admin", &device);
+    // 鈴木's session is on another device: here it is no session at all.
+    let res = manage(&reception, serde_json::json!({ "action": "list" })).await;
+    assert_eq!(res.status(), 401);
+    let res =
+        manage(&admin, serde_json::json!({ "action": "add", "name": "田中", "role": "reception" }))
+            .await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    let done: protocol::StaffManaged = serde_json::from_slice(res.body()).unwrap();
+    assert_eq!(done.code.len(), 8);
+    assert!(done.staff.iter().any(|p| p.name == "田中" && !p.enrolled));
+    assert_eq!(store.enrolment_for(&done.code).unwrap().map(|p| p.name), Some("田中".into()));
+    let res =
+        manage(&admin, serde_json::json!({ "action": "add", "name": "田中", "role": "reception" }))
+            .await;
+    assert_eq!(res.status(), 409, "a taken name");
+    let res = manage(&admin, serde_json::json!({ "action": "disable", "name": "佐藤" })).await;
+    assert_eq!(res.status(), 409, "an admin cannot disable themselves");
+    let res = manage(&admin, serde_json::json!({ "action": "disable", "name": "鈴木" })).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(store.audit_count("staff_managed").unwrap(), 2);
+    // A receptionist signed in here is refused.
+    let (_, clerk) = enrolled(&store, "山本", &device);
+    let res = manage(&clerk, serde_json::json!({ "action": "list" })).await;
+    assert_eq!(res.status(), 403);
 }

@@ -51,8 +51,7 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
     let server: Serve =
         serve(free_port(), &data, &["--gateway", "folder", "--folder", share.to_str().unwrap()]);
     let sato =
-        enrolment_code(&server.cli(&["staff", "add", "佐藤", "--role", "reception"]).unwrap())
-            .unwrap();
+        enrolment_code(&server.cli(&["staff", "add", "佐藤", "--role", "admin"]).unwrap()).unwrap();
     let suzuki = enrolment_code(&server.cli(&["staff", "add", "鈴木"]).unwrap()).unwrap();
     let mut figures = json!({});
     with_browser(|b| async {
@@ -66,8 +65,7 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
                     "automaticPresenceSimulation": true } }))
                 .await?;
             let authenticator = added["authenticatorId"].as_str().ok_or("no authenticatorId")?.to_string();
-            b.goto(&format!("http://localhost:{}/#reception", server.port)).await?;
-            // Nobody has a passkey yet: the counter works as before, sign-in is offered.
+            // Nobody has a passkey yet: the counter works as before; 設定 opens the sign-in.
             b.click("open-sign-in").await?;
             b.find("sign-in", 10).await?;
             b.screenshot(&screenshots().join("staff-sign-in.png")).await?;
@@ -111,6 +109,13 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
             b.click("lock-now").await?;
             b.find("sign-in", 10).await?;
             enrol(&b, &suzuki, "鈴木").await?;
+            // 鈴木 receives patients; 設定 has no staff list for him.
+            b.goto(&format!("http://localhost:{}/office.html#settings", server.port)).await?;
+            b.find("page-settings", 15).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if b.count("staff-admin").await > 0 {
+                return Err("a receptionist sees the staff administration".into());
+            }
             record_without_documents(&b).await?;
             b.wait_text("status-outbox", "未送信 0", 30).await?;
 
@@ -127,6 +132,16 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
             b.cdp("WebAuthn.setUserVerified", json!({ "authenticatorId": authenticator, "isUserVerified": true })).await?;
             b.click("staff-0").await?;
             b.wait_text("staff-name", "佐藤", 20).await?;
+            // 佐藤 is an admin: 設定 adds 田中 and gives the code (as `bridge staff add`).
+            b.goto(&format!("http://localhost:{}/office.html#settings", server.port)).await?;
+            b.find("staff-admin", 15).await?;
+            b.type_into("staff-new-name", "田中").await?;
+            b.click("staff-add").await?;
+            b.wait_text("staff-said", "田中 の登録コード", 15).await?;
+            if !server.cli(&["staff", "list"])?.lines().any(|l| l.contains("田中") && l.contains("0 passkey")) {
+                return Err("田中 was not added".into());
+            }
+            b.screenshot(&screenshots().join("staff-admin.png")).await?;
             b.click("lock-now").await?;
             b.find("staff-0", 10).await?;
             b.cdp("WebAuthn.clearCredentials", json!({ "authenticatorId": authenticator })).await?;
@@ -164,6 +179,7 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
     assert_eq!(count(&suzuki_rows, "event:reception"), 1, "{suzuki_rows}");
     assert!(sato_rows.lines().any(|l| l.ends_with("staff_signed_in\tunlocked")), "{sato_rows}");
     assert_eq!(count(&suzuki_rows, "hand_over"), 1, "{suzuki_rows}");
+    assert!(sato_rows.lines().any(|l| l.ends_with("staff_managed\tadd 田中")), "{sato_rows}");
     assert!(sato_rows.contains("staff_session_ended\tlocked"), "{sato_rows}");
     assert!(
         !sato_rows.contains("山田") && !suzuki_rows.contains("山田"),

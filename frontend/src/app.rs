@@ -141,8 +141,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
     // Face results stay (they are the bridge's, fetched again) but are hidden until touch.
     let generation = RwSignal::new(0u32);
     // The sign-in screen stands in for every screen while nobody is signed in where that is
-    // required (or when someone asked for it: the first enrolment).
-    let want_sign_in = RwSignal::new(false);
+    // required (the first enrolment opens it from 設定).
     leptos::task::spawn_local(async move {
         loop {
             state::sleep_ms(1_000.0).await;
@@ -181,23 +180,16 @@ pub fn App(bundle: Bundle) -> impl IntoView {
             let _ = w.location().set_hash(p.label().2);
         }
     };
-    let gate = move || {
-        ctx.staff_name.get().is_none() && (ctx.sign_in_required.get() || want_sign_in.get())
-    };
+    let gate = move || ctx.staff_name.get().is_none() && ctx.sign_in_required.get();
     view! {
         <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }
             on:keydown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }>
             <header>
                 <span class="brand">"窓口 madoguchi"</span>
-                {move || match ctx.staff_name.get() {
-                    Some(name) => view! {
-                        <span class="staff" data-testid="staff-name">{name}</span>
-                        <button class="tab" data-testid="lock-now" on:click=move |_| lock(ctx)>"ロック / lock"</button>
-                    }.into_any(),
-                    None => view! {
-                        <button class="tab" data-testid="open-sign-in" on:click=move |_| want_sign_in.set(true)>"サインイン / sign in"</button>
-                    }.into_any(),
-                }}
+                {move || ctx.staff_name.get().map(|name| view! {
+                    <span class="staff" data-testid="staff-name">{name}</span>
+                    <button class="tab" data-testid="lock-now" on:click=move |_| lock(ctx)>"ロック / lock"</button>
+                })}
                 <nav>
                     {Page::ALL.map(|p| {
                         let (ja, en, id) = p.label();

@@ -11,8 +11,8 @@ use std::cell::{Cell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// The session, as `(session token, staff id, name)`.
-type Session = (String, String, String);
+/// The session, as `(session token, staff id, name, role)`.
+type Session = (String, String, String, String);
 
 thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
@@ -33,18 +33,23 @@ pub fn session_token() -> Option<String> {
 
 /// The signed-in person's staff id (stamped on each new op).
 pub fn staff_id() -> Option<String> {
-    SESSION.with(|s| s.borrow().as_ref().map(|(_, id, _)| id.clone()))
+    SESSION.with(|s| s.borrow().as_ref().map(|(_, id, ..)| id.clone()))
 }
 
 /// The signed-in person's name.
 pub fn name() -> Option<String> {
-    SESSION.with(|s| s.borrow().as_ref().map(|(.., name)| name.clone()))
+    SESSION.with(|s| s.borrow().as_ref().map(|(_, _, name, _)| name.clone()))
+}
+
+/// Whether the signed-in person is an admin (設定 shows them the staff list).
+pub fn is_admin() -> bool {
+    SESSION.with(|s| s.borrow().as_ref().is_some_and(|(.., role)| role == "admin"))
 }
 
 fn set(session: Option<Session>) {
     if let Some(storage) = session_storage() {
         let _ = match &session {
-            Some((t, id, n)) => storage.set_item(STORAGE_KEY, &format!("{t}\n{id}\n{n}")),
+            Some((t, id, n, r)) => storage.set_item(STORAGE_KEY, &format!("{t}\n{id}\n{n}\n{r}")),
             None => storage.remove_item(STORAGE_KEY),
         };
     }
@@ -55,9 +60,11 @@ fn set(session: Option<Session>) {
 pub fn restore() {
     let stored = session_storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
     if let Some(text) = stored {
-        let mut parts = text.splitn(3, '\n').map(str::to_string);
-        if let (Some(t), Some(id), Some(n)) = (parts.next(), parts.next(), parts.next()) {
-            SESSION.with(|s| *s.borrow_mut() = Some((t, id, n)));
+        let mut parts = text.splitn(4, '\n').map(str::to_string);
+        if let (Some(t), Some(id), Some(n), Some(r)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        {
+            SESSION.with(|s| *s.borrow_mut() = Some((t, id, n, r)));
         }
     }
     touched();
@@ -133,16 +140,24 @@ pub async fn end_pending_lock(token: &str) {
     }
 }
 
-/// Tells the bridge this person opened `screen` (an audited access; best effort).
-pub async fn viewed(token: String, screen: &'static str) {
-    let _: Result<serde_json::Value, _> = net::call(
-        "POST",
-        "/api/staff/viewed",
-        Some(&token),
-        Some(format!("{{\"screen\":\"{screen}\"}}")),
-        20_000,
-    )
-    .await;
+/// An admin's staff work (設定): `action` on `name`.
+pub async fn manage(
+    token: &str,
+    action: &str,
+    name: &str,
+    role: &str,
+) -> Result<protocol::StaffManaged, NetError> {
+    let request =
+        protocol::StaffAction { action: action.into(), name: name.into(), role: role.into() };
+    let body = crate::json::to_text(&request).map_err(|e| NetError::Unreachable(e.to_string()))?;
+    net::call("POST", "/api/staff/manage", Some(token), Some(body), 20_000).await
+}
+
+/// Tells the bridge this person opened a screen (`body`: `{"screen":"ledger"}`; an
+/// audited access; best effort).
+pub async fn viewed(token: String, body: &'static str) {
+    let _: Result<serde_json::Value, _> =
+        net::call("POST", "/api/staff/viewed", Some(&token), Some(body.into()), 20_000).await;
 }
 
 fn js_text(e: JsValue) -> String {
@@ -208,7 +223,12 @@ pub async fn sign_in(token: &str, code: Option<&str>, staff_id: &str) -> Result<
         net::call("POST", &format!("/api/staff/{which}/finish"), Some(token), Some(body), 20_000)
             .await
             .map_err(|e| e.to_string())?;
-    set(Some((signed.session.clone(), signed.staff.id.clone(), signed.staff.name.clone())));
+    set(Some((
+        signed.session.clone(),
+        signed.staff.id.clone(),
+        signed.staff.name.clone(),
+        signed.staff.role.clone(),
+    )));
     touched();
     Ok(signed)
 }

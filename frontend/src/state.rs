@@ -485,7 +485,12 @@ fn connect_socket(ctx: Ctx) {
     let on_event: Rc<dyn Fn(String, serde_json::Value)> = Rc::new(move |topic, body| {
         match topic.as_str() {
             "gateway" => match serde_json::from_value::<reception::reading::Carried>(body) {
-                Ok(face) if face.reading.is_some() => ctx.face.update(|list| list.insert(0, face)),
+                // Once: the open-results fetch that a (re)connect starts may already hold it.
+                Ok(face) if face.reading.is_some() => ctx.face.update(|list| {
+                    if !list.iter().any(|b| b.file.is_some() && b.file == face.file) {
+                        list.insert(0, face);
+                    }
+                }),
                 Ok(notice) => ctx.error.set(Some(format!(
                     "顔認証付きカードリーダーの結果ファイルを読めませんでした（隔離済み）/ a face-reader file was unreadable and quarantined: {}",
                     notice.reason.unwrap_or_default()

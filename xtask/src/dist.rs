@@ -27,13 +27,31 @@ pub fn dist() -> Result<()> {
             if let Some(triple) = triple {
                 args.extend(["--target", triple]);
             }
-            // RUSTSEC-2023-0071 (rsa): only the test CA uses RSA; it must not ship.
+            // RUSTSEC-2023-0071 (rsa, timing of private-key operations): the test CA signs
+            // with RSA and must not ship. The one RSA allowed is the passkeys' (webauthn-rs's
+            // crypto layer verifies RS256 signatures — Windows Hello's — with public keys
+            // only), reached through `crypto-glue` and nothing else.
             let mut tree = vec!["tree", "--locked", "-p", "bridge", "--no-default-features"];
             tree.extend(["-e", "normal", "--prefix", "none", "--target"]);
             tree.push(triple.unwrap_or("all"));
             let graph = crate::output("cargo", &tree)?;
-            if let Some(line) = graph.lines().find(|l| l.starts_with("rsa ")) {
-                bail!("the release bridge's dependency graph holds {line}");
+            for line in graph.lines().filter(|l| l.starts_with("rsa ")) {
+                let version = line.split_whitespace().nth(1).unwrap_or("").trim_start_matches('v');
+                let spec = format!("rsa@{version}");
+                let mut inverse = tree.clone();
+                inverse.extend(["-i", &spec, "--depth", "1"]);
+                let dependents = crate::output("cargo", &inverse)?;
+                let others: Vec<&str> = dependents
+                    .lines()
+                    .skip(1)
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with("crypto-glue "))
+                    .collect();
+                if !others.is_empty() {
+                    bail!(
+                        "the release bridge's dependency graph holds {line} through {}",
+                        others.join(", ")
+                    );
+                }
             }
             run("cargo", &args)?;
             let built = match triple {

@@ -25,6 +25,84 @@ fn reply<T: serde::Serialize>(result: Result<T, StaffError>) -> warp::reply::Res
     }
 }
 
+/// How long a code made in 設定 stays valid.
+const CODE_MINUTES: u32 = 60;
+
+/// An admin's staff work from 設定, as `bridge staff` does it; audited with the admin as
+/// the person (`staff_managed`, the action and the name).
+fn manage(
+    s: &AppState,
+    who: &Signed,
+    req: &protocol::StaffAction,
+) -> Result<protocol::StaffManaged, (StatusCode, &'static str, String)> {
+    let refuse = |status, code, message: &str| Err((status, code, message.to_string()));
+    if who.person.as_ref().map(|p| p.role.as_str()) != Some("admin") {
+        return refuse(StatusCode::FORBIDDEN, "admin_only", "管理者だけができます / admins only");
+    }
+    let store = &s.store;
+    let failed =
+        |e: crate::store::StoreError| (StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string());
+    let ttl = i64::from(CODE_MINUTES) * 60;
+    let target = || store.staff_member(&req.name).map_err(failed);
+    let code = match req.action.as_str() {
+        "list" => String::new(),
+        "add" => {
+            if !crate::staff::ROLES.contains(&req.role.as_str()) {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "役割は reception か admin です / the role is reception or admin",
+                );
+            }
+            let Some(added) = store.add_staff(&req.name, &req.role).map_err(failed)? else {
+                return refuse(StatusCode::CONFLICT, "name_taken", "その名前の職員はすでにいます / a staff member of that name exists (or the name is empty)");
+            };
+            store.enrolment_code(&added.staff_id, ttl, false).map_err(failed)?
+        }
+        "enrol" | "recover" => match target()?.filter(|p| p.disabled_time.is_none()) {
+            Some(p) => {
+                store.enrolment_code(&p.staff_id, ttl, req.action == "recover").map_err(failed)?
+            }
+            None => {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_staff",
+                    "有効な職員ではありません / no such active staff member",
+                )
+            }
+        },
+        "disable" => match target()? {
+            Some(p) if Some(&p.staff_id) == who.person.as_ref().map(|me| &me.staff_id) => {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "self",
+                    "自分自身は無効にできません / you cannot disable yourself",
+                );
+            }
+            Some(p) if store.disable_staff(&p.staff_id).map_err(failed)? => String::new(),
+            _ => {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_staff",
+                    "有効な職員ではありません / no such active staff member",
+                )
+            }
+        },
+        _ => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "bad_input", "unknown action"),
+    };
+    if req.action != "list" {
+        let subject: String = format!("{} {}", req.action, req.name).chars().take(80).collect();
+        let _ = store.audit_by(&who.device, who.person_id(), "staff_managed", &subject);
+    }
+    let staff = store.staff().map_err(failed)?.iter().map(|p| p.member()).collect();
+    let valid_until = if code.is_empty() {
+        String::new()
+    } else {
+        crate::clock::now_jst_minutes_after(CODE_MINUTES)
+    };
+    Ok(protocol::StaffManaged { staff, code, valid_until })
+}
+
 /// The screens a page may report as viewed (its local ledger has no bridge route).
 const VIEWED: [&str; 3] = ["ledger", "work_list", "bookings"];
 
@@ -155,6 +233,20 @@ pub(super) fn routes(
             })
     };
 
+    let managed = warp::path!("api" / "staff" / "manage")
+        .and(base.clone())
+        .and(signed.clone())
+        .and(warp::body::content_length_limit(1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .and_then(|who: Signed, req: protocol::StaffAction, s: AppState| async move {
+            let result = blocking(move || manage(&s, &who, &req)).await?;
+            Ok::<_, Rejection>(match result {
+                Ok(body) => warp::reply::json(&body).into_response(),
+                Err((status, code, message)) => error_reply(status, code, &message),
+            })
+        });
+
     let viewed = warp::path!("api" / "staff" / "viewed")
         .and(base.clone())
         .and(signed)
@@ -187,6 +279,8 @@ pub(super) fn routes(
         .or(end("signed_out"))
         .unify()
         .or(viewed)
+        .unify()
+        .or(managed)
         .unify()
         .boxed()
 }

@@ -33,6 +33,7 @@ impl StaffRow {
             name: self.name.clone(),
             role: self.role.clone(),
             enrolled: self.passkeys > 0,
+            disabled: self.disabled_time.is_some(),
         }
     }
 }
@@ -419,10 +420,13 @@ impl Store {
     ) -> Result<Vec<AuditRow>, StoreError> {
         let (from, to) = crate::clock::jst_day_bounds(day);
         self.with(|c| {
-            let mut out = Vec::new();
             let mut stmt = c.prepare(
                 "SELECT seq, time, actor, person, action, subject FROM audit
-                 WHERE person = ?1 AND time >= ?2 AND time < ?3 ORDER BY seq",
+                   WHERE person = ?1 AND time >= ?2 AND time < ?3
+                 UNION ALL
+                 SELECT seq, received_time, device_id, staff_id, 'event:' || kind, record_id FROM events
+                   WHERE staff_id = ?1 AND received_time >= ?2 AND received_time < ?3
+                 ORDER BY 2",
             )?;
             let rows = stmt.query_map(params![staff_id, from, to], |r| {
                 Ok(AuditRow {
@@ -434,28 +438,7 @@ impl Store {
                     subject: r.get(5)?,
                 })
             })?;
-            for row in rows {
-                out.push(row?);
-            }
-            let mut stmt = c.prepare(
-                "SELECT seq, received_time, device_id, staff_id, kind, record_id FROM events
-                 WHERE staff_id = ?1 AND received_time >= ?2 AND received_time < ?3 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map(params![staff_id, from, to], |r| {
-                Ok(AuditRow {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    time: r.get(1)?,
-                    actor: r.get(2)?,
-                    person: r.get(3)?,
-                    action: format!("event:{}", r.get::<_, String>(4)?),
-                    subject: r.get(5)?,
-                })
-            })?;
-            for row in rows {
-                out.push(row?);
-            }
-            out.sort_by(|a, b| a.time.cmp(&b.time));
-            Ok(out)
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 }

@@ -190,6 +190,75 @@ pub fn SettingsPage() -> impl IntoView {
                 <p>{move || c.storage_used.get().map(|(u, q)| format!("{} MB / {} MB", crate::ids::tenths(u / 1_048_576.0), crate::ids::whole(q / 1_048_576.0)))}</p>
                 <p data-testid="sender">{move || if c.is_sender.get() { "このタブが送信を担当 / this tab sends the outbox" } else { "送信は別のタブ / another tab sends" }}</p>
             </section>
+            <section class="card">
+                <h2><Bi ja="職員のサインイン" en="Staff sign-in"/></h2>
+                <p>"パスキーで職員がサインインします。初めての方は管理者の登録コードで登録します / staff sign in with a passkey; the first time, with an admin's enrolment code"</p>
+                <button data-testid="open-sign-in" on:click=move |_| {
+                    crate::app::load(crate::app::Page::SignIn);
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
+                }>"サインイン画面 / sign-in screen"</button>
+            </section>
+            <Show when=move || c.staff_name.get().is_some() && crate::staff::is_admin()>
+                <StaffAdmin/>
+            </Show>
+        </section>
+    }
+}
+
+/// 職員 (admins only): everyone with their passkeys, and `bridge staff`'s work — add, a new
+/// enrolment code, recovery of a lost authenticator, disable.
+#[component]
+fn StaffAdmin() -> impl IntoView {
+    let c = ctx();
+    let staff = RwSignal::new(Vec::<protocol::StaffMember>::new());
+    let name = RwSignal::new(String::new());
+    let admin = RwSignal::new(false);
+    let said = RwSignal::new(String::new());
+    let act = move |action: &'static str| {
+        let Some(token) = c.token.get_untracked() else { return };
+        let role = if admin.get_untracked() { "admin" } else { "reception" };
+        let who = name.get_untracked();
+        spawn_local(async move {
+            match crate::staff::manage(&token, action, &who, role).await {
+                Ok(done) => {
+                    said.set(if done.code.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "{who} の登録コード {} （{} まで） / enrolment code {} (until {})",
+                            done.code, done.valid_until, done.code, done.valid_until
+                        )
+                    });
+                    staff.set(done.staff);
+                }
+                Err(e) => said.set(e.to_string()),
+            }
+        });
+    };
+    act("list");
+    view! {
+        <section class="card" data-testid="staff-admin">
+            <h2><Bi ja="職員" en="Staff"/></h2>
+            <ul>
+                {move || staff.get().into_iter().map(|p| {
+                    let state = if p.disabled { "無効 / disabled" } else if p.enrolled { "パスキーあり / has a passkey" } else { "未登録 / not enrolled" };
+                    view! { <li data-testid="staff-row">{format!("{}（{}）— {state}", p.name, p.role)}</li> }
+                }).collect_view()}
+            </ul>
+            <label class="field"><span class="label">"名前 / name"</span>
+                <input data-testid="staff-new-name" prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+            </label>
+            <label><input type="checkbox" data-testid="staff-new-admin" prop:checked=move || admin.get()
+                on:change=move |e| admin.set(event_target_checked(&e))/>" 管理者 / admin"</label>
+            <div class="actions">
+                <button data-testid="staff-add" on:click=move |_| act("add")>"追加 / add"</button>
+                <button data-testid="staff-enrol" on:click=move |_| act("enrol")>"登録コード / code"</button>
+                <button data-testid="staff-recover" on:click=move |_| act("recover")>"紛失（パスキー無効化） / lost passkey"</button>
+                <button data-testid="staff-disable" on:click=move |_| act("disable")>"無効にする / disable"</button>
+            </div>
+            <p data-testid="staff-said" role="status">{move || said.get()}</p>
         </section>
     }
 }

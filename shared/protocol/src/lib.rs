@@ -144,6 +144,28 @@ pub struct StaffMember {
     pub role: String,
     /// Whether they have a passkey to sign in with (else they enrol with a code first).
     pub enrolled: bool,
+    /// No more sign-in (only an admin's list shows them).
+    pub disabled: bool,
+}
+
+/// `POST /api/staff/manage` (a signed-in admin, 設定): `list`, `add` (`name`, `role`),
+/// `enrol` (a code for another passkey), `recover` (a lost authenticator) or `disable`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaffAction {
+    pub action: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// Its answer: everyone (the disabled too), and the enrolment code `add`, `enrol` and
+/// `recover` made (empty otherwise) with the time it runs out (Japan).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StaffManaged {
+    pub staff: Vec<StaffMember>,
+    pub code: String,
+    pub valid_until: String,
 }
 
 /// Who may sign in on this terminal, and whether one must (`POST /api/staff`).

@@ -231,6 +231,13 @@ fn append_audit(
     Ok(())
 }
 
+/// Eight random digits: a pairing or enrolment code (stored only as its hash).
+fn one_time_code() -> String {
+    let random = uuid::Uuid::new_v4();
+    let n = u64::from_le_bytes(random.as_bytes()[..8].try_into().unwrap_or([0; 8])) % 100_000_000;
+    format!("{n:08}")
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -856,10 +863,7 @@ impl Store {
 
     /// A new one-time pairing code (8 digits), valid for `ttl_secs`.
     pub fn new_pairing_code(&self, ttl_secs: i64) -> Result<String, StoreError> {
-        let random = uuid::Uuid::new_v4();
-        let n =
-            u64::from_le_bytes(random.as_bytes()[..8].try_into().unwrap_or([0; 8])) % 100_000_000;
-        let code = format!("{n:08}");
+        let code = one_time_code();
         self.with(|c| {
             c.execute("DELETE FROM pairing_codes WHERE expires_unix < ?1 OR used = 1", [now_unix()])?;
             c.execute(

@@ -6,7 +6,7 @@
 //! the ledger can still say who signed in on which device when an op arrives late. Every
 //! change here writes its audit row in the same transaction.
 
-use super::{append_audit, sha256_hex, Store, StoreError};
+use super::{append_audit, one_time_code, sha256_hex, Store, StoreError};
 use crate::clock::{now_rfc3339, now_unix};
 use protocol::StaffMember;
 use rusqlite::{params, OptionalExtension};
@@ -140,6 +140,20 @@ impl Store {
         })
     }
 
+    /// The staff member whose id the first column of `sql`'s one row is (none: `None`).
+    fn person_by(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Option<StaffRow>, StoreError> {
+        let staff_id: Option<String> =
+            self.with(|c| Ok(c.query_row(sql, params, |r| r.get(0)).optional()?))?;
+        match staff_id {
+            Some(id) => self.staff_member(&id),
+            None => Ok(None),
+        }
+    }
+
     /// Whether patient data needs a signed-in person: someone active has a passkey.
     pub fn sign_in_required(&self) -> Result<bool, StoreError> {
         self.with(|c| {
@@ -182,10 +196,7 @@ impl Store {
         ttl_secs: i64,
         recover: bool,
     ) -> Result<String, StoreError> {
-        let random = uuid::Uuid::new_v4();
-        let n =
-            u64::from_le_bytes(random.as_bytes()[..8].try_into().unwrap_or([0; 8])) % 100_000_000;
-        let code = format!("{n:08}");
+        let code = one_time_code();
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if recover {
@@ -215,19 +226,11 @@ impl Store {
     /// The active person an unused, unexpired enrolment code belongs to (not spent yet:
     /// [`Store::enrol`] spends it when the passkey is stored).
     pub fn enrolment_for(&self, code: &str) -> Result<Option<StaffRow>, StoreError> {
-        let staff_id: Option<String> = self.with(|c| {
-            Ok(c.query_row(
+        self.person_by(
                 "SELECT e.staff_id FROM staff_enrolments e JOIN staff s ON s.staff_id = e.staff_id
                  WHERE e.code_hash = ?1 AND e.used = 0 AND e.expires_unix >= ?2 AND s.disabled_time IS NULL",
-                params![sha256_hex(code.trim().as_bytes()), now_unix()],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        match staff_id {
-            Some(id) => self.staff_member(&id),
-            None => Ok(None),
-        }
+    params![sha256_hex(code.trim().as_bytes()), now_unix()],
+        )
     }
 
     /// Stores a passkey for the person of `code`, spending the code; `false` when the code
@@ -339,40 +342,24 @@ impl Store {
         device_id: &str,
         token: &str,
     ) -> Result<Option<StaffRow>, StoreError> {
-        let staff_id: Option<String> = self.with(|c| {
-            Ok(c.query_row(
-                "SELECT x.staff_id FROM staff_sessions x JOIN staff s ON s.staff_id = x.staff_id
+        self.person_by(
+            "SELECT x.staff_id FROM staff_sessions x JOIN staff s ON s.staff_id = x.staff_id
                  WHERE x.token_hash = ?1 AND x.device_id = ?2 AND x.ended_time IS NULL
                    AND x.started_unix >= ?3 AND s.disabled_time IS NULL",
-                params![sha256_hex(token.as_bytes()), device_id, now_unix() - SESSION_MAX_SECS],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        match staff_id {
-            Some(id) => self.staff_member(&id),
-            None => Ok(None),
-        }
+            params![sha256_hex(token.as_bytes()), device_id, now_unix() - SESSION_MAX_SECS],
+        )
     }
 
     /// The person signed in on `device_id` now (the card operations over the device's
     /// socket are theirs).
     pub fn device_person(&self, device_id: &str) -> Result<Option<StaffRow>, StoreError> {
-        let staff_id: Option<String> = self.with(|c| {
-            Ok(c.query_row(
-                "SELECT x.staff_id FROM staff_sessions x JOIN staff s ON s.staff_id = x.staff_id
+        self.person_by(
+            "SELECT x.staff_id FROM staff_sessions x JOIN staff s ON s.staff_id = x.staff_id
                  WHERE x.device_id = ?1 AND x.ended_time IS NULL AND x.started_unix >= ?2
                    AND s.disabled_time IS NULL
                  ORDER BY x.started_unix DESC LIMIT 1",
-                params![device_id, now_unix() - SESSION_MAX_SECS],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        match staff_id {
-            Some(id) => self.staff_member(&id),
-            None => Ok(None),
-        }
+            params![device_id, now_unix() - SESSION_MAX_SECS],
+        )
     }
 
     /// Ends `device_id`'s open session (`how`: `locked`, `signed_out`); audited.

@@ -6,6 +6,18 @@
 use crate::state::{self, ctx};
 use leptos::prelude::*;
 
+/// The terminal's token, waiting up to 5 s: just after a page load it may still be on its
+/// way from IndexedDB.
+async fn token_when_ready(c: state::Ctx) -> Option<String> {
+    for _ in 0..50 {
+        if let Some(token) = c.token.get_untracked() {
+            return Some(token);
+        }
+        state::sleep_ms(100.0).await;
+    }
+    c.token.get_untracked()
+}
+
 #[component]
 pub fn SignIn() -> impl IntoView {
     let c = ctx();
@@ -15,13 +27,7 @@ pub fn SignIn() -> impl IntoView {
     let busy = RwSignal::new(false);
     let load = move || {
         leptos::task::spawn_local(async move {
-            for _ in 0..50 {
-                if c.token.get_untracked().is_some() {
-                    break;
-                }
-                state::sleep_ms(100.0).await;
-            }
-            let Some(token) = c.token.get_untracked() else { return };
+            let Some(token) = token_when_ready(c).await else { return };
             if let Ok(roster) = crate::staff::roster(&token).await {
                 state::require_sign_in(c, roster.required);
                 staff.set(roster.staff);
@@ -36,17 +42,7 @@ pub fn SignIn() -> impl IntoView {
         busy.set(true);
         status.set("パスキーを確認しています… / checking the passkey…".into());
         leptos::task::spawn_local(async move {
-            // Just after a page load the terminal's token may still be on its way from
-            // IndexedDB.
-            let mut token = c.token.get_untracked();
-            for _ in 0..50 {
-                if token.is_some() {
-                    break;
-                }
-                state::sleep_ms(100.0).await;
-                token = c.token.get_untracked();
-            }
-            let Some(token) = token else {
+            let Some(token) = token_when_ready(c).await else {
                 status.set("この端末はペアリングされていません（設定） / this terminal is not paired (設定)".into());
                 busy.set(false);
                 return;

@@ -10,10 +10,10 @@
 //! `madoguchi.sqlite3.enc`: XChaCha20-Poly1305, a fresh 24-byte nonce first, the key's id in
 //! the manifest; a restore without the key, with another key or of an altered file is refused.
 //!
-//! Not here yet (ARCHITECTURE "Known gaps"): terminals that notice a restored bridge is behind
-//! their own ledger and send what it lost again.
+//! Terminals notice a restored bridge is behind their own ledger (a pull answer's
+//! `last_seq` below their checkpoint) and send what it lost again (`frontend::sync`).
 
-use crate::store::{Store, StoreError};
+use crate::store::{By, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use std::path::{Path, PathBuf};
@@ -144,7 +144,12 @@ fn sha256_file(path: &Path) -> Result<(String, u64), std::io::Error> {
 
 /// Makes a backup of `store` in a new folder under `to` (encrypted with `key` if given);
 /// returns the folder.
-pub fn make(store: &Store, to: &Path, key: Option<&BackupKey>) -> Result<PathBuf, BackupError> {
+pub fn make(
+    store: &Store,
+    to: &Path,
+    key: Option<&BackupKey>,
+    by: By<'_>,
+) -> Result<PathBuf, BackupError> {
     let stamp = crate::clock::jst_stamp();
     let name = format!("madoguchi-{}-{}", &stamp[..8], &stamp[8..]);
     let dir = to.join(&name);
@@ -176,7 +181,7 @@ pub fn make(store: &Store, to: &Path, key: Option<&BackupKey>) -> Result<PathBuf
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
     std::fs::write(part.join(MANIFEST), text + "\n")?;
     std::fs::rename(&part, &dir)?;
-    store.audit("operator", "backup_made", &name)?;
+    store.audit_by(by.actor, by.person, "backup_made", &name)?;
     Ok(dir)
 }
 
@@ -261,6 +266,32 @@ pub fn restore(
     Ok(manifest)
 }
 
+/// Restores the backup in `from` into the ledger a running bridge serves (設定's 復元): the
+/// same checks as [`restore`]; the current ledger is kept aside in the data directory
+/// (`madoguchi.sqlite3.before-restore-…`) and the restore itself is audited in the restored
+/// chain. Terminals notice the lower last seq on their next pull and send again what the
+/// copy lacks.
+pub fn restore_live(
+    store: &Store,
+    from: &Path,
+    key: Option<&BackupKey>,
+    by: By<'_>,
+) -> Result<Manifest, BackupError> {
+    let (manifest, db) = checked(from, key)?;
+    let live = store.path().ok_or_else(|| BackupError::Manifest(from.to_path_buf()))?;
+    let data_dir = live.parent().unwrap_or(Path::new("."));
+    let stamp = crate::clock::jst_stamp();
+    let scratch = data_dir.join(format!(".restore-{stamp}.sqlite3"));
+    std::fs::write(&scratch, db)?;
+    let aside = data_dir.join(format!("{DB}.before-restore-{stamp}"));
+    let restored = store.restore_live(&scratch, &aside);
+    let _ = std::fs::remove_file(&scratch);
+    restored?;
+    let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    store.audit_by(by.actor, by.person, "restored", &name)?;
+    Ok(manifest)
+}
+
 /// Keeps the newest `keep` backups in `dir`, removes the older ones; returns how many went.
 pub fn prune(dir: &Path, keep: usize) -> Result<usize, std::io::Error> {
     let mut backups = list(dir)?;
@@ -308,7 +339,7 @@ pub fn spawn_daily(store: Store, dir: PathBuf, keep: usize, key: Option<PathBuf>
                         return Ok(None);
                     }
                     let key = key_file.as_deref().map(BackupKey::read).transpose()?;
-                    let made = make(&s, &d, key.as_ref())?;
+                    let made = make(&s, &d, key.as_ref(), By::OPERATOR)?;
                     prune(&d, keep)?;
                     Ok(Some(made))
                 })

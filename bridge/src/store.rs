@@ -255,6 +255,18 @@ pub struct Device {
     pub revoked_time: Option<String>,
 }
 
+/// Who did an audited operator's task: the command line, or a device and the admin signed in
+/// on it (設定).
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub actor: &'a str,
+    pub person: &'a str,
+}
+
+impl By<'static> {
+    pub const OPERATOR: By<'static> = By { actor: "operator", person: "" };
+}
+
 /// A 事後確認 task: the numbers of a reception that could not be confirmed at the counter.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FollowUp {
@@ -430,6 +442,30 @@ fn marks_of(c: &Connection) -> Result<Marks, StoreError> {
         audit_rows: audit_rows as u64,
         audit_head,
     })
+}
+
+/// SQLite's online backup of `c` into `file`: every page in one step (retried while another
+/// process holds a write lock); the marks read from the copy.
+fn backup_of(c: &Connection, file: &Path) -> Result<Marks, StoreError> {
+    let mut copy = Connection::open(file)?;
+    // All pages in one step: another process writing (the operator's command line)
+    // cannot make it start over half-way.
+    let backup = rusqlite::backup::Backup::new(c, &mut copy)?;
+    // Busy or locked (another process mid-write): wait and try the step again.
+    let mut done = false;
+    for _ in 0..100 {
+        if backup.step(-1)? == rusqlite::backup::StepResult::Done {
+            done = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(backup);
+    if !done {
+        return Err(StoreError::Busy);
+    }
+    // The marks of what was copied, read from the copy itself.
+    marks_of(&copy)
 }
 
 impl Store {
@@ -945,12 +981,12 @@ impl Store {
     }
 
     /// Revokes a device; `false` when there is no such active device.
-    pub fn revoke(&self, device_id: &str) -> Result<bool, StoreError> {
+    pub fn revoke(&self, device_id: &str, by: By<'_>) -> Result<bool, StoreError> {
         let changed = self.with(|c| {
             Ok(c.execute("UPDATE devices SET revoked_time = ?1 WHERE device_id = ?2 AND revoked_time IS NULL", params![now_rfc3339(), device_id])?)
         })?;
         if changed == 1 {
-            self.audit("operator", "device_revoked", device_id)?;
+            self.audit_by(by.actor, by.person, "device_revoked", device_id)?;
         }
         Ok(changed == 1)
     }
@@ -980,27 +1016,31 @@ impl Store {
     /// consistent state; this process's writers wait the few milliseconds it takes, other
     /// processes' are not blocked); returns the copy's marks.
     pub fn backup_into(&self, file: &Path) -> Result<Marks, StoreError> {
+        self.with(|c| backup_of(c, file))
+    }
+
+    /// Replaces the whole ledger, while serving, with the database in `file` (a checked
+    /// backup's copy): under this process's lock, the current state is copied aside into
+    /// `aside`, then SQLite's backup API writes `file` over the live database, so every
+    /// handler sees the old ledger or the new one, never a mix. The schema is brought up to
+    /// date as at start-up. Returns the restored ledger's marks.
+    pub fn restore_live(&self, file: &Path, aside: &Path) -> Result<Marks, StoreError> {
         self.with(|c| {
-            let mut copy = Connection::open(file)?;
-            // All pages in one step: another process writing (the operator's command line)
-            // cannot make it start over half-way.
-            let backup = rusqlite::backup::Backup::new(c, &mut copy)?;
-            // Busy or locked (another process mid-write): wait and try the step again.
-            let mut done = false;
-            for _ in 0..100 {
-                if backup.step(-1)? == rusqlite::backup::StepResult::Done {
-                    done = true;
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            drop(backup);
-            if !done {
-                return Err(StoreError::Busy);
-            }
-            // The marks of what was copied, read from the copy itself.
-            marks_of(&copy)
+            // Under the same lock as the restore: nothing stored in between is in neither.
+            backup_of(c, aside)?;
+            c.restore(rusqlite::MAIN_DB, file, rusqlite::backup::NO_PROGRESS)?;
+            c.execute_batch(SCHEMA)?;
+            migrate(c)?;
+            migrate_receptions(c)?;
+            marks_of(c)
         })
+    }
+
+    /// Where the ledger's file is (`None` in memory).
+    pub fn path(&self) -> Option<std::path::PathBuf> {
+        self.with(|c| Ok(c.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from)))
+            .ok()
+            .flatten()
     }
 
     /// The events, the last seq, the audit rows and the audit head.

@@ -171,7 +171,7 @@ async fn sync_push_pull_dedupe_and_revocation() {
     assert_eq!(push(String::new(), vec![op(9, "x")]).await.status(), 401);
     assert_eq!(push("nope".into(), vec![op(9, "x")]).await.status(), 401);
     let device = s.store.devices().unwrap()[0].device_id.clone();
-    assert!(s.store.revoke(&device).unwrap());
+    assert!(s.store.revoke(&device, bridge::store::By::OPERATOR).unwrap());
     assert_eq!(push(token, vec![op(9, "x")]).await.status(), 401, "revoked");
     assert_eq!(s.store.verify_audit().unwrap(), 3, "code issued, paired, revoked");
 }
@@ -422,7 +422,7 @@ async fn a_revoked_terminals_socket_closes_within_a_second() {
     );
     let device = welcome["device_id"].as_str().unwrap().to_string();
     let started = std::time::Instant::now();
-    assert!(s.store.revoke(&device).unwrap());
+    assert!(s.store.revoke(&device, bridge::store::By::OPERATOR).unwrap());
     let mut saw_revoked = false;
     loop {
         match tokio::time::timeout(std::time::Duration::from_secs(3), ws.recv()).await {

@@ -162,6 +162,11 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             spawn_evening(state.store.clone(), peer, bulk, at);
         }
         if let Some(backups) = &config.backup_dir {
+            state.admin.backups = Some(super::BackupPlace {
+                dir: backups.clone(),
+                keep: config.backup_keep.max(1) as usize,
+                key: config.backup_key.clone(),
+            });
             crate::backup::spawn_daily(
                 state.store.clone(),
                 backups.clone(),
@@ -195,6 +200,11 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             .map(|name| (name.trim_matches(['[', ']']).to_string(), config.port));
         let acceptor: super::tls::SharedAcceptor =
             Arc::new(std::sync::RwLock::new(super::tls::acceptor(&certs)?));
+        state.admin.tls = Some(super::TlsReach {
+            dir: tls_dir.clone(),
+            names: names.clone(),
+            shared: acceptor.clone(),
+        });
         super::tls::spawn_renewal(tls_dir, names, acceptor.clone());
         let training = if state.gateway.training() { "; 練習モード / TRAINING" } else { "" };
         writeln!(
@@ -313,7 +323,7 @@ pub fn backup(
     let store = open_store(&data_dir(data))?;
     std::fs::create_dir_all(to)
         .with_context(|| format!("{} を作れません / cannot create it", to.display()))?;
-    let made = crate::backup::make(&store, to, key.as_ref())?;
+    let made = crate::backup::make(&store, to, key.as_ref(), crate::store::By::OPERATOR)?;
     let manifest = crate::backup::verify(&made, key.as_ref())?;
     writeln!(
         out,
@@ -382,7 +392,7 @@ pub fn devices(
             Ok(Outcome::Done)
         }
         DevicesCommand::Revoke { device_id } => {
-            if store.revoke(device_id)? {
+            if store.revoke(device_id, crate::store::By::OPERATOR)? {
                 writeln!(out, "revoked {device_id}")?;
                 Ok(Outcome::Done)
             } else {

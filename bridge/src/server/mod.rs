@@ -7,6 +7,7 @@
 //! which sends none) and a device token (`Authorization: Bearer`, or the WebSocket's
 //! first frame) — never a cookie or a query string.
 
+mod admin;
 pub mod assets;
 pub mod cli;
 #[cfg(feature = "test-doubles")]
@@ -17,6 +18,7 @@ mod staff;
 pub mod tls;
 mod ws;
 
+pub use admin::{AdminReach, BackupPlace, TlsReach};
 pub use assets::Assets;
 pub use security::{Allowed, PairLimiter, Signed};
 
@@ -74,6 +76,8 @@ pub struct AppState {
     pub passkeys: Arc<crate::staff::Passkeys>,
     /// Terminals lock after this many idle seconds (`lock_after_minutes`).
     pub lock_after_s: u32,
+    /// The backup folder and the TLS listener, for an admin's work from 設定.
+    pub admin: AdminReach,
 }
 
 impl AppState {
@@ -333,6 +337,7 @@ impl AppState {
             tablet_address: None,
             passkeys: Arc::new(crate::staff::Passkeys::for_origins(&allowed.origins)),
             lock_after_s: 300,
+            admin: AdminReach::default(),
         }
     }
 
@@ -949,6 +954,8 @@ pub fn routes(
         .or(pair_qr)
         .unify()
         .or(staff::routes(&state))
+        .unify()
+        .or(admin::routes(&state))
         .unify()
         .or(follow_ups)
         .unify()

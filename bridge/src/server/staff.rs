@@ -103,13 +103,34 @@ fn manage(
     Ok(protocol::StaffManaged { staff, code, valid_until })
 }
 
-/// The screens a page may report as viewed (its local ledger has no bridge route).
-const VIEWED: [&str; 3] = ["ledger", "work_list", "bookings"];
+/// The screens a page may report as viewed (its local ledger has no bridge route): the
+/// ledger, the work list and bookings are viewed; an export (of a visit day) and the usage
+/// report (of a month) are made from the page's copy, so the page says which day or month.
+const VIEWED: [&str; 5] = ["ledger", "work_list", "bookings", "export", "usage"];
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Viewed {
     screen: String,
+    /// `export`: the visit day; `usage`: the month (digits and `-` only, as `2026-12-02`).
+    #[serde(default)]
+    detail: String,
+}
+
+impl Viewed {
+    /// The audit action and subject, or `None` for an unknown screen or a detail that is not
+    /// a day or a month (nothing else may reach the log).
+    fn audited(&self) -> Option<(&'static str, String)> {
+        let screen = VIEWED.iter().find(|known| **known == self.screen)?;
+        let detail_ok =
+            self.detail.len() <= 10 && self.detail.chars().all(|c| c.is_ascii_digit() || c == '-');
+        match *screen {
+            _ if !detail_ok => None,
+            "export" => Some(("exported", self.detail.clone())),
+            "usage" => Some(("report_viewed", format!("usage {}", self.detail))),
+            other => Some(("viewed", other.to_string())),
+        }
+    }
 }
 
 pub(super) fn routes(
@@ -254,14 +275,14 @@ pub(super) fn routes(
         .and(warp::body::json())
         .and(with_state.clone())
         .and_then(|who: Signed, v: Viewed, s: AppState| async move {
-            let Some(screen) = VIEWED.iter().find(|known| **known == v.screen) else {
+            let Some((action, subject)) = v.audited() else {
                 return Ok::<_, Rejection>(error_reply(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "bad_input",
                     "unknown screen",
                 ));
             };
-            s.audit_as(&who, "viewed", screen);
+            s.audit_as(&who, action, &subject);
             Ok(warp::reply::json(&serde_json::json!({})).into_response())
         });
 

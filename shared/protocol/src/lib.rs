@@ -168,6 +168,45 @@ pub struct StaffManaged {
     pub valid_until: String,
 }
 
+/// `POST /api/admin` (a signed-in admin, 設定): the operator's command-line work that does
+/// not need the bridge stopped — each audited with the admin as the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AdminRequest {
+    /// The paired terminals (`bridge devices list`).
+    Devices,
+    /// `bridge devices revoke` (not the admin's own device).
+    Revoke { device_id: String },
+    /// The backups in the configured folder, newest first, each checked.
+    Backups,
+    /// `bridge backup` into the configured folder, now.
+    Backup,
+    /// `bridge restore FROM` while serving: `confirm` repeats the backup's name.
+    Restore { name: String, confirm: String },
+    /// `bridge tls rotate` (the server certificate; a new CA stays the command line's).
+    RotateTls,
+    /// `bridge audit verify`.
+    AuditVerify,
+    /// `bridge audit show --person NAME --date D`.
+    AuditShow { person: String, date: String },
+}
+
+/// Its answer: one sentence for the admin, and rows (a device, a backup, an audit line)
+/// with the key a follow-up request names (a device id, a backup's name; else empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminReply {
+    pub said: String,
+    pub rows: Vec<AdminRow>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminRow {
+    pub key: String,
+    pub text: String,
+}
+
 /// Who may sign in on this terminal, and whether one must (`POST /api/staff`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

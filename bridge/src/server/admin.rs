@@ -1,0 +1,299 @@
+//! `POST /api/admin`: the operator's command-line work from 設定, for a signed-in admin —
+//! paired terminals and their revocation, backups (make, list with a check, restore while
+//! serving), a new server certificate, and the audit log (verify, one person's day). Each
+//! change is audited with the admin as the person, as `bridge staff` changes are.
+//!
+//! Left to the command line on purpose: a new CA (every tablet must install it again — from a
+//! tablet, that would cut the tablet off mid-way) and the work that needs files on the PC
+//! (bookings import, the policy table, card and gateway tools).
+
+use super::security::{self, Signed};
+use super::{blocking, error_reply, AppState};
+use crate::store::By;
+use protocol::{AdminReply, AdminRequest, AdminRow};
+use std::path::PathBuf;
+use warp::http::StatusCode;
+use warp::{Filter, Rejection, Reply};
+
+/// Where `serve` keeps its backups (`backup_dir`, `backup_keep`, `backup_key`).
+#[derive(Debug, Clone)]
+pub struct BackupPlace {
+    pub dir: PathBuf,
+    pub keep: usize,
+    pub key: Option<PathBuf>,
+}
+
+/// The running listener's certificates: where they live, the names they cover and the
+/// acceptor new connections get (swapped on rotation; open connections keep theirs).
+#[derive(Clone)]
+pub struct TlsReach {
+    pub dir: PathBuf,
+    pub names: Vec<String>,
+    pub shared: super::tls::SharedAcceptor,
+}
+
+/// What the admin routes reach beyond the store (`serve` fills it; tests may leave it empty).
+#[derive(Debug, Clone, Default)]
+pub struct AdminReach {
+    pub backups: Option<BackupPlace>,
+    pub tls: Option<TlsReach>,
+}
+
+impl std::fmt::Debug for TlsReach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The acceptor holds the key: never printed.
+        f.debug_struct("TlsReach").field("dir", &self.dir).field("names", &self.names).finish()
+    }
+}
+
+type Refusal = (StatusCode, &'static str, String);
+
+fn refuse<T>(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> Result<T, Refusal> {
+    Err((status, code, message.into()))
+}
+
+fn failed(e: impl std::fmt::Display) -> Refusal {
+    (StatusCode::SERVICE_UNAVAILABLE, "store", e.to_string())
+}
+
+fn said(text: impl Into<String>) -> AdminReply {
+    AdminReply { said: text.into(), rows: Vec::new() }
+}
+
+fn backup_place(s: &AppState) -> Result<&BackupPlace, Refusal> {
+    s.admin.backups.as_ref().ok_or((
+        StatusCode::CONFLICT,
+        "no_backup_dir",
+        "バックアップ先がありません。bridge.toml に backup_dir（別のディスクかNAS）を書いて再起動してください / no backup folder: set backup_dir in bridge.toml and restart".into(),
+    ))
+}
+
+fn backup_key(place: &BackupPlace) -> Result<Option<crate::backup::BackupKey>, Refusal> {
+    place
+        .key
+        .as_deref()
+        .map(crate::backup::BackupKey::read)
+        .transpose()
+        .map_err(|e| (StatusCode::CONFLICT, "backup_key", e.to_string()))
+}
+
+fn folder_name(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// One admin request, run off the async threads.
+pub(super) fn handle(
+    s: &AppState,
+    who: &Signed,
+    req: &AdminRequest,
+) -> Result<AdminReply, Refusal> {
+    if who.person.as_ref().map(|p| p.role.as_str()) != Some("admin") {
+        return refuse(StatusCode::FORBIDDEN, "admin_only", "管理者だけができます / admins only");
+    }
+    let store = &s.store;
+    let by = By { actor: &who.device, person: who.person_id() };
+    match req {
+        AdminRequest::Devices => {
+            let rows = store
+                .devices()
+                .map_err(failed)?
+                .into_iter()
+                .map(|d| {
+                    let state = match (&d.revoked_time, d.device_id == who.device) {
+                        (Some(_), _) => "取消済み / revoked",
+                        (None, true) => "この端末 / this terminal",
+                        (None, false) => "有効 / active",
+                    };
+                    let since = d.created_time.get(..10).unwrap_or_default();
+                    AdminRow {
+                        text: format!("{} — {since} — {state}", d.name), key: d.device_id
+                    }
+                })
+                .collect();
+            Ok(AdminReply { said: String::new(), rows })
+        }
+        AdminRequest::Revoke { device_id } => {
+            if *device_id == who.device {
+                return refuse(StatusCode::CONFLICT, "self", "この端末自身は取り消せません。別の端末かコマンドラインで / you cannot revoke the terminal you are using");
+            }
+            if store.revoke(device_id, by).map_err(failed)? {
+                Ok(said("ペアリングを取り消しました。その端末はもう送受信できません / revoked: that terminal can no longer connect"))
+            } else {
+                refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_device",
+                    "有効な端末ではありません / no such active terminal",
+                )
+            }
+        }
+        AdminRequest::Backups => {
+            let place = backup_place(s)?;
+            let key = backup_key(place)?;
+            let mut found = crate::backup::list(&place.dir).map_err(failed)?;
+            found.reverse();
+            let rows = found
+                .iter()
+                .map(|path| {
+                    let text = match crate::backup::verify(path, key.as_ref()) {
+                        Ok(m) => format!(
+                            "{} — 受付などの記録 {} 件 / {} events — 確認OK / checked{}",
+                            folder_name(path),
+                            m.events,
+                            m.events,
+                            if m.encrypted_with.is_some() {
+                                " — 暗号化 / encrypted"
+                            } else {
+                                ""
+                            }
+                        ),
+                        Err(e) => format!("{} — 使えません / unusable: {e}", folder_name(path)),
+                    };
+                    AdminRow { key: folder_name(path), text }
+                })
+                .collect();
+            Ok(AdminReply {
+                said: format!("バックアップ先 / folder: {}", place.dir.display()),
+                rows,
+            })
+        }
+        AdminRequest::Backup => {
+            let place = backup_place(s)?;
+            let key = backup_key(place)?;
+            let made = crate::backup::make(store, &place.dir, key.as_ref(), by).map_err(failed)?;
+            crate::backup::prune(&place.dir, place.keep.max(1)).map_err(failed)?;
+            Ok(said(format!(
+                "バックアップしました / backed up: {}（この PC 以外にも1部、オフラインで保管してください / keep one copy offline, off this PC）",
+                folder_name(&made)
+            )))
+        }
+        AdminRequest::Restore { name, confirm } => {
+            let place = backup_place(s)?;
+            if confirm != name {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "confirm", "確認のため、バックアップ名をそのまま入力してください / type the backup's name to confirm");
+            }
+            let from = crate::backup::list(&place.dir)
+                .map_err(failed)?
+                .into_iter()
+                .find(|p| folder_name(p) == *name);
+            let Some(from) = from else {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_backup",
+                    "そのバックアップはありません / no such backup",
+                );
+            };
+            let key = backup_key(place)?;
+            match crate::backup::restore_live(store, &from, key.as_ref(), by) {
+                Ok(m) => Ok(said(format!(
+                    "復元しました（記録 {} 件）。各端末が失われた受付を自動で送り直します。バックアップ後のペアリングとパスキーは失われたので、必要ならやり直してください / restored ({} events): terminals send again what it lacks; pairings and passkeys made after the backup are gone",
+                    m.events, m.events
+                ))),
+                Err(e @ crate::backup::BackupError::Store(_)) | Err(e @ crate::backup::BackupError::Io(_)) => Err(failed(e)),
+                Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "backup_refused", e.to_string()),
+            }
+        }
+        AdminRequest::RotateTls => {
+            let Some(tls) = &s.admin.tls else {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "no_tls",
+                    "このブリッジは証明書を使っていません / no TLS listener here",
+                );
+            };
+            let certs = super::tls::ensure_with(
+                &tls.dir,
+                &tls.names,
+                super::tls::Rotate { leaf: true, ca: false },
+            )
+            .map_err(failed)?;
+            let acceptor = super::tls::acceptor(&certs).map_err(failed)?;
+            if let Ok(mut slot) = tls.shared.write() {
+                *slot = acceptor;
+            }
+            store.audit_by(by.actor, by.person, "tls_rotated", "leaf").map_err(failed)?;
+            Ok(said(format!(
+                "新しいサーバー証明書にしました（{} 日間）。CA は同じなのでタブレットの設定はそのままです / a new server certificate ({} days); the CA is unchanged, tablets need nothing",
+                super::tls::LEAF_DAYS,
+                super::tls::LEAF_DAYS
+            )))
+        }
+        AdminRequest::AuditVerify => Ok(said(match store.verify_audit() {
+            Ok(n) => format!("監査ログ OK / audit log intact: {n} 行 / rows"),
+            Err(e) => e.to_string(),
+        })),
+        AdminRequest::AuditShow { person, date } => {
+            let Some(member) = store.staff_member(person).map_err(failed)? else {
+                return refuse(
+                    StatusCode::NOT_FOUND,
+                    "unknown_staff",
+                    "その職員はいません / no such staff member",
+                );
+            };
+            let Ok(day) = eligibility::Date::parse(date) else {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "日付は YYYY-MM-DD で / the date as YYYY-MM-DD",
+                );
+            };
+            let names: std::collections::HashMap<String, String> = store
+                .devices()
+                .map_err(failed)?
+                .into_iter()
+                .map(|d| (d.device_id, d.name))
+                .collect();
+            let rows: Vec<AdminRow> = store
+                .audit_of(&member.staff_id, day)
+                .map_err(failed)?
+                .into_iter()
+                .map(|r| {
+                    let device = names.get(&r.actor).map_or(r.actor.as_str(), String::as_str);
+                    let time = crate::clock::jst_time_of_day(&r.time).unwrap_or_default();
+                    AdminRow {
+                        key: String::new(),
+                        text: format!("{time} {device} {} {}", r.action, r.subject),
+                    }
+                })
+                .collect();
+            // Reading someone's trail is itself an access worth recording.
+            let subject: String = format!("{} {day}", member.name).chars().take(80).collect();
+            store.audit_by(by.actor, by.person, "audit_viewed", &subject).map_err(failed)?;
+            Ok(AdminReply {
+                said: format!("{}（{}）{day}: {} 件 / rows", member.name, member.role, rows.len()),
+                rows,
+            })
+        }
+    }
+}
+
+pub(super) fn routes(
+    state: &AppState,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let host = security::host(state.allowed.clone());
+    let origin = security::origin(state.allowed.clone());
+    let signed = security::signed(state.store.clone());
+    warp::path!("api" / "admin")
+        .and(host)
+        .and(origin)
+        .and(warp::post())
+        .and(signed)
+        .and(warp::body::content_length_limit(1024))
+        .and(warp::body::json())
+        .and(with_state)
+        .and_then(|who: Signed, req: AdminRequest, s: AppState| async move {
+            let result = blocking(move || handle(&s, &who, &req)).await?;
+            Ok::<_, Rejection>(match result {
+                Ok(body) => warp::reply::json(&body).into_response(),
+                Err((status, code, message)) => error_reply(status, code, &message),
+            })
+        })
+        .boxed()
+}

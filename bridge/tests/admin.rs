@@ -27,8 +27,7 @@ fn clinic(name: &str) -> Clinic {
     let sim = Arc::new(Sim::new(Date::parse("2026-12-02").unwrap()));
     let mut s =
         AppState::new(store, Arc::new(SimGateway::new(sim).into()), Allowed::for_port(8443, &[]));
-    s.admin.backups =
-        Some(BackupPlace { dir: dir.path().join("backups"), keep: 5, key: None });
+    s.admin.backups = Some(BackupPlace { dir: dir.path().join("backups"), keep: 5, key: None });
     Clinic { s, dir }
 }
 

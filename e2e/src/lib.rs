@@ -9,6 +9,7 @@
 //! - [`netns::Lan`]: two network namespaces and a veth link (the pharmacy's tablet on the
 //!   clinic LAN), with relays for the runner's own control traffic.
 //! - [`report`]: figures scenarios leave for `cargo xtask e2e`'s report.
+//! - [`staff`]: the virtual authenticator and enrolment on the sign-in screen.
 #![forbid(unsafe_code)]
 
 pub mod bridge;
@@ -17,4 +18,5 @@ pub mod logs;
 pub mod netns;
 pub mod pcsc;
 pub mod report;
+pub mod staff;
 pub mod terminal;

@@ -6,6 +6,7 @@
 
 use e2e::bridge::{free_port, Serve};
 use e2e::browser::with_browser;
+use e2e::staff::{enrol, enrolment_code, virtual_authenticator};
 use e2e::terminal::{
     data_dir, folder_peer, ledger_tally, open_and_pair, record_without_documents, screenshots,
     serve, tap, today_jst,
@@ -13,33 +14,9 @@ use e2e::terminal::{
 use serde_json::json;
 use std::time::Duration;
 
-fn enrolment_code(printed: &str) -> Result<String, String> {
-    printed
-        .split_whitespace()
-        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
-        .map(String::from)
-        .ok_or_else(|| format!("no enrolment code in {printed:?}"))
-}
-
 /// `bridge audit show` rows whose action is `action`.
 fn count(shown: &str, action: &str) -> usize {
     shown.lines().filter(|l| l.split('\t').nth(2) == Some(action)).count()
-}
-
-async fn enrol(b: &e2e::browser::Browser, code: &str, name: &str) -> Result<(), String> {
-    b.type_into("enrol-code", code).await?;
-    b.js("window.__errs = []; addEventListener('error', e => __errs.push(String(e.message))); addEventListener('unhandledrejection', e => __errs.push('rejection ' + String(e.reason)));").await?;
-    b.click("enrol").await?;
-    match b.wait_text("staff-name", name, 20).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let page = b.js("return location.href + ' | ' + JSON.stringify(window.__errs || []) + ' | ' + document.body.innerText").await.unwrap_or_default();
-            Err(format!(
-                "{e} (the sign-in screen says {:?}; the page: {page})",
-                b.text("sign-in-status").await
-            ))
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,14 +34,7 @@ async fn staff_sign_in_with_passkeys_locks_keeps_syncing_and_attributes_each_cha
     with_browser(|b| async {
         let result = async {
             open_and_pair(&b, &server, "受付1").await?;
-            b.cdp("WebAuthn.enable", json!({ "enableUI": false })).await?;
-            let added = b
-                .cdp("WebAuthn.addVirtualAuthenticator", json!({ "options": {
-                    "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
-                    "hasUserVerification": true, "isUserVerified": true,
-                    "automaticPresenceSimulation": true } }))
-                .await?;
-            let authenticator = added["authenticatorId"].as_str().ok_or("no authenticatorId")?.to_string();
+            let authenticator = virtual_authenticator(&b).await?;
             // Nobody has a passkey yet: the counter works as before; 設定 opens the sign-in.
             b.click("open-sign-in").await?;
             b.find("sign-in", 10).await?;

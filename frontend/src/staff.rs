@@ -153,11 +153,25 @@ pub async fn manage(
     net::call("POST", "/api/staff/manage", Some(token), Some(body), 20_000).await
 }
 
-/// Tells the bridge this person opened a screen (`body`: `{"screen":"ledger"}`; an
-/// audited access; best effort).
-pub async fn viewed(token: String, body: &'static str) {
+/// Tells the bridge this person opened a screen (`ledger`), or made an export of a day
+/// (`export`, `2026-12-02`) or a usage report of a month (`usage`, `2026-12`) from this page's
+/// copy of the ledger: an audited access; best effort.
+pub async fn viewed(token: String, screen: &'static str, detail: String) {
+    // `detail` is a day or a month (`Date`'s or `YearMonth`'s text): nothing to escape, and
+    // the counter's bundle is spared a JSON builder here.
+    let body = format!(r#"{{"screen":"{screen}","detail":"{detail}"}}"#);
     let _: Result<serde_json::Value, _> =
-        net::call("POST", "/api/staff/viewed", Some(&token), Some(body.into()), 20_000).await;
+        net::call("POST", "/api/staff/viewed", Some(&token), Some(body), 20_000).await;
+}
+
+/// `POST /api/admin` (設定, a signed-in admin): the operator's work on the bridge.
+pub async fn admin(
+    token: &str,
+    request: &protocol::AdminRequest,
+) -> Result<protocol::AdminReply, NetError> {
+    let body = crate::json::to_text(request).map_err(|e| NetError::Unreachable(e.to_string()))?;
+    // A backup or a restore of a large ledger takes a while.
+    net::call("POST", "/api/admin", Some(token), Some(body), 120_000).await
 }
 
 fn js_text(e: JsValue) -> String {

@@ -49,6 +49,10 @@ pub fn ExportCard() -> impl IntoView {
             rows.len()
         )));
         download(&format!("madoguchi-{visit}.csv"), &reception::export::csv(&rows));
+        // An export is an audited access, by the signed-in person.
+        if let Some(token) = c.token.get_untracked() {
+            leptos::task::spawn_local(crate::staff::viewed(token, "export", visit.to_string()));
+        }
     };
     view! {
         <section class="card" data-testid="export">

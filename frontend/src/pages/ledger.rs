@@ -118,7 +118,7 @@ pub fn LedgerPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
     // Opening this terminal's copy of the ledger is an audited access (by the signed-in
     // person); the bridge never sees this screen otherwise.
     if let Some(token) = c.token.get_untracked() {
-        leptos::task::spawn_local(crate::staff::viewed(token, r#"{"screen":"ledger"}"#));
+        leptos::task::spawn_local(crate::staff::viewed(token, "ledger", String::new()));
     }
     let filter = RwSignal::new(String::new());
     let day = crate::ids::today_jst();

@@ -6,6 +6,7 @@ mod export;
 mod fallback;
 pub mod ledger;
 mod numbers;
+mod operator;
 mod reception;
 pub mod settings;
 mod usage;

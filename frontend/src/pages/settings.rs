@@ -202,6 +202,7 @@ pub fn SettingsPage() -> impl IntoView {
             </section>
             <Show when=move || c.staff_name.get().is_some() && crate::staff::is_admin()>
                 <StaffAdmin/>
+                <super::operator::OperatorAdmin/>
             </Show>
         </section>
     }

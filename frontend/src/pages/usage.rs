@@ -89,6 +89,12 @@ fn Plot(report: Report) -> impl IntoView {
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let c = ctx();
+    // The report is made from this page's copy of the ledger: the bridge hears of it only here
+    // (an audited report, by the signed-in person).
+    if let (Some(token), Some(today)) = (c.token.get_untracked(), crate::ids::today_jst()) {
+        let month = today.year_month().to_string();
+        leptos::task::spawn_local(crate::staff::viewed(token, "usage", month));
+    }
     let report = Memo::new(move |_| {
         let month = crate::ids::today_jst()?.year_month();
         let facility = Facility::from_setting(&c.facility.get()).unwrap_or(Facility::Clinic);

@@ -261,6 +261,7 @@ pub fn restore(
     }
     std::fs::write(&target, db)?;
     let store = Store::open(&target)?;
+    store.mark_restored()?;
     let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     store.audit("operator", "restored", &name)?;
     Ok(manifest)

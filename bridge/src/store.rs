@@ -52,6 +52,11 @@ pub struct Store {
 }
 
 const SCHEMA: &str = "
+-- Terminals to tell, on their next pull, that the ledger was restored (filled by a restore
+-- with every paired device; a device's row goes when it pulls from the start again).
+CREATE TABLE IF NOT EXISTS ledger_resync (
+    device_id TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     op_id TEXT NOT NULL UNIQUE,
@@ -444,6 +449,16 @@ fn marks_of(c: &Connection) -> Result<Marks, StoreError> {
     })
 }
 
+/// After a restore every paired terminal is told so on its next pull (`Store::pull_for`).
+fn mark_restored(c: &Connection) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT OR IGNORE INTO ledger_resync (device_id)
+         SELECT device_id FROM devices WHERE revoked_time IS NULL",
+        [],
+    )?;
+    Ok(())
+}
+
 /// SQLite's online backup of `c` into `file`: every page in one step (retried while another
 /// process holds a write lock); the marks read from the copy.
 fn backup_of(c: &Connection, file: &Path) -> Result<Marks, StoreError> {
@@ -628,6 +643,43 @@ impl Store {
     }
 
     /// Events after `after`, in order, at most `limit` (capped at 500).
+    /// [`Store::pull`] for a paired terminal. After a restore its pull answers "the newest
+    /// seq is 0" once, whatever the restored ledger has received since: the terminal takes
+    /// that as a restore (`last_seq` below its checkpoint), sends all of its own events of
+    /// today again (the bridge counts what it kept as duplicates) and pulls from the start —
+    /// which ends the notice. Without it, a terminal pulling after others had refilled the
+    /// ledger past its checkpoint, or re-sending only what lay above the restored newest seq,
+    /// would lose what the restore took (found with a face result re-read right after a
+    /// restore).
+    pub fn pull_for(
+        &self,
+        device_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullResponse, StoreError> {
+        let told = self.with(|c| {
+            let marked = c
+                .query_row("SELECT 1 FROM ledger_resync WHERE device_id = ?1", [device_id], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some();
+            if marked && after == 0 {
+                c.execute("DELETE FROM ledger_resync WHERE device_id = ?1", [device_id])?;
+            }
+            Ok(marked && after > 0)
+        })?;
+        if told {
+            return Ok(PullResponse {
+                events: Vec::new(),
+                next: after,
+                more: false,
+                last_seq: Some(0),
+            });
+        }
+        self.pull(after, limit)
+    }
+
     pub fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, StoreError> {
         let limit = limit.clamp(1, 500);
         self.with(|conn| {
@@ -1032,8 +1084,15 @@ impl Store {
             c.execute_batch(SCHEMA)?;
             migrate(c)?;
             migrate_receptions(c)?;
+            mark_restored(c)?;
             marks_of(c)
         })
+    }
+
+    /// After a restore onto a stopped bridge (`backup::restore`): every paired terminal is
+    /// to be told.
+    pub fn mark_restored(&self) -> Result<(), StoreError> {
+        self.with(|c| mark_restored(c))
     }
 
     /// Where the ledger's file is (`None` in memory).

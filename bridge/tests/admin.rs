@@ -185,10 +185,28 @@ async fn an_admin_backs_up_and_restores_while_serving_and_a_damaged_copy_is_refu
     assert_eq!(aside.len(), 1);
     assert_eq!(Store::open(&aside[0].path()).unwrap().event_count().unwrap(), 8);
 
+    // Each terminal's next pull says "newest seq 0" — even once the restored ledger has been
+    // refilled past the terminal's checkpoint — until it pulls from the start.
+    s.store
+        .push(&office, &[reception(100), reception(101), reception(102), reception(103)])
+        .unwrap();
+    assert_eq!(s.store.marks().unwrap().last_seq, 9, "refilled past the counter's checkpoint 8");
+    let told = s.store.pull_for(&counter, 8, 500).unwrap();
+    assert_eq!((told.events.len(), told.next, told.last_seq), (0, 8, Some(0)));
+    assert_eq!(
+        s.store.pull_for(&counter, 8, 500).unwrap().last_seq,
+        Some(0),
+        "until it starts over"
+    );
+    let fresh = s.store.pull_for(&counter, 0, 500).unwrap();
+    assert_eq!((fresh.events.len(), fresh.last_seq), (9, Some(9)));
+    assert_eq!(s.store.pull_for(&counter, 9, 500).unwrap().last_seq, Some(9), "told once");
+    assert_eq!(s.store.pull_for(&office, 9, 500).unwrap().last_seq, Some(0), "every terminal");
+
     // The counter sends its day again (same op ids): the 3 lost come back, the 5 are not doubled.
     let again = s.store.push(&counter, &ops).unwrap();
     assert_eq!(created(&again), 3);
-    assert_eq!(s.store.event_count().unwrap(), 8);
+    assert_eq!(s.store.event_count().unwrap(), 12);
 
     // The restored chain verifies and says who restored (and who made the copy).
     let (status, verified, _) =

@@ -1,14 +1,16 @@
 //! An admin does the operator's work from 設定 (real Chromium, a passkey on its virtual
 //! authenticator, a real bridge and its backup folder): backs up, receives three more
 //! patients, restores the backup while the bridge keeps serving — the terminal notices and
-//! sends the three again, nothing doubled — lists the terminals, gives the listener a new
+//! sends the three again, nothing doubled, and the face result recorded since is read from
+//! `face/` again — lists the terminals, gives the listener a new
 //! server certificate (a fresh TLS connection gets it, the CA stays), and reads their own day
 //! in the audit log, which says who did each.
 
 use e2e::browser::with_browser;
 use e2e::staff::{enrol, enrolment_code, virtual_authenticator};
 use e2e::terminal::{
-    data_dir, ledger_tally, open_and_pair, record_without_documents, screenshots, serve, today_jst,
+    data_dir, folder_peer, ledger_tally, open_and_pair, record_without_documents, screenshots,
+    serve, tap, today_jst,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -41,6 +43,17 @@ fn receptions_in(db: &std::path::Path) -> i64 {
         .unwrap_or(-1)
 }
 
+/// The face results the ledger has recorded from `face/`.
+fn face_files_in(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM gateway_files WHERE folder = 'face'", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap_or(-1)
+}
+
 fn file_fingerprint(pem: &std::path::Path) -> Result<String, String> {
     let out = std::process::Command::new("openssl")
         .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
@@ -60,7 +73,8 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
     )
     .unwrap();
     let port = e2e::bridge::free_port();
-    let server = serve(port, &data, &[]);
+    let (_peer, share) = folder_peer(&data);
+    let server = serve(port, &data, &["--gateway", "folder", "--folder", share.to_str().unwrap()]);
     let code =
         enrolment_code(&server.cli(&["staff", "add", "佐藤", "--role", "admin"]).unwrap()).unwrap();
     let settings = format!("http://localhost:{port}/office.html#settings");
@@ -91,10 +105,17 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
                 record_without_documents(&b).await?;
             }
             b.wait_text("status-outbox", "未送信 0", 30).await?;
+            // And a face result from the 顔認証付きカードリーダー after the backup (shown on 受付).
+            b.click("nav-reception").await?;
+            tap(&share, "yamada")?;
+            if let Err(e) = b.wait_text("face-result", "山田", 30).await {
+                let page = b.js("return location.href + ' | ' + document.body.innerText").await?;
+                return Err(format!("{e}; db has {} face files; the page: {page}", face_files_in(&data.join("madoguchi.sqlite3"))));
+            }
             tokio::time::sleep(Duration::from_secs(6)).await; // pulled back: the checkpoint is 5
             let db = data.join("madoguchi.sqlite3");
-            if receptions_in(&db) != 5 {
-                return Err("five receptions before the restore".into());
+            if receptions_in(&db) != 5 || face_files_in(&db) != 1 {
+                return Err("five receptions and a face result before the restore".into());
             }
             b.goto(&settings).await?;
             b.find("operator-admin", 15).await?;
@@ -114,11 +135,21 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
             // The served ledger is the copy's now (two), until the terminal sends again.
             b.wait_text("admin-said", "(2 events)", 1).await?;
             let restored_at = std::time::Instant::now();
-            b.wait_until("the three lost receptions to come back", 60, || async {
+            if let Err(e) = b.wait_until("the three lost receptions to come back", 60, || async {
                 receptions_in(&db) >= 5
             })
-            .await?;
+            .await {
+                let c = rusqlite::Connection::open(&db).unwrap();
+                let rows: Vec<String> = c.prepare("SELECT seq || ' ' || kind || ' ' || device_id FROM events ORDER BY seq").unwrap().query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect();
+                let page = b.js("return location.href + ' | ' + document.body.innerText").await?;
+                return Err(format!("{e}: {rows:?} page {page}"));
+            }
             figures["resent_after_s"] = json!(restored_at.elapsed().as_secs());
+            // The face result is read from face/ again (the file is still there).
+            b.wait_until("the face result to be recorded again", 30, || async {
+                face_files_in(&db) == 1
+            })
+            .await?;
 
             // The terminals, this one marked.
             b.click("admin-devices").await?;

@@ -188,11 +188,17 @@ pub(super) fn handle(
             };
             let key = backup_key(place)?;
             match crate::backup::restore_live(store, &from, key.as_ref(), by) {
-                Ok(m) => Ok(said(format!(
+                Ok(m) => {
+                    // Face results recorded after the copy are read from face/ again (the
+                    // store keeps each file once; those it has again are dropped).
+                    s.gateway.redeliver();
+                    Ok(said(format!(
                     "復元しました（記録 {} 件）。各端末が失われた受付を自動で送り直します。バックアップ後のペアリングとパスキーは失われたので、必要ならやり直してください / restored ({} events): terminals send again what it lacks; pairings and passkeys made after the backup are gone",
                     m.events, m.events
-                ))),
-                Err(e @ crate::backup::BackupError::Store(_)) | Err(e @ crate::backup::BackupError::Io(_)) => Err(failed(e)),
+                )))
+                }
+                Err(e @ crate::backup::BackupError::Store(_))
+                | Err(e @ crate::backup::BackupError::Io(_)) => Err(failed(e)),
                 Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, "backup_refused", e.to_string()),
             }
         }

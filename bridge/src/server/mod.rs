@@ -117,10 +117,16 @@ impl AppState {
         Some(results)
     }
 
-    /// A page of events after `after`.
-    pub async fn pull(&self, after: u64, limit: u32) -> Option<protocol::PullResponse> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.pull(after, limit)).await.ok()?.ok()
+    /// A page of events after `after` for `device` (told once after a restore:
+    /// [`Store::pull_for`]).
+    pub async fn pull(
+        &self,
+        device: &str,
+        after: u64,
+        limit: u32,
+    ) -> Option<protocol::PullResponse> {
+        let (store, device) = (self.store.clone(), device.to_string());
+        tokio::task::spawn_blocking(move || store.pull_for(&device, after, limit)).await.ok()?.ok()
     }
 
     /// 資格確認 by numbers: the answer and its reading, or a typed error code + message
@@ -854,8 +860,8 @@ pub fn routes(
         .and(device.clone())
         .and(pull_query)
         .and(with_state.clone())
-        .and_then(|_device: String, q: PullQuery, s: AppState| async move {
-            Ok::<_, Rejection>(match s.pull(q.after, q.limit).await {
+        .and_then(|device: String, q: PullQuery, s: AppState| async move {
+            Ok::<_, Rejection>(match s.pull(&device, q.after, q.limit).await {
                 Some(page) => warp::reply::json(&page).into_response(),
                 None => error_reply(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -187,14 +187,15 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 message: "保存できませんでした / could not store".into(),
             },
         },
-        ClientMessage::Pull { after, limit } => match state.pull(after, limit.unwrap_or(200)).await
-        {
-            Some(page) => ServerMessage::PullResult(page),
-            None => ServerMessage::Error {
-                code: "store".into(),
-                message: "読めませんでした / could not read".into(),
-            },
-        },
+        ClientMessage::Pull { after, limit } => {
+            match state.pull(device_id, after, limit.unwrap_or(200)).await {
+                Some(page) => ServerMessage::PullResult(page),
+                None => ServerMessage::Error {
+                    code: "store".into(),
+                    message: "読めませんでした / could not read".into(),
+                },
+            }
+        }
         ClientMessage::CheckCard { reader } => {
             let readers = state.readers.clone();
             let today = crate::clock::today_jst();

@@ -228,12 +228,33 @@ async fn an_admin_backs_up_and_restores_while_serving_and_a_damaged_copy_is_refu
 }
 
 #[tokio::test]
-async fn an_admin_revokes_another_terminal_but_not_their_own() {
+async fn an_admin_exports_a_day_and_revokes_another_terminal_but_not_their_own() {
     let c = clinic("devices");
     let s = &c.s;
     let (office, office_token) = pair(s, "事務室").await;
     let (counter, counter_token) = pair(s, "受付1").await;
     let (sato, admin_session) = signed_in(&s.store, "佐藤", "admin", &office);
+    // The day's CSV from the whole ledger, as `bridge export` makes it, with the terminal's name.
+    assert_eq!(created(&s.store.push(&counter, &[reception(1), reception(2)]).unwrap()), 2);
+    let (status, exported, text) = admin(
+        s,
+        &office_token,
+        &admin_session,
+        serde_json::json!({ "do": "export", "date": "2026-12-02" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(exported.said.contains("2 rows"), "{}", exported.said);
+    assert_eq!(exported.file.lines().count(), 3, "a header and two rows: {}", exported.file);
+    assert!(exported.file.contains("受付1"));
+    let (status, _, text) = admin(
+        s,
+        &office_token,
+        &admin_session,
+        serde_json::json!({ "do": "export", "date": "2026-12-02", "training": true }),
+    )
+    .await;
+    assert_eq!(status, 422, "no training receptions that day: {text}");
     let (status, listed, text) =
         admin(s, &office_token, &admin_session, serde_json::json!({ "do": "devices" })).await;
     assert_eq!(status, 200, "{text}");
@@ -274,6 +295,15 @@ async fn an_admin_revokes_another_terminal_but_not_their_own() {
         .map(|r| r.subject)
         .collect();
     assert_eq!(revoked, [counter]);
+    let exports = s
+        .store
+        .audit_of(&sato, bridge::clock::today_jst())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "export")
+        .map(|r| r.subject)
+        .collect::<Vec<_>>();
+    assert_eq!(exports, ["2026-12-02 real 2 rows"]);
 }
 
 #[tokio::test]
@@ -368,7 +398,7 @@ async fn exports_and_reports_made_on_a_page_are_audited_under_the_person() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let seen: Vec<(String, String)> = rows.into_iter().map(|r| (r.action, r.subject)).collect();
-    assert!(seen.contains(&("exported".into(), "2026-12-02".into())), "{seen:?}");
+    assert!(seen.contains(&("export".into(), "2026-12-02 page copy".into())), "{seen:?}");
     assert!(seen.contains(&("report_viewed".into(), "usage 2026-12".into())), "{seen:?}");
     assert!(seen.contains(&("viewed".into(), "ledger".into())), "{seen:?}");
 }

@@ -3,8 +3,8 @@
 //! patients, restores the backup while the bridge keeps serving — the terminal notices and
 //! sends the three again, nothing doubled, and the face result recorded since is read from
 //! `face/` again — lists the terminals, gives the listener a new
-//! server certificate (a fresh TLS connection gets it, the CA stays), and reads their own day
-//! in the audit log, which says who did each.
+//! server certificate (a fresh TLS connection gets it, the CA stays), reads their own day
+//! in the audit log, which says who did each, and exports the day's CSV.
 
 use e2e::browser::with_browser;
 use e2e::staff::{enrol, enrolment_code, virtual_authenticator};
@@ -179,6 +179,9 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
             b.wait_text("admin-rows", "tls_rotated", 5).await?;
             b.click("admin-audit-verify").await?;
             b.wait_text("admin-said", "OK", 15).await?;
+            // The day's CSV for the receipt computer from the whole ledger (`bridge export`).
+            b.click("admin-export").await?;
+            b.wait_text("admin-said", "5 rows exported", 15).await?;
             b.screenshot(&screenshots().join("admin-audit.png")).await?;
             Ok(())
         }
@@ -190,7 +193,7 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
     assert_eq!((tally.in_ledger, tally.duplicates), (5, 0));
     let day = today_jst().to_string();
     let shown = server.cli(&["audit", "show", "--person", "佐藤", "--date", &day]).unwrap();
-    for action in ["restored", "tls_rotated", "audit_viewed"] {
+    for action in ["restored", "tls_rotated", "audit_viewed", "export"] {
         assert!(shown.lines().any(|l| l.split('\t').nth(2) == Some(action)), "{action}: {shown}");
     }
     assert!(server.cli(&["audit", "verify"]).unwrap().contains("intact"));

@@ -1,6 +1,7 @@
 //! `POST /api/admin`: the operator's command-line work from 設定, for a signed-in admin —
 //! paired terminals and their revocation, backups (make, list with a check, restore while
-//! serving), a new server certificate, and the audit log (verify, one person's day). Each
+//! serving), a new server certificate, the audit log (verify, one person's day) and the
+//! receipt computer's CSV of a day from the whole ledger (`bridge export`). Each
 //! change is audited with the admin as the person, as `bridge staff` changes are.
 //!
 //! Left to the command line on purpose: a new CA (every tablet must install it again — from a
@@ -61,7 +62,7 @@ fn failed(e: impl std::fmt::Display) -> Refusal {
 }
 
 fn said(text: impl Into<String>) -> AdminReply {
-    AdminReply { said: text.into(), rows: Vec::new() }
+    AdminReply { said: text.into(), ..AdminReply::default() }
 }
 
 fn backup_place(s: &AppState) -> Result<&BackupPlace, Refusal> {
@@ -114,7 +115,7 @@ pub(super) fn handle(
                     }
                 })
                 .collect();
-            Ok(AdminReply { said: String::new(), rows })
+            Ok(AdminReply { rows, ..AdminReply::default() })
         }
         AdminRequest::Revoke { device_id } => {
             if *device_id == who.device {
@@ -158,6 +159,7 @@ pub(super) fn handle(
             Ok(AdminReply {
                 said: format!("バックアップ先 / folder: {}", place.dir.display()),
                 rows,
+                ..AdminReply::default()
             })
         }
         AdminRequest::Backup => {
@@ -271,7 +273,34 @@ pub(super) fn handle(
             Ok(AdminReply {
                 said: format!("{}（{}）{day}: {} 件 / rows", member.name, member.role, rows.len()),
                 rows,
+                ..AdminReply::default()
             })
+        }
+        AdminRequest::Export { date, training } => {
+            let Ok(day) = eligibility::Date::parse(date) else {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "日付は YYYY-MM-DD で / the date as YYYY-MM-DD",
+                );
+            };
+            let (rows, unreadable) = super::cli::export_rows(store, day, 0, *training)
+                .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, "export_refused", e.to_string()))?;
+            let what = if *training { "training" } else { "real" };
+            store
+                .audit_by(
+                    by.actor,
+                    by.person,
+                    "export",
+                    &format!("{day} {what} {} rows", rows.len()),
+                )
+                .map_err(failed)?;
+            let mut text =
+                format!("{day}: {} 件を書き出しました / {} rows exported", rows.len(), rows.len());
+            if !unreadable.is_empty() {
+                text.push_str(&format!("（読めない記録 {} 件: bridge export で確認してください / {} unreadable events: see bridge export）", unreadable.len(), unreadable.len()));
+            }
+            Ok(AdminReply { said: text, rows: Vec::new(), file: reception::export::csv(&rows) })
         }
     }
 }

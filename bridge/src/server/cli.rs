@@ -590,28 +590,10 @@ pub fn export(
     use crate::cli::{ExportEncoding, ExportFormat};
     let day = eligibility::Date::parse(&args.date).context("--date")?;
     let store = open_store(&data_dir(&args.data_dir))?;
-    let (states, unreadable) = reception::life::fold(&all_events(&store)?);
+    let (rows, unreadable) = export_rows(&store, day, args.since_seq, args.training)?;
     for (seq, error) in &unreadable {
         writeln!(warnings, "seq {seq}: {error}")?;
     }
-    let of_day = reception::export::select(&states, day, args.since_seq);
-    let (wanted, other): (Vec<_>, Vec<_>) =
-        of_day.into_iter().partition(|s| s.training == args.training);
-    if wanted.is_empty() && !other.is_empty() {
-        if args.training {
-            anyhow::bail!("{day} には練習モードの記録がありません（実際の記録だけです）。--training を外してください / {day} has no training receptions, only real ones: drop --training");
-        }
-        anyhow::bail!("{day} の記録は練習モード（シミュレーター）のものだけです。レセコンには渡せません。確認するなら --training / {day} holds only training (simulator) receptions, which must not reach the receipt computer: use --training to see them");
-    }
-    let names: std::collections::BTreeMap<String, String> =
-        store.devices()?.into_iter().map(|d| (d.device_id, d.name)).collect();
-    let rows: Vec<reception::export::Row> = wanted
-        .iter()
-        .map(|s| {
-            let device = names.get(&s.device_id).cloned().unwrap_or_else(|| s.device_id.clone());
-            reception::export::row(s, &device)
-        })
-        .collect();
     let text = match args.format {
         ExportFormat::Csv => reception::export::csv(&rows),
         ExportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&rows)?),
@@ -643,6 +625,41 @@ pub fn export(
     let what = if args.training { "training" } else { "real" };
     store.audit("operator", "export", &format!("{day} {what} {} rows", rows.len()))?;
     Ok(Outcome::Done)
+}
+
+/// Events that could not be read: their seq and why.
+pub(crate) type Unreadable = Vec<(u64, String)>;
+
+/// The export rows of `day` from the whole ledger (real receptions, or with `training` the
+/// 練習モード ones — never both), each with its terminal's name; and the events that could not
+/// be read (seq, why). A day holding only the other kind is refused with what to do.
+pub(crate) fn export_rows(
+    store: &Store,
+    day: eligibility::Date,
+    since_seq: u64,
+    training: bool,
+) -> Result<(Vec<reception::export::Row>, Unreadable)> {
+    let (states, unreadable) = reception::life::fold(&all_events(store)?);
+    let of_day = reception::export::select(&states, day, since_seq);
+    let (wanted, other): (Vec<_>, Vec<_>) =
+        of_day.into_iter().partition(|s| s.training == training);
+    if wanted.is_empty() && !other.is_empty() {
+        if training {
+            anyhow::bail!("{day} には練習モードの記録がありません（実際の記録だけです）。--training を外してください / {day} has no training receptions, only real ones: drop --training");
+        }
+        anyhow::bail!("{day} の記録は練習モード（シミュレーター）のものだけです。レセコンには渡せません。確認するなら --training / {day} holds only training (simulator) receptions, which must not reach the receipt computer: use --training to see them");
+    }
+    let names: std::collections::BTreeMap<String, String> =
+        store.devices()?.into_iter().map(|d| (d.device_id, d.name)).collect();
+    let rows = wanted
+        .iter()
+        .map(|s| {
+            let device = names.get(&s.device_id).cloned().unwrap_or_else(|| s.device_id.clone());
+            reception::export::row(s, &device)
+        })
+        .collect();
+    let unreadable = unreadable.into_iter().map(|(seq, e)| (seq, e.to_string())).collect();
+    Ok((rows, unreadable))
 }
 
 /// `bridge report usage`: the 利用状況 figures from the clinic's ledger.

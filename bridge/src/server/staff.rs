@@ -126,7 +126,8 @@ impl Viewed {
             self.detail.len() <= 10 && self.detail.chars().all(|c| c.is_ascii_digit() || c == '-');
         match *screen {
             _ if !detail_ok => None,
-            "export" => Some(("exported", self.detail.clone())),
+            // The same action as `bridge export`'s, saying it came from a page's copy.
+            "export" => Some(("export", format!("{} page copy", self.detail))),
             "usage" => Some(("report_viewed", format!("usage {}", self.detail))),
             other => Some(("viewed", other.to_string())),
         }

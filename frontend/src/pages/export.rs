@@ -7,7 +7,8 @@ use crate::state::{self, ctx};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn download(name: &str, text: &str) {
+/// Saves `text` as a UTF-8 CSV (with the BOM Excel and most レセコン need) named `name`.
+pub(super) fn download(name: &str, text: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&format!("\u{feff}{text}")));
     let options = web_sys::BlobPropertyBag::new();

@@ -1,6 +1,6 @@
 //! 管理 (設定, admins only): the operator's command-line work on the bridge — paired terminals
 //! and their revocation, backups (now, the list with each one's check, restore), a new server
-//! certificate, and the audit log. The bridge does and audits each (`POST /api/admin`); this
+//! certificate, the audit log, and a day's CSV from the whole ledger. The bridge does and audits each (`POST /api/admin`); this
 //! card only asks and shows the answer.
 
 use crate::components::Bi;
@@ -40,8 +40,11 @@ pub fn OperatorAdmin() -> impl IntoView {
         said.set("処理中… / working…".into());
         spawn_local(async move {
             match crate::staff::admin(&token, &request).await {
-                Ok(AdminReply { said: text, rows: found }) => {
+                Ok(AdminReply { said: text, rows: found, file }) => {
                     said.set(text);
+                    if let AdminRequest::Export { date, .. } = &request {
+                        super::export::download(&format!("madoguchi-{date}-all.csv"), &file);
+                    }
                     if then != Listing::None {
                         rows.set(found);
                         listing.set(then);
@@ -84,6 +87,10 @@ pub fn OperatorAdmin() -> impl IntoView {
                     AdminRequest::AuditShow { person: person.get_untracked(), date: day.get_untracked() },
                     Listing::Audit,
                 )>"操作履歴 / their day"</button>
+                <button data-testid="admin-export" on:click=move |_| ask(
+                    AdminRequest::Export { date: day.get_untracked(), training: false },
+                    Listing::None,
+                )>"この日の全端末の受付をCSV出力 / export the day, every terminal"</button>
             </div>
             <p data-testid="admin-said" role="status" aria-live="polite">{move || said.get()}</p>
             <ul data-testid="admin-rows">

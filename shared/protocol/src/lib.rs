@@ -189,6 +189,13 @@ pub enum AdminRequest {
     AuditVerify,
     /// `bridge audit show --person NAME --date D`.
     AuditShow { person: String, date: String },
+    /// `bridge export --date D [--training]`: the day's receptions from the whole ledger as
+    /// the receipt computer's CSV (in `AdminReply::file`).
+    Export {
+        date: String,
+        #[serde(default)]
+        training: bool,
+    },
 }
 
 /// Its answer: one sentence for the admin, and rows (a device, a backup, an audit line)
@@ -198,6 +205,9 @@ pub enum AdminRequest {
 pub struct AdminReply {
     pub said: String,
     pub rows: Vec<AdminRow>,
+    /// A file for the page to save (`Export`: the CSV, UTF-8); empty otherwise.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub file: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

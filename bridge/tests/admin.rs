@@ -402,3 +402,92 @@ async fn exports_and_reports_made_on_a_page_are_audited_under_the_person() {
     assert!(seen.contains(&("report_viewed".into(), "usage 2026-12".into())), "{seen:?}");
     assert!(seen.contains(&("viewed".into(), "ledger".into())), "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_imports_bookings_and_starts_the_days_bulk_run() {
+    use bridge::gateway::bulk::{BulkConfig, BulkPeer};
+    let mut c = clinic("bulk");
+    let sim = Arc::new(Sim::new(bridge::clock::today_jst()));
+    c.s.admin.bulk = Some((
+        BulkPeer::Sim(sim.clone()),
+        BulkConfig {
+            medical_institution_code: "1312345678".into(),
+            poll: std::time::Duration::from_millis(50),
+            answer_timeout: std::time::Duration::from_secs(10),
+            max_polls: 100,
+            archive: c.dir.path().join("bulk"),
+        },
+    ));
+    let s = &c.s;
+    let (office, office_token) = pair(s, "事務室").await;
+    let (counter, counter_token) = pair(s, "受付1").await;
+    let (sato, admin_session) = signed_in(&s.store, "佐藤", "admin", &office);
+    let (_, clerk_session) = signed_in(&s.store, "鈴木", "reception", &counter);
+    let day = Date::from_day_number(bridge::clock::today_jst().day_number() + 1).unwrap();
+    let mut csv =
+        String::from("date,time,patient_id,kana,name,birth,insurer,symbol,number,branch\n");
+    for (i, p) in sim.people().iter().take(3).enumerate() {
+        csv.push_str(&format!(
+            "{day},09:{i:02},P{i:04},{},\"{}\",{},{},{},{},{}\n",
+            p.kana,
+            p.name,
+            p.birth,
+            p.insurer.trim(),
+            p.symbol.clone().unwrap_or_default(),
+            p.number,
+            p.branch
+        ));
+    }
+    csv.push_str(&format!("{day},25:00,X2,,bad time,1980-01-01,,,,\n"));
+    let hex: String = csv.bytes().map(|b| format!("{b:02x}")).collect();
+    let body = serde_json::json!({ "do": "import_bookings", "csv_hex": hex });
+    let (status, _, _) = admin(s, &counter_token, &clerk_session, body.clone()).await;
+    assert_eq!(status, 403, "a receptionist does not import");
+    let (status, imported, text) = admin(s, &office_token, &admin_session, body).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(imported.said.contains("取り込み 3 件"), "{}", imported.said);
+    assert_eq!(imported.rows.len(), 1, "the bad row, with its line: {:?}", imported.rows);
+    assert!(imported.rows[0].text.contains("5 行目"), "{:?}", imported.rows);
+    assert_eq!(s.store.bookings_on(day).unwrap().len(), 3);
+    let (status, _, _) = admin(
+        s,
+        &office_token,
+        &admin_session,
+        serde_json::json!({ "do": "import_bookings", "csv_hex": "abc" }),
+    )
+    .await;
+    assert_eq!(status, 422, "half a byte");
+
+    // Tomorrow's 一括照会 now, in the background; its answers land on the bookings.
+    let (status, started, text) =
+        admin(s, &office_token, &admin_session, serde_json::json!({ "do": "bulk_run" })).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(started.said.contains(&day.to_string()), "{}", started.said);
+    let mut done = false;
+    for _ in 0..200 {
+        let run = s.store.bulk_run(day).unwrap();
+        if run.is_some_and(|r| r.step == bridge::store::BulkStep::Done) {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "the run finished: {:?}", s.store.bulk_run(day).unwrap());
+    assert!(s.store.bookings_on(day).unwrap().iter().all(|b| b.pre_confirmation.is_some()));
+    let mut actions = Vec::new();
+    for _ in 0..50 {
+        actions = s
+            .store
+            .audit_of(&sato, bridge::clock::today_jst())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect::<Vec<_>>();
+        if actions.iter().any(|a| a == "bulk_run") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(actions.iter().any(|a| a == "bookings_import"), "{actions:?}");
+    assert!(actions.iter().any(|a| a == "bulk_run"), "{actions:?}");
+}

@@ -4,13 +4,14 @@
 //! sends the three again, nothing doubled, and the face result recorded since is read from
 //! `face/` again — lists the terminals, gives the listener a new
 //! server certificate (a fresh TLS connection gets it, the CA stays), reads their own day
-//! in the audit log, which says who did each, and exports the day's CSV.
+//! in the audit log, which says who did each, imports tomorrow's bookings from a CSV file,
+//! starts tomorrow's 一括照会 and exports the day's CSV.
 
 use e2e::browser::with_browser;
 use e2e::staff::{enrol, enrolment_code, virtual_authenticator};
 use e2e::terminal::{
-    data_dir, folder_peer, ledger_tally, open_and_pair, record_without_documents, screenshots,
-    serve, tap, today_jst,
+    data_dir, folder_peer, ledger_tally, numbers_of, open_and_pair, record_without_documents,
+    screenshots, serve, tap, today_jst,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -179,6 +180,28 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
             b.wait_text("admin-rows", "tls_rotated", 5).await?;
             b.click("admin-audit-verify").await?;
             b.wait_text("admin-said", "OK", 15).await?;
+            // Tomorrow's bookings from the booking system's CSV (chosen in the file picker),
+            // with one bad row reported by its line.
+            let tomorrow = eligibility::Date::from_day_number(today_jst().day_number() + 1)
+                .ok_or("tomorrow")?;
+            let q = numbers_of("p001");
+            let field = |k: &str| q[k].as_str().unwrap_or("").to_string();
+            let csv = format!(
+                "date,time,patient_id,kana,name,birth,insurer,symbol,number,branch\n{tomorrow},09:00,P0001,ヤマダ タロウ,山田 太郎,{},{},{},{},{}\n{tomorrow},25:00,X2,,bad time,1980-01-01,,,,\n",
+                field("birth"), field("insurer"), field("symbol"), field("number"), field("branch")
+            );
+            let file = data.join("bookings.csv");
+            std::fs::write(&file, csv).map_err(|e| e.to_string())?;
+            b.find("admin-import-bookings", 10)
+                .await?
+                .send_keys(file.to_str().unwrap())
+                .await
+                .map_err(|e| e.to_string())?;
+            b.wait_text("admin-said", "取り込み 1 件", 15).await?;
+            b.wait_text("admin-rows", "3 行目", 5).await?;
+            b.click("admin-bulk-run").await?;
+            b.wait_text("admin-said", &tomorrow.to_string(), 15).await?;
+
             // The day's CSV for the receipt computer from the whole ledger (`bridge export`).
             b.click("admin-export").await?;
             b.wait_text("admin-said", "5 rows exported", 15).await?;
@@ -193,7 +216,7 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
     assert_eq!((tally.in_ledger, tally.duplicates), (5, 0));
     let day = today_jst().to_string();
     let shown = server.cli(&["audit", "show", "--person", "佐藤", "--date", &day]).unwrap();
-    for action in ["restored", "tls_rotated", "audit_viewed", "export"] {
+    for action in ["restored", "tls_rotated", "audit_viewed", "export", "bookings_import"] {
         assert!(shown.lines().any(|l| l.split('\t').nth(2) == Some(action)), "{action}: {shown}");
     }
     assert!(server.cli(&["audit", "verify"]).unwrap().contains("intact"));

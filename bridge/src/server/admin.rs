@@ -38,6 +38,17 @@ pub struct TlsReach {
 pub struct AdminReach {
     pub backups: Option<BackupPlace>,
     pub tls: Option<TlsReach>,
+    /// The 一括照会's peer and settings (the evening run's).
+    pub bulk: Option<(crate::gateway::bulk::BulkPeer, crate::gateway::bulk::BulkConfig)>,
+}
+
+/// The bytes of `hex` (two digits a byte), or `None`.
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    let hex = hex.as_bytes();
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    hex.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
 }
 
 impl std::fmt::Debug for TlsReach {
@@ -276,6 +287,91 @@ pub(super) fn handle(
                 ..AdminReply::default()
             })
         }
+        AdminRequest::ImportBookings { csv_hex } => {
+            let Some(bytes) = from_hex(csv_hex) else {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "ファイルを読めませんでした / the file did not arrive whole",
+                );
+            };
+            let parsed = match crate::bookings::parse(&bytes) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    return refuse(StatusCode::UNPROCESSABLE_ENTITY, "bad_csv", e.to_string())
+                }
+            };
+            let new = store.import_bookings(&parsed.bookings).map_err(failed)?;
+            store
+                .audit_by(
+                    by.actor,
+                    by.person,
+                    "bookings_import",
+                    &format!("{} rows", parsed.bookings.len()),
+                )
+                .map_err(failed)?;
+            let rows = parsed
+                .errors
+                .iter()
+                .map(|e| AdminRow {
+                    key: String::new(),
+                    text: format!("{} 行目 / line {}: {}", e.line, e.line, e.reason),
+                })
+                .collect();
+            Ok(AdminReply {
+                said: format!(
+                    "取り込み {} 件（新規 {new} 件）、エラー {} 件 / imported {} ({new} new), {} rows refused",
+                    parsed.bookings.len(),
+                    parsed.errors.len(),
+                    parsed.bookings.len(),
+                    parsed.errors.len()
+                ),
+                rows,
+                ..AdminReply::default()
+            })
+        }
+        AdminRequest::BulkRun { date } => {
+            let Some((peer, config)) = s.admin.bulk.clone() else {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "no_bulk",
+                    "このブリッジは一括照会を行いません / no 一括照会 here",
+                );
+            };
+            let day = if date.is_empty() {
+                eligibility::Date::from_day_number(crate::clock::today_jst().day_number() + 1)
+            } else {
+                eligibility::Date::parse(date).ok()
+            };
+            let Some(day) = day else {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "bad_input",
+                    "日付は YYYY-MM-DD で / the date as YYYY-MM-DD",
+                );
+            };
+            let underway = store.bulk_run(day).map_err(failed)?.is_some_and(|r| {
+                matches!(
+                    r.step,
+                    crate::store::BulkStep::Uploaded | crate::store::BulkStep::Downloading
+                )
+            });
+            if underway {
+                return refuse(StatusCode::CONFLICT, "bulk_underway", "その日の一括照会は実行中です。予約画面で結果を待ってください / that day's 一括照会 is under way: wait for it on 予約");
+            }
+            let (store, actor, person) =
+                (store.clone(), who.device.clone(), who.person_id().to_string());
+            // Minutes of polling: the answer comes back through the store (予約 shows it).
+            tokio::spawn(async move {
+                let outcome = crate::gateway::bulk::run(&store, &peer, &config, day).await;
+                let subject = match &outcome {
+                    Ok(summary) => format!("{day}: {} stored", summary.stored),
+                    Err(e) => format!("{day}: stopped ({e})").chars().take(120).collect(),
+                };
+                let _ = store.audit_by(&actor, &person, "bulk_run", &subject);
+            });
+            Ok(said(format!("{day} の一括照会を始めました。結果は予約画面に出ます / the 一括照会 for {day} started: its results appear on 予約")))
+        }
         AdminRequest::Export { date, training } => {
             let Ok(day) = eligibility::Date::parse(date) else {
                 return refuse(
@@ -320,7 +416,8 @@ pub(super) fn routes(
         .and(origin)
         .and(warp::post())
         .and(signed)
-        .and(warp::body::content_length_limit(1024))
+        // A booking CSV in hex: a clinic's day is kilobytes; 2 MiB is a large hospital's month.
+        .and(warp::body::content_length_limit(2 * 1024 * 1024))
         .and(warp::body::json())
         .and(with_state)
         .and_then(|who: Signed, req: AdminRequest, s: AppState| async move {

@@ -158,6 +158,7 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<Outcome> {
             bulk.clone(),
         ));
         super::forward_events(&state);
+        state.admin.bulk = Some((peer.clone(), bulk.clone()));
         if let Some(at) = config.bulk_minutes() {
             spawn_evening(state.store.clone(), peer, bulk, at);
         }

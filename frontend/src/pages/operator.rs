@@ -1,6 +1,7 @@
 //! 管理 (設定, admins only): the operator's command-line work on the bridge — paired terminals
 //! and their revocation, backups (now, the list with each one's check, restore), a new server
-//! certificate, the audit log, and a day's CSV from the whole ledger. The bridge does and audits each (`POST /api/admin`); this
+//! certificate, the audit log, a day's CSV from the whole ledger, the booking system's CSV
+//! and tomorrow's 一括照会 started by hand. The bridge does and audits each (`POST /api/admin`); this
 //! card only asks and shows the answer.
 
 use crate::components::Bi;
@@ -15,7 +16,8 @@ enum Listing {
     None,
     Devices,
     Backups,
-    Audit,
+    /// Lines to read (an audit day, a CSV's refused rows): no action of their own.
+    Plain,
 }
 
 #[component]
@@ -64,6 +66,26 @@ pub fn OperatorAdmin() -> impl IntoView {
         });
     };
     let refresh_backups = move || ask(AdminRequest::Backups, Listing::Backups);
+    // The booking system's CSV, as its bytes (Shift_JIS or UTF-8: the bridge reads both).
+    let import = move |e: web_sys::Event| {
+        use wasm_bindgen::JsCast;
+        let input = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) else { return };
+        spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => {
+                    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                    let mut csv_hex = String::with_capacity(bytes.len() * 2);
+                    for b in bytes {
+                        use std::fmt::Write as _;
+                        let _ = write!(csv_hex, "{b:02x}");
+                    }
+                    ask(AdminRequest::ImportBookings { csv_hex }, Listing::Plain);
+                }
+                Err(_) => said.set("ファイルを読めませんでした / could not read the file".into()),
+            }
+        });
+    };
 
     view! {
         <section class="card" data-testid="operator-admin">
@@ -85,8 +107,15 @@ pub fn OperatorAdmin() -> impl IntoView {
                 </label>
                 <button data-testid="admin-audit-show" on:click=move |_| ask(
                     AdminRequest::AuditShow { person: person.get_untracked(), date: day.get_untracked() },
-                    Listing::Audit,
+                    Listing::Plain,
                 )>"操作履歴 / their day"</button>
+                <button data-testid="admin-bulk-run" on:click=move |_| ask(
+                    AdminRequest::BulkRun { date: String::new() },
+                    Listing::None,
+                )>"明日の一括照会を今すぐ / tomorrow's 一括照会 now"</button>
+                <label class="field"><span class="label">"予約CSVの取り込み / import bookings (CSV)"</span>
+                    <input type="file" accept=".csv,text/csv" data-testid="admin-import-bookings" on:change=import/>
+                </label>
                 <button data-testid="admin-export" on:click=move |_| ask(
                     AdminRequest::Export { date: day.get_untracked(), training: false },
                     Listing::None,

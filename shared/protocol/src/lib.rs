@@ -189,6 +189,14 @@ pub enum AdminRequest {
     AuditVerify,
     /// `bridge audit show --person NAME --date D`.
     AuditShow { person: String, date: String },
+    /// `bridge bookings import FILE`: the booking system's CSV as the file's bytes in hex
+    /// (Shift_JIS or UTF-8, as the command line reads it).
+    ImportBookings { csv_hex: String },
+    /// `bridge bulk run --date D`: the day's 一括照会 now (empty: tomorrow), in the background.
+    BulkRun {
+        #[serde(default)]
+        date: String,
+    },
     /// `bridge export --date D [--training]`: the day's receptions from the whole ledger as
     /// the receipt computer's CSV (in `AdminReply::file`).
     Export {

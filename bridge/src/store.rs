@@ -52,6 +52,13 @@ pub struct Store {
 }
 
 const SCHEMA: &str = "
+-- Who made each change a restore took away (from the ledger it set aside): a terminal's
+-- re-send, which carries no person, is attributed again.
+CREATE TABLE IF NOT EXISTS restored_attribution (
+    op_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    staff_id TEXT NOT NULL
+);
 -- Terminals to tell, on their next pull, that the ledger was restored (filled by a restore
 -- with every paired device; a device's row goes when it pulls from the start again).
 CREATE TABLE IF NOT EXISTS ledger_resync (
@@ -449,6 +456,23 @@ fn marks_of(c: &Connection) -> Result<Marks, StoreError> {
     })
 }
 
+/// The people behind the changes in `aside` (the ledger a restore replaced) that the
+/// restored ledger lacks — only people the restored ledger knows.
+fn remember_attribution(c: &Connection, aside: &Path) -> Result<(), StoreError> {
+    c.execute("ATTACH DATABASE ?1 AS before_restore", [aside.to_string_lossy()])?;
+    let copied = c.execute(
+        "INSERT OR IGNORE INTO restored_attribution (op_id, device_id, staff_id)
+         SELECT e.op_id, e.device_id, e.staff_id FROM before_restore.events e
+          WHERE e.staff_id IS NOT NULL
+            AND e.staff_id IN (SELECT staff_id FROM main.staff)
+            AND e.op_id NOT IN (SELECT op_id FROM main.events)",
+        [],
+    );
+    c.execute("DETACH DATABASE before_restore", [])?;
+    copied?;
+    Ok(())
+}
+
 /// After a restore every paired terminal is told so on its next pull (`Store::pull_for`).
 fn mark_restored(c: &Connection) -> Result<(), StoreError> {
     c.execute(
@@ -578,13 +602,21 @@ impl Store {
                         // Theirs only if they signed in on this device; otherwise the
                         // change is the device's, and the claim is audited.
                         let staff = match op.staff.as_deref() {
-                            Some(id) if Store::signed_in_on(&tx, id, device_id)? => Some(id),
+                            Some(id) if Store::signed_in_on(&tx, id, device_id)? => Some(id.to_string()),
                             Some(id) => {
                                 let id: String = id.chars().take(64).collect();
                                 append_audit(&tx, device_id, "", "op_staff_unknown", &format!("{} {id}", op.op_id))?;
                                 None
                             }
-                            None => None,
+                            // A terminal's re-send after a restore carries no person: the
+                            // ledger set aside by the restore says who made it.
+                            None => tx
+                                .query_row(
+                                    "SELECT staff_id FROM restored_attribution WHERE op_id = ?1 AND device_id = ?2",
+                                    params![op.op_id, device_id],
+                                    |r| r.get::<_, String>(0),
+                                )
+                                .optional()?,
                         };
                         tx.execute(
                             "INSERT INTO events (op_id, record_id, device_id, kind, device_time, received_time, body, body_hash, training, staff_id)
@@ -1085,6 +1117,7 @@ impl Store {
             migrate(c)?;
             migrate_receptions(c)?;
             mark_restored(c)?;
+            remember_attribution(c, aside)?;
             marks_of(c)
         })
     }

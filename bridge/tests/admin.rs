@@ -98,7 +98,7 @@ async fn an_admin_backs_up_and_restores_while_serving_and_a_damaged_copy_is_refu
     let (office, office_token) = pair(s, "事務室").await;
     let (counter, counter_token) = pair(s, "受付1").await;
     let (sato, admin_session) = signed_in(&s.store, "佐藤", "admin", &office);
-    let (_, clerk_session) = signed_in(&s.store, "鈴木", "reception", &counter);
+    let (suzuki, clerk_session) = signed_in(&s.store, "鈴木", "reception", &counter);
     let ops: Vec<Op> = (1..=8).map(reception).collect();
 
     // A receptionist is refused every admin request, before anything is done.
@@ -118,7 +118,10 @@ async fn an_admin_backs_up_and_restores_while_serving_and_a_damaged_copy_is_refu
         admin(s, &office_token, &admin_session, serde_json::json!({ "do": "backup" })).await;
     assert_eq!(status, 200, "{text}");
     assert!(done.said.contains("madoguchi-"), "{}", done.said);
-    assert_eq!(created(&s.store.push(&counter, &ops[5..]).unwrap()), 3);
+    // The three after the backup are 鈴木's (signed in on the counter).
+    let by_suzuki: Vec<Op> =
+        ops[5..].iter().cloned().map(|op| Op { staff: Some(suzuki.clone()), ..op }).collect();
+    assert_eq!(created(&s.store.push(&counter, &by_suzuki).unwrap()), 3);
     assert_eq!(s.store.event_count().unwrap(), 8);
 
     let (status, listed, text) =
@@ -204,9 +207,22 @@ async fn an_admin_backs_up_and_restores_while_serving_and_a_damaged_copy_is_refu
     assert_eq!(s.store.pull_for(&office, 9, 500).unwrap().last_seq, Some(0), "every terminal");
 
     // The counter sends its day again (same op ids): the 3 lost come back, the 5 are not doubled.
+    // (The terminal's re-send carries no person: the pulled copy has none.)
     let again = s.store.push(&counter, &ops).unwrap();
     assert_eq!(created(&again), 3);
     assert_eq!(s.store.event_count().unwrap(), 12);
+
+    // The three are 鈴木's again: the ledger set aside said so.
+    let mut theirs: Vec<String> = s
+        .store
+        .audit_of(&suzuki, bridge::clock::today_jst())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "event:reception")
+        .map(|r| r.subject)
+        .collect();
+    theirs.sort();
+    assert_eq!(theirs, ["rec-6", "rec-7", "rec-8"]);
 
     // The restored chain verifies and says who restored (and who made the copy).
     let (status, verified, _) =

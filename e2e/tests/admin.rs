@@ -219,6 +219,9 @@ async fn an_admin_backs_up_restores_and_rotates_from_settings_while_the_counter_
     for action in ["restored", "tls_rotated", "audit_viewed", "export", "bookings_import"] {
         assert!(shown.lines().any(|l| l.split('\t').nth(2) == Some(action)), "{action}: {shown}");
     }
+    // All five receptions are 佐藤's, the three the terminal sent again too.
+    let receptions = shown.lines().filter(|l| l.split('\t').nth(2) == Some("event:reception"));
+    assert_eq!(receptions.count(), 5, "{shown}");
     assert!(server.cli(&["audit", "verify"]).unwrap().contains("intact"));
     // The ledger served before the restore is kept aside, whole.
     let aside = std::fs::read_dir(&data)

@@ -248,20 +248,28 @@ pub fn restore(
     let (manifest, db) = checked(from, key)?;
     std::fs::create_dir_all(data_dir)?;
     let target = data_dir.join(DB);
+    let mut kept = None;
     if target.exists() {
         let has_events = Store::open(&target)?.event_count()? > 0;
         if has_events && !force {
             return Err(BackupError::NotEmpty(data_dir.to_path_buf()));
         }
         let aside = data_dir.join(format!("{DB}.before-restore-{}", crate::clock::jst_stamp()));
-        std::fs::rename(&target, aside)?;
+        std::fs::rename(&target, &aside)?;
+        // Its write-ahead log goes with it (after a crash it holds the newest changes; SQLite
+        // finds it by the name beside the database).
+        let wal = data_dir.join(format!("{DB}-wal"));
+        if wal.exists() {
+            std::fs::rename(&wal, format!("{}-wal", aside.display()))?;
+        }
+        kept = Some(aside);
     }
     for extra in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(data_dir.join(format!("{DB}{extra}")));
     }
     std::fs::write(&target, db)?;
     let store = Store::open(&target)?;
-    store.mark_restored()?;
+    store.mark_restored(kept.as_deref())?;
     let name = from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     store.audit("operator", "restored", &name)?;
     Ok(manifest)

@@ -674,7 +674,6 @@ impl Store {
         Ok(reception::life::last_visit(&index, patient).map(|s| s.reception.clone()))
     }
 
-    /// Events after `after`, in order, at most `limit` (capped at 500).
     /// [`Store::pull`] for a paired terminal. After a restore its pull answers "the newest
     /// seq is 0" once, whatever the restored ledger has received since: the terminal takes
     /// that as a restore (`last_seq` below its checkpoint), sends all of its own events of
@@ -712,6 +711,7 @@ impl Store {
         self.pull(after, limit)
     }
 
+    /// Events after `after`, in order, at most `limit` (capped at 500).
     pub fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, StoreError> {
         let limit = limit.clamp(1, 500);
         self.with(|conn| {
@@ -1123,9 +1123,13 @@ impl Store {
     }
 
     /// After a restore onto a stopped bridge (`backup::restore`): every paired terminal is
-    /// to be told.
-    pub fn mark_restored(&self) -> Result<(), StoreError> {
-        self.with(|c| mark_restored(c))
+    /// to be told, and — when the replaced ledger was kept (`aside`) — who made what the copy
+    /// lacks is remembered, as a restore while serving does.
+    pub fn mark_restored(&self, aside: Option<&Path>) -> Result<(), StoreError> {
+        self.with(|c| {
+            mark_restored(c)?;
+            aside.map_or(Ok(()), |aside| remember_attribution(c, aside))
+        })
     }
 
     /// Where the ledger's file is (`None` in memory).

@@ -210,12 +210,34 @@ impl Browser {
                     .client()
                     .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
                     .await;
-                return e.click().await.map_err(|err| format!("click {testid}: {err}"));
+                match e.click().await {
+                    Ok(()) => return Ok(()),
+                    // The page re-rendered between finding and clicking: find it again.
+                    Err(err) if err.to_string().contains("stale element") && Instant::now() < deadline => {}
+                    Err(err) => return Err(format!("click {testid}: {err}")),
+                }
             }
             if Instant::now() > deadline {
                 return Err(format!("{testid} stayed disabled"));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Presses the enabled element with `data-testid` in one round trip to the page, for
+    /// presses that must land within milliseconds of another browser's (a find, a check and a
+    /// click as separate WebDriver calls take tens of milliseconds on a loaded machine).
+    /// Fails without pressing when the element is absent or disabled at that instant.
+    pub async fn press_at_once(&self, testid: &str) -> Result<(), String> {
+        let script = format!(
+            "const e = document.querySelector('{}'); if (!e) return 'absent'; \
+             if (e.disabled) return 'disabled'; e.scrollIntoView({{block: 'center'}}); \
+             e.click(); return 'pressed';",
+            Browser::by_id(testid).replace('\'', "\\'")
+        );
+        match self.js(&script).await?.as_str() {
+            Some("pressed") => Ok(()),
+            other => Err(format!("press {testid}: {other:?} at the moment of the press")),
         }
     }
 

@@ -128,9 +128,15 @@ async fn two_counters_record_the_same_face_result_once() {
             for b in [&first, &second] {
                 b.wait_text("face-result", "山田", 15).await?;
             }
-            let (a, b) = tokio::join!(first.click("face-record"), async {
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                second.click("face-record").await
+            // Both buttons are there and enabled before either press; each press is one
+            // round trip, so the second lands about 20 ms after the first, before the first
+            // counter's reception can reach the second and take the row off its screen.
+            for b in [&first, &second] {
+                b.find("face-record", 10).await?;
+            }
+            let (a, b) = tokio::join!(first.press_at_once("face-record"), async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                second.press_at_once("face-record").await
             });
             a?;
             b?;

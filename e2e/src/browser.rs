@@ -213,7 +213,9 @@ impl Browser {
                 match e.click().await {
                     Ok(()) => return Ok(()),
                     // The page re-rendered between finding and clicking: find it again.
-                    Err(err) if err.to_string().contains("stale element") && Instant::now() < deadline => {}
+                    Err(err)
+                        if err.to_string().contains("stale element")
+                            && Instant::now() < deadline => {}
                     Err(err) => return Err(format!("click {testid}: {err}")),
                 }
             }

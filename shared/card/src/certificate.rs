@@ -3,6 +3,7 @@
 
 use crate::error::CardError;
 use crate::jpki::Holder;
+use eligibility::expiry::{Expiry, ExpiryKind};
 use eligibility::{Date, Policy};
 use serde::Serialize;
 
@@ -142,9 +143,6 @@ fn name(mut rdns: &[u8]) -> Option<String> {
     Some(parts.join(","))
 }
 
-/// The notice period before expiry (readers warn from 3 months before).
-const WARNING_MONTHS: u32 = 3;
-
 impl CertificateSummary {
     /// Reads the summary with a small DER walker (the browser build stays small: no
     /// general X.509 library); tests check it against `x509-cert` on every test
@@ -180,25 +178,25 @@ impl CertificateSummary {
         if today < self.not_before {
             return CertificateState::NotYetValid;
         }
-        if today <= self.not_after {
-            let days_left = today.days_until(self.not_after);
-            return if self.not_after <= today.add_months(WARNING_MONTHS) {
-                CertificateState::ExpiresSoon { days_left }
-            } else {
-                CertificateState::Valid { days_left }
-            };
-        }
-        let months =
-            policy.certificate_grace(holder.policy_holder(), today).map_or(0, |r| r.months);
-        let grace_until = self.not_after.add_months(months);
-        if months > 0 && today <= grace_until {
-            CertificateState::InGrace {
+        let Some(expiry) = self.expiry(policy, holder, today) else {
+            return CertificateState::Valid { days_left: today.days_until(self.not_after) };
+        };
+        match (expiry.kind, expiry.usable_until) {
+            (ExpiryKind::ExpiresSoon, _) => {
+                CertificateState::ExpiresSoon { days_left: today.days_until(self.not_after) }
+            }
+            (ExpiryKind::InGrace, Some(grace_until)) => CertificateState::InGrace {
                 expired_on: self.not_after,
                 grace_until,
                 grace_days_left: today.days_until(grace_until),
-            }
-        } else {
-            CertificateState::Expired { expired_on: self.not_after }
+            },
+            _ => CertificateState::Expired { expired_on: self.not_after },
         }
+    }
+
+    /// The expiry the patient must hear of on `today` (`None` while valid for more than
+    /// three months): the counter's line, the slip and the 利用状況 forecast read it.
+    pub fn expiry(&self, policy: &Policy, holder: Holder, today: Date) -> Option<Expiry> {
+        Expiry::on(policy, holder.policy_holder(), self.not_after, today)
     }
 }

@@ -5,6 +5,7 @@
 //! - [`policy`]: the dated policy table (`policy.toml`): every rule that depends on a date.
 //! - [`acceptance`]: which document proves qualification on a visit date.
 //! - [`copay`]: 負担割合 from the national system's answer, or estimated from age.
+//! - [`expiry`]: the electronic certificate's expiry, grace and the patient's slip.
 //!
 //! Nothing here does I/O or reads a clock: dates are parameters. Every function returns
 //! a typed value or a typed error for any input; none panics.
@@ -14,6 +15,7 @@ pub mod acceptance;
 pub mod age;
 pub mod copay;
 pub mod date;
+pub mod expiry;
 pub mod identifiers;
 pub mod order;
 pub mod policy;

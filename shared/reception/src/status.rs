@@ -162,8 +162,6 @@ pub fn reception_for(
         face_file: None,
         terminal: visit.terminal,
         note: None,
-        certificate: None,
-        invited: false,
     })
 }
 
@@ -220,8 +218,6 @@ fn bare(
         face_file: None,
         terminal: visit.terminal,
         note: None,
-        certificate: None,
-        invited: false,
     }
 }
 

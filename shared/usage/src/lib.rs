@@ -17,7 +17,6 @@
 #![forbid(unsafe_code)]
 
 pub mod benchmarks;
-pub mod care;
 pub mod ledger;
 pub mod prefecture;
 pub mod rate;

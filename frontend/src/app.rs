@@ -8,7 +8,8 @@
 
 use crate::components::{SignIn, StatusBar};
 use crate::pages::{
-    BookingsPage, FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, UsagePage,
+    BookingsPage, FallbackPage, LedgerPage, NumbersPage, ReceptionPage, SettingsPage, SlipPage,
+    UsagePage,
 };
 use crate::state::{self, Ctx};
 use leptos::prelude::*;
@@ -24,6 +25,8 @@ pub enum Page {
     Settings,
     /// Sign-in and the lock (office bundle; no tab: the shell shows it when needed).
     SignIn,
+    /// The patient slip (office bundle; no tab: the counter opens it with its contents).
+    Slip,
 }
 
 impl Page {
@@ -47,6 +50,7 @@ impl Page {
             Page::Usage => ("利用状況", "Usage", "usage"),
             Page::Settings => ("設定", "Settings", "settings"),
             Page::SignIn => ("サインイン", "Sign in", "sign-in"),
+            Page::Slip => ("お知らせ", "Slip", "slip"),
         }
     }
 
@@ -56,6 +60,9 @@ impl Page {
         if hash.starts_with("pair=") {
             return Some(Page::Settings);
         }
+        if hash.starts_with("slip=") {
+            return Some(Page::Slip);
+        }
         Page::ALL.into_iter().chain([Page::SignIn]).find(|p| hash == p.label().2)
     }
 
@@ -63,7 +70,9 @@ impl Page {
     pub fn path(self) -> &'static str {
         match self {
             Page::Reception | Page::Fallback | Page::Numbers | Page::Ledger => COUNTER.path,
-            Page::Bookings | Page::Usage | Page::Settings | Page::SignIn => OFFICE.path,
+            Page::Bookings | Page::Usage | Page::Settings | Page::SignIn | Page::Slip => {
+                OFFICE.path
+            }
         }
     }
 }
@@ -88,9 +97,12 @@ fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
         Page::Fallback => view! { <FallbackPage/> }.into_any(),
         Page::Numbers => view! { <NumbersPage/> }.into_any(),
         Page::Ledger => view! { <LedgerPage go=go/> }.into_any(),
-        Page::Reception | Page::Bookings | Page::Usage | Page::Settings | Page::SignIn => {
-            view! { <ReceptionPage go=go/> }.into_any()
-        }
+        Page::Reception
+        | Page::Bookings
+        | Page::Usage
+        | Page::Settings
+        | Page::SignIn
+        | Page::Slip => view! { <ReceptionPage go=go/> }.into_any(),
     }
 }
 
@@ -99,6 +111,7 @@ fn office_page(page: Page, _go: WriteSignal<Page>) -> AnyView {
         Page::Settings => view! { <SettingsPage/> }.into_any(),
         Page::SignIn => view! { <SignIn/> }.into_any(),
         Page::Bookings => view! { <BookingsPage/> }.into_any(),
+        Page::Slip => view! { <SlipPage/> }.into_any(),
         _ => view! { <UsagePage/> }.into_any(),
     }
 }

@@ -1,5 +1,5 @@
 //! The screens: 受付, 困ったとき, 番号入力, 本日の受付 (the counter's bundle); 利用状況 with
-//! the receipt computer's CSV, 予約, 設定 (the office's).
+//! the receipt computer's CSV, 予約, 設定 and the patient slip (the office's).
 
 pub mod bookings;
 mod export;
@@ -9,6 +9,7 @@ mod numbers;
 mod operator;
 mod reception;
 pub mod settings;
+pub mod slip;
 mod usage;
 
 pub use bookings::BookingsPage;
@@ -17,6 +18,7 @@ pub use ledger::LedgerPage;
 pub use numbers::NumbersPage;
 pub use reception::ReceptionPage;
 pub use settings::SettingsPage;
+pub use slip::SlipPage;
 pub use usage::UsagePage;
 
 use crate::components::Reading;

@@ -7,6 +7,7 @@ use crate::jpki::{self, Holder, FID_AUTH_PIN};
 use crate::pin::{self, JpkiAuthPin, Pin, PinStatus, StaffConfirmation, TextApPin};
 use crate::text_ap::{self, BasicInfo};
 use crate::transport::Transport;
+use eligibility::expiry::{Expiry, ExpiryKind};
 use eligibility::{Date, Policy};
 use serde::Serialize;
 
@@ -20,6 +21,25 @@ pub struct CheckReport {
     pub auth_pin: PinStatus,
     /// `None` for phones (no text AP).
     pub text_pin: Option<PinStatus>,
+}
+
+impl CheckReport {
+    /// The expiry the patient must hear of, from the state the check computed (`None`
+    /// while valid for more than three months, not yet valid, or not readable before the
+    /// PIN).
+    pub fn expiry(&self, today: Date) -> Option<Expiry> {
+        let expires_on = self.certificate.as_ref()?.not_after;
+        let (kind, usable_until) = match self.certificate_state? {
+            CertificateState::ExpiresSoon { .. } => (ExpiryKind::ExpiresSoon, Some(expires_on)),
+            CertificateState::InGrace { grace_until, .. } => {
+                (ExpiryKind::InGrace, Some(grace_until))
+            }
+            CertificateState::Expired { .. } => (ExpiryKind::Lapsed, None),
+            CertificateState::Valid { .. } | CertificateState::NotYetValid => return None,
+        };
+        let holder = self.holder.policy_holder();
+        Some(Expiry { kind, holder, expires_on, usable_until, seen_on: today })
+    }
 }
 
 /// Holder, certificate summary and state, and both PIN counters. Spends no try.

@@ -28,8 +28,13 @@ pub enum ExpiryKind {
 }
 
 /// A certificate that needs the patient's attention, as seen on `seen_on`.
+///
+/// Written as one URL-safe word, `kind/holder/expires_on/usable_until/seen_on`
+/// (`in_grace/card/2026-10-03/2027-01-03/2026-12-03`; `-` for no usable day): the record
+/// carries it and the slip's link is it, and the counter's bundle parses it without a
+/// struct deserializer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(into = "String", try_from = "String")]
 pub struct Expiry {
     pub kind: ExpiryKind,
     pub holder: Holder,
@@ -37,9 +42,45 @@ pub struct Expiry {
     pub expires_on: Date,
     /// The last day it can be used at reception: `expires_on`, the end of the grace, or
     /// `None` once lapsed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usable_until: Option<Date>,
     pub seen_on: Date,
+}
+
+const KINDS: [(ExpiryKind, &str); 3] = [
+    (ExpiryKind::ExpiresSoon, "expires_soon"),
+    (ExpiryKind::InGrace, "in_grace"),
+    (ExpiryKind::Lapsed, "lapsed"),
+];
+
+impl From<Expiry> for String {
+    fn from(x: Expiry) -> String {
+        let kind = KINDS.iter().find(|(k, _)| *k == x.kind).map_or("", |(_, w)| w);
+        let holder = if x.holder == Holder::Phone { "phone" } else { "card" };
+        let usable = x.usable_until.map_or("-".to_string(), |d| d.to_string());
+        format!("{kind}/{holder}/{}/{usable}/{}", x.expires_on, x.seen_on)
+    }
+}
+
+impl TryFrom<String> for Expiry {
+    type Error = String;
+    fn try_from(text: String) -> Result<Expiry, String> {
+        let bad =
+            || format!("not a certificate expiry: {:?}", text.chars().take(60).collect::<String>());
+        let parts: Vec<&str> = text.split('/').collect();
+        let [kind, holder, expires_on, usable, seen_on] = parts[..] else { return Err(bad()) };
+        let day = |s: &str| s.parse::<Date>().map_err(|_| bad());
+        Ok(Expiry {
+            kind: KINDS.iter().find(|(_, w)| *w == kind).ok_or_else(bad)?.0,
+            holder: match holder {
+                "card" => Holder::Card,
+                "phone" => Holder::Phone,
+                _ => return Err(bad()),
+            },
+            expires_on: day(expires_on)?,
+            usable_until: if usable == "-" { None } else { Some(day(usable)?) },
+            seen_on: day(seen_on)?,
+        })
+    }
 }
 
 /// One line in both languages.
@@ -47,6 +88,12 @@ pub struct Expiry {
 pub struct Line {
     pub ja: String,
     pub en: String,
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {}", self.ja, self.en)
+    }
 }
 
 fn line(ja: impl Into<String>, en: impl Into<String>) -> Line {
@@ -124,11 +171,15 @@ impl Expiry {
         let what = match self.kind {
             ExpiryKind::ExpiresSoon => line(
                 format!("マイナ保険証の電子証明書の有効期限は {e} です。"),
-                format!("The electronic certificate of your My Number insurance card expires on {e}."),
+                format!(
+                    "The electronic certificate of your My Number insurance card expires on {e}."
+                ),
             ),
             _ => line(
                 format!("マイナ保険証の電子証明書の有効期限（{e}）が過ぎています。"),
-                format!("The electronic certificate of your My Number insurance card expired on {e}."),
+                format!(
+                    "The electronic certificate of your My Number insurance card expired on {e}."
+                ),
             ),
         };
         let last_day = match (self.kind, self.usable_until) {
@@ -203,7 +254,10 @@ mod tests {
         let grace = Expiry::on(&p, Holder::Card, d("2026-10-03"), today).unwrap();
         assert_eq!(grace.kind, ExpiryKind::InGrace);
         assert_eq!(grace.usable_until, Some(d("2027-01-03")));
-        assert!(grace.counter_line().ja.starts_with("期限切れ：2027-01-03まで保険証としてのみ利用可"));
+        assert!(grace
+            .counter_line()
+            .ja
+            .starts_with("期限切れ：2027-01-03まで保険証としてのみ利用可"));
 
         let lapsed = Expiry::on(&p, Holder::Card, d("2026-08-03"), today).unwrap();
         assert_eq!(lapsed.kind, ExpiryKind::Lapsed);
@@ -224,7 +278,10 @@ mod tests {
         // 2026-10-31 + 3 months = 2027-01-31: in grace on that day, lapsed the next.
         let last = Expiry::on(&p, Holder::Card, e, d("2027-01-31")).unwrap();
         assert_eq!((last.kind, last.days_left()), (ExpiryKind::InGrace, Some(0)));
-        assert_eq!(Expiry::on(&p, Holder::Card, e, d("2027-02-01")).unwrap().kind, ExpiryKind::Lapsed);
+        assert_eq!(
+            Expiry::on(&p, Holder::Card, e, d("2027-02-01")).unwrap().kind,
+            ExpiryKind::Lapsed
+        );
         // Warned from exactly 3 months before.
         assert!(Expiry::on(&p, Holder::Card, e, d("2026-07-31")).is_some());
         assert!(Expiry::on(&p, Holder::Card, e, d("2026-07-30")).is_none());
@@ -234,8 +291,20 @@ mod tests {
     fn a_record_reads_back_what_it_wrote() {
         let x = Expiry::on(&policy(), Holder::Card, d("2026-10-03"), d("2026-12-03")).unwrap();
         let json = serde_json::to_value(x).unwrap();
-        assert_eq!(json["kind"], "in_grace");
+        assert_eq!(json, "in_grace/card/2026-10-03/2027-01-03/2026-12-03");
         assert_eq!(serde_json::from_value::<Expiry>(json).unwrap(), x);
+        let lapsed = Expiry { kind: ExpiryKind::Lapsed, usable_until: None, ..x };
+        assert_eq!(Expiry::try_from(String::from(lapsed)), Ok(lapsed));
+        for bad in [
+            "",
+            "in_grace/card",
+            "soon/card/2026-10-03/-/2026-12-03",
+            "lapsed/tablet/2026-10-03/-/2026-12-03",
+            "lapsed/card/2026-13-03/-/2026-12-03",
+            "lapsed/card/2026-10-03/-/2026-12-03/x",
+        ] {
+            assert!(Expiry::try_from(bad.to_string()).is_err(), "{bad}");
+        }
     }
 
     proptest! {
@@ -253,7 +322,7 @@ mod tests {
                 let e = expires_on.to_string();
                 prop_assert!(x.counter_line().ja.contains(&e));
                 prop_assert!(x.slip().what.ja.contains(&e));
-                prop_assert!(x.days_left().map_or(true, |n| n >= 0));
+                prop_assert!(x.days_left().is_none_or(|n| n >= 0));
                 prop_assert!(!(phone && x.kind == ExpiryKind::InGrace));
                 prop_assert_eq!(x.kind == ExpiryKind::ExpiresSoon, today <= expires_on);
             } else {

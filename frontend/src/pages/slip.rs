@@ -42,8 +42,9 @@ pub fn SlipPage() -> impl IntoView {
     };
     view! {
         <section class="page" data-testid="page-slip">
-            // The paper size follows the choice: the browser's print dialog opens on it.
-            <style>{move || if a6.get() { "@page { size: A6; margin: 8mm; }" } else { "@page { size: 80mm 160mm; margin: 4mm; }" }}</style>
+            // The paper size follows the choice: the browser's print dialog opens on it (A6 by
+            // its millimetres: Chromium does not know the keyword).
+            <style>{move || if a6.get() { "@page { size: 105mm 148mm; margin: 8mm; }" } else { "@page { size: 80mm 160mm; margin: 4mm; }" }}</style>
             <h1><Bi ja="患者さん用のお知らせ" en="Patient slip"/></h1>
             <div class="choices" role="radiogroup" aria-label="用紙 / paper">
                 <button class="choice" role="radio" data-testid="slip-80mm" aria-checked=move || (!a6.get()).to_string() class:selected=move || !a6.get() on:click=move |_| a6.set(false)>"レシート幅 80 mm / receipt 80 mm"</button>

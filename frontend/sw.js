@@ -5,9 +5,11 @@
 const CACHE = "madoguchi-shell-v2";
 const PAGES = ["/", "/office.html"];
 
-// The cache key of a navigation: its page ("/index.html" and "/" are one).
+// The cache key of a navigation: its page ("/index.html" and "/" are one). The guidance
+// display's page is its own (a counter PC may show it on a second screen): it must never
+// land in the counter's entry.
 function pageOf(url) {
-  return url.pathname === "/office.html" ? "/office.html" : "/";
+  return ["/office.html", "/display.html"].includes(url.pathname) ? url.pathname : "/";
 }
 
 async function cacheShell() {

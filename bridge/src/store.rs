@@ -265,6 +265,8 @@ pub struct Device {
     pub name: String,
     pub created_time: String,
     pub revoked_time: Option<String>,
+    /// `counter` or `display` ([`protocol::DeviceRole`]).
+    pub role: String,
 }
 
 /// Who did an audited operator's task: the command line, or a device and the admin signed in
@@ -359,6 +361,8 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         // older rows are the device's alone).
         ("events", "staff_id", "TEXT"),
         ("audit", "person", "TEXT NOT NULL DEFAULT ''"),
+        // Guidance displays came later: every earlier device is a counter.
+        ("devices", "role", "TEXT NOT NULL DEFAULT 'counter'"),
     ] {
         let columns: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
@@ -1002,6 +1006,16 @@ impl Store {
         code: &str,
         device_name: &str,
     ) -> Result<Option<(String, String)>, StoreError> {
+        self.pair_as(code, device_name, protocol::DeviceRole::Counter)
+    }
+
+    /// [`Store::pair`] with the role the device asked for.
+    pub fn pair_as(
+        &self,
+        code: &str,
+        device_name: &str,
+        role: protocol::DeviceRole,
+    ) -> Result<Option<(String, String)>, StoreError> {
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let device_id = uuid::Uuid::now_v7().to_string();
         let paired = self.with(|c| {
@@ -1015,8 +1029,8 @@ impl Store {
             }
             let name: String = device_name.chars().filter(|c| !c.is_control()).take(60).collect();
             tx.execute(
-                "INSERT INTO devices (device_id, name, token_hash, created_time) VALUES (?1, ?2, ?3, ?4)",
-                params![device_id, name, sha256_hex(token.as_bytes()), now_rfc3339()],
+                "INSERT INTO devices (device_id, name, token_hash, created_time, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, name, sha256_hex(token.as_bytes()), now_rfc3339(), role.as_str()],
             )?;
             tx.commit()?;
             Ok(true)
@@ -1028,12 +1042,27 @@ impl Store {
         Ok(Some((device_id, token)))
     }
 
-    /// The device a token belongs to, unless revoked.
+    /// The counter a token belongs to, unless revoked. A guidance display's token is no
+    /// counter's: it opens no API, no ledger and no card (see [`Store::display_for_token`]).
     pub fn device_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.token_of_role(token, protocol::DeviceRole::Counter)
+    }
+
+    /// The guidance display a token belongs to, unless revoked: it may only hear the
+    /// counter's guidance steps.
+    pub fn display_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+        self.token_of_role(token, protocol::DeviceRole::Display)
+    }
+
+    fn token_of_role(
+        &self,
+        token: &str,
+        role: protocol::DeviceRole,
+    ) -> Result<Option<String>, StoreError> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_time IS NULL",
-                [sha256_hex(token.as_bytes())],
+                "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_time IS NULL AND role = ?2",
+                params![sha256_hex(token.as_bytes()), role.as_str()],
                 |r| r.get(0),
             )
             .optional()?)
@@ -1056,9 +1085,9 @@ impl Store {
 
     pub fn devices(&self) -> Result<Vec<Device>, StoreError> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT device_id, name, created_time, revoked_time FROM devices ORDER BY created_time")?;
+            let mut stmt = c.prepare("SELECT device_id, name, created_time, revoked_time, role FROM devices ORDER BY created_time")?;
             let rows = stmt
-                .query_map([], |r| Ok(Device { device_id: r.get(0)?, name: r.get(1)?, created_time: r.get(2)?, revoked_time: r.get(3)? }))?
+                .query_map([], |r| Ok(Device { device_id: r.get(0)?, name: r.get(1)?, created_time: r.get(2)?, revoked_time: r.get(3)?, role: r.get(4)? }))?
                 .collect::<Result<_, _>>()?;
             Ok(rows)
         })

@@ -142,6 +142,9 @@ pub fn App(bundle: Bundle) -> impl IntoView {
         load(first);
     }
     state::start(ctx);
+    if bundle.home == COUNTER.home {
+        state::guides();
+    }
     let (page, set_page) = signal(if first.path() == bundle.path { first } else { bundle.home });
     // A screen asks for another (受付 → 番号入力): the other bundle's is loaded there.
     Effect::new(move |_| {
@@ -180,6 +183,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
                 ctx.face_hidden.set(true);
                 leptos::task::spawn_local(state::refresh_face(ctx));
                 generation.update(|g| *g += 1);
+                state::guide(guidance::Step::Idle);
             }
         }
     });
@@ -195,7 +199,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
     };
     let gate = move || ctx.staff_name.get().is_none() && ctx.sign_in_required.get();
     view! {
-        <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }
+        <div class="app" on:pointerdown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); state::guide_wakes(); }
             on:keydown=move |_| { ctx.last_touch_ms.set(js_sys::Date::now()); ctx.face_hidden.set(false); crate::staff::touched(); }>
             <header>
                 <span class="brand">"窓口 madoguchi"</span>

@@ -10,6 +10,7 @@
 //!   the ledger pull; [`net`]: HTTP to the bridge; [`ws`]: the WebSocket.
 //! - `bench` (feature `bench`, never in the release build): measurement hooks for
 //!   `cargo xtask bench` (their own database).
+//! - [`display`]: the patient guidance display (its own bundle, `display.html`).
 //! - [`state`]: the signals the screens read and the background work that feeds them.
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ pub mod app;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod components;
+pub mod display;
 pub mod ids;
 pub mod json;
 pub mod model;

@@ -130,10 +130,15 @@ pub async fn health() -> Result<protocol::HealthSummary, NetError> {
     call("GET", "/health", None, None, HEALTH_MS).await
 }
 
-pub async fn pair(code: &str, device_name: &str) -> Result<protocol::PairResponse, NetError> {
+pub async fn pair(
+    code: &str,
+    device_name: &str,
+    role: protocol::DeviceRole,
+) -> Result<protocol::PairResponse, NetError> {
     let body = crate::json::to_text(&protocol::PairRequest {
         code: code.trim().to_string(),
         device_name: device_name.to_string(),
+        role,
     })
     .unwrap_or_default();
     call("POST", "/api/pair", None, Some(body), SYNC_MS).await

@@ -20,6 +20,36 @@ thread_local! {
     /// reactive graph — `Ctx::policy_changes` tells readers it changed — because a signal of
     /// its own type costs the wasm budget several KB.
     static POLICY: RefCell<Option<(std::sync::Arc<eligibility::Policy>, PolicyOrigin)>> = const { RefCell::new(None) };
+    /// The guidance step this counter last set; `None` in a bundle that does not guide
+    /// (the office's never moves a patient's display).
+    static GUIDE: std::cell::Cell<Option<guidance::Step>> = const { std::cell::Cell::new(None) };
+}
+
+/// This bundle drives the patient guidance displays (the counter's does).
+pub fn guides() {
+    GUIDE.with(|g| g.set(Some(guidance::Step::Idle)));
+}
+
+/// The patient is at `step`: the bridge passes it to the guidance displays. Sent once per
+/// change, and again when the socket comes back ([`connect_socket`]).
+pub fn guide(step: guidance::Step) {
+    let changed = GUIDE.with(|g| match g.get() {
+        Some(last) if last != step => {
+            g.set(Some(step));
+            true
+        }
+        _ => false,
+    });
+    if changed {
+        ws::notify(&protocol::ClientMessage::Guide { step });
+    }
+}
+
+/// The counter was touched while its display was idle: a patient is here, card or phone?
+pub fn guide_wakes() {
+    if GUIDE.with(std::cell::Cell::get) == Some(guidance::Step::Idle) {
+        guide(guidance::Step::Choose);
+    }
 }
 
 /// The open database (after [`start`]).
@@ -488,6 +518,9 @@ fn connect_socket(ctx: Ctx) {
                 // Once: the open-results fetch that a (re)connect starts may already hold it.
                 Ok(face) if face.reading.is_some() => ctx.face.update(|list| {
                     if !list.iter().any(|b| b.file.is_some() && b.file == face.file) {
+                        if face.reading.as_ref().is_some_and(reception::reading::Reading::confirmed) {
+                            guide(guidance::Step::Confirmed);
+                        }
                         list.insert(0, face);
                     }
                 }),
@@ -520,6 +553,10 @@ fn connect_socket(ctx: Ctx) {
         let was_up = ctx.socket_up.get_untracked();
         ctx.socket_up.set(up);
         if up && !was_up {
+            // The display may have missed a step while the socket was down.
+            if let Some(step) = GUIDE.with(std::cell::Cell::get) {
+                ws::notify(&protocol::ClientMessage::Guide { step });
+            }
             // After any gap the list is fetched again: results may have arrived meanwhile.
             spawn_local(refresh_face(ctx));
             spawn_local(refresh_policy(ctx));

@@ -100,6 +100,19 @@ pub fn is_open() -> bool {
     })
 }
 
+/// Sends `message`, which has no reply (the guidance step); nothing when not connected —
+/// a display is a help, never a reason for the counter to wait.
+pub fn notify(message: &ClientMessage) {
+    let frame = protocol::client_frame("n", message).unwrap_or_default();
+    SOCKET.with(|s| {
+        if let Some((ws, _)) = s.borrow().as_ref() {
+            if ws.ready_state() == web_sys::WebSocket::OPEN {
+                let _ = ws.send_with_str(&frame);
+            }
+        }
+    });
+}
+
 /// Sends `message` and waits for the reply.
 pub async fn request(message: ClientMessage) -> Result<ServerMessage, String> {
     let id = NEXT_ID.with(|n| {

@@ -27,6 +27,8 @@ const DEBIAN: &[&str] = &[
     "chromium",
     "chromium-driver",
     "fonts-ipafont-gothic",
+    // Chinese and Hangul for the guidance display's five languages (1.6 MB).
+    "fonts-wqy-microhei",
 ];
 
 /// Cargo tools pinned to the versions that build offline here (see

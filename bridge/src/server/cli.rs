@@ -388,7 +388,11 @@ pub fn devices(
         DevicesCommand::List => {
             for d in store.devices()? {
                 let state = if d.revoked_time.is_some() { "revoked" } else { "active" };
-                writeln!(out, "{}\t{}\t{}\t{state}", d.device_id, d.name, d.created_time)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{state}\t{}",
+                    d.device_id, d.name, d.created_time, d.role
+                )?;
             }
             Ok(Outcome::Done)
         }

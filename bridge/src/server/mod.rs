@@ -64,6 +64,9 @@ pub struct AppState {
     pub challenges: Arc<std::sync::Mutex<Challenges>>,
     /// Topic + JSON body for every connected terminal (new events, face results, readers).
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
+    /// The patient's step at the counter, as the last counter set it (a display that
+    /// connects shows it at once).
+    pub guide: Arc<std::sync::Mutex<guidance::Step>>,
     /// Registers the 照会番号 of booked patients confirmed here (`serve` starts it).
     pub registrar: Option<crate::gateway::register::Registrar>,
     /// Where tablets reach this bridge (the first LAN name and the port), for the kiosk's
@@ -115,6 +118,21 @@ impl AppState {
             ));
         }
         Some(results)
+    }
+
+    /// The guidance step displays show now.
+    pub fn guide(&self) -> guidance::Step {
+        self.guide.lock().map_or(guidance::Step::Idle, |g| *g)
+    }
+
+    /// A counter moved the patient to `step`: every guidance display shows it.
+    pub fn set_guide(&self, step: guidance::Step) {
+        if let Ok(mut g) = self.guide.lock() {
+            *g = step;
+        }
+        let _ = self
+            .broadcast
+            .send((protocol::GUIDE_TOPIC.into(), serde_json::Value::String(step.word().into())));
     }
 
     /// A page of events after `after` for `device` (told once after a restore:
@@ -338,6 +356,7 @@ impl AppState {
             #[cfg(feature = "test-doubles")]
             dev_usb: None,
             broadcast: broadcast::channel(1024).0,
+            guide: Arc::new(std::sync::Mutex::new(guidance::Step::Idle)),
             registrar: None,
             ca_sha256: None,
             tablet_address: None,
@@ -784,7 +803,7 @@ pub fn routes(
                 return Ok::<_, Rejection>(error_reply(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "ペアリングの試行が多すぎます。1分待ってください / too many pairing attempts: wait a minute"));
             }
             let store = s.store.clone();
-            let paired = blocking(move || store.pair(&req.code, &req.device_name)).await?;
+            let paired = blocking(move || store.pair_as(&req.code, &req.device_name, req.role)).await?;
             Ok(match paired {
                 Ok(Some((device_id, token))) => warp::reply::json(&PairResponse { device_id, token }).into_response(),
                 Ok(None) => error_reply(StatusCode::FORBIDDEN, "bad_code", "ペアリングコードが違うか期限切れです / the pairing code is wrong or expired"),

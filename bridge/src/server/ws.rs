@@ -40,18 +40,36 @@ fn error(id: Option<String>, code: &str, message: &str) -> Message {
     ))
 }
 
+/// Who opened the socket: a counter (everything) or a guidance display (the steps only).
+enum Peer {
+    Counter(String),
+    Display(String),
+}
+
+async fn peer_for(state: &AppState, token: String) -> Option<Peer> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Ok(Some(device)) = store.device_for_token(&token) {
+            return Some(Peer::Counter(device));
+        }
+        store.display_for_token(&token).ok().flatten().map(Peer::Display)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 pub(crate) async fn session(socket: WebSocket, state: AppState) {
     let (mut tx, mut rx) = socket.split();
     // The first frame must authenticate.
-    let device_id = match rx.next().await {
+    let peer = match rx.next().await {
         Some(Ok(m)) if m.is_text() => {
             let hello = serde_json::from_str::<ClientEnvelope>(m.to_str().unwrap_or(""));
             match hello {
                 Ok(ClientEnvelope { message: ClientMessage::Hello { token }, id, .. }) => {
-                    let store = state.store.clone();
-                    match tokio::task::spawn_blocking(move || store.device_for_token(&token)).await
-                    {
-                        Ok(Ok(Some(device))) => {
+                    match peer_for(&state, token).await {
+                        Some(peer) => {
+                            let (Peer::Counter(device) | Peer::Display(device)) = &peer;
                             let welcome = ServerMessage::Welcome {
                                 device_id: device.clone(),
                                 server_time: crate::clock::now_rfc3339(),
@@ -60,9 +78,9 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                                 training: state.gateway.training(),
                             };
                             let _ = tx.send(text(&ServerEnvelope::reply(id, welcome))).await;
-                            device
+                            peer
                         }
-                        _ => {
+                        None => {
                             let _ = tx
                                 .send(error(
                                     id,
@@ -90,6 +108,10 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
         }
         _ => return,
     };
+    let device_id = match peer {
+        Peer::Counter(device) => device,
+        Peer::Display(device) => return display_session(tx, rx, state, device).await,
+    };
     let mut events = state.broadcast.subscribe();
     let mut check = tokio::time::interval(REVOCATION_CHECK);
     loop {
@@ -105,6 +127,10 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
             }
             event = events.recv() => {
                 if let Ok((topic, body)) = event {
+                    // The guidance steps are the displays' (counters set them).
+                    if topic == protocol::GUIDE_TOPIC {
+                        continue;
+                    }
                     if tx.send(text(&ServerEnvelope::reply(None, ServerMessage::Event { topic, body }))).await.is_err() {
                         return;
                     }
@@ -131,7 +157,9 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                 )
                 .await
                 {
-                    Ok(reply) => reply,
+                    Ok(Some(reply)) => reply,
+                    // A notification (the guidance step): nothing to answer.
+                    Ok(None) => continue,
                     Err(_) => error(
                         request_id(message.to_str().unwrap_or("")),
                         "timeout",
@@ -155,24 +183,24 @@ fn request_id(text_in: &str) -> Option<String> {
     serde_json::from_str::<IdOnly>(text_in).ok().and_then(|m| m.id)
 }
 
-async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
+async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Option<Message> {
     let envelope: ClientEnvelope = match serde_json::from_str(text_in) {
         Ok(e) => e,
         Err(e) => {
-            return error(
+            return Some(error(
                 request_id(text_in),
                 "bad_message",
                 &format!("不明なメッセージです / unknown or malformed message: {e}"),
-            );
+            ));
         }
     };
     let id = envelope.id.clone();
     if envelope.v != VERSION {
-        return error(
+        return Some(error(
             id,
             "version",
             "プロトコルのバージョンが違います / unsupported protocol version",
-        );
+        ));
     }
     let reply = match envelope.message {
         ClientMessage::Hello { .. } => {
@@ -236,6 +264,10 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
                 Err((code, message)) => ServerMessage::Error { code, message },
             }
         }
+        ClientMessage::Guide { step } => {
+            state.set_guide(step);
+            return None;
+        }
         ClientMessage::Lookup { query } => {
             let looked_up = match state.socket_person(device_id).await {
                 Ok(who) => state.lookup(&who, &query).await,
@@ -247,5 +279,72 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Message {
             }
         }
     };
-    text(&ServerEnvelope::reply(id, reply))
+    Some(text(&ServerEnvelope::reply(id, reply)))
+}
+
+/// A guidance display's socket: the counter's current step at once (a display that
+/// starts, reloads or comes back shows where the patient is), then every new step. It
+/// hears no other event and may ask nothing but `ping`.
+async fn display_session(
+    mut tx: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut rx: futures_util::stream::SplitStream<WebSocket>,
+    state: AppState,
+    device_id: String,
+) {
+    let step = |step: guidance::Step| {
+        text(&ServerEnvelope::reply(
+            None,
+            ServerMessage::Event {
+                topic: protocol::GUIDE_TOPIC.into(),
+                body: serde_json::Value::String(step.word().into()),
+            },
+        ))
+    };
+    let mut events = state.broadcast.subscribe();
+    if tx.send(step(state.guide())).await.is_err() {
+        return;
+    }
+    let mut check = tokio::time::interval(REVOCATION_CHECK);
+    loop {
+        tokio::select! {
+            _ = check.tick() => {
+                if !still_paired(&state, &device_id).await {
+                    for m in revoked() {
+                        let _ = tx.send(m).await;
+                    }
+                    return;
+                }
+            }
+            event = events.recv() => {
+                let Ok((topic, body)) = event else { continue };
+                let Some(s) = body.as_str().and_then(guidance::Step::from_word) else { continue };
+                if topic == protocol::GUIDE_TOPIC && tx.send(step(s)).await.is_err() {
+                    return;
+                }
+            }
+            incoming = rx.next() => {
+                let Some(Ok(message)) = incoming else { return };
+                if message.is_close() {
+                    return;
+                }
+                if !message.is_text() {
+                    continue;
+                }
+                let raw = message.to_str().unwrap_or("");
+                let reply = match serde_json::from_str::<ClientEnvelope>(raw) {
+                    Ok(ClientEnvelope { message: ClientMessage::Ping, id, .. }) => {
+                        text(&ServerEnvelope::reply(id, ServerMessage::Pong))
+                    }
+                    _ => error(
+                        request_id(raw),
+                        "display_only",
+                        "案内画面はほかの操作をできません / a guidance display can do nothing else",
+                    ),
+                };
+                if tx.send(reply).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ pub fn SettingsPage() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let pair_now = move |code: String, name: String| {
         spawn_local(async move {
-            match crate::net::pair(&code, &name).await {
+            match crate::net::pair(&code, &name, protocol::DeviceRole::Counter).await {
                 Ok(response) => match state::paired(c, response).await {
                     Ok(()) => message.set(Some("ペアリングしました / paired".into())),
                     Err(e) => message.set(Some(e)),

@@ -113,7 +113,35 @@ pub struct GatewaySummary {
 pub struct PairRequest {
     pub code: String,
     pub device_name: String,
+    /// A terminal (the default) or a patient guidance display, which gets nothing but the
+    /// counter's guidance steps.
+    #[serde(default)]
+    pub role: DeviceRole,
 }
+
+/// What a paired device may do. A device asks for its role when it pairs; asking for
+/// `display` can only give it less (its token opens no API and no ledger).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceRole {
+    /// A reception terminal: the ledger, the readers, the lookups.
+    #[default]
+    Counter,
+    /// A patient guidance display: the WebSocket's `guide` events, nothing else.
+    Display,
+}
+
+impl DeviceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceRole::Counter => "counter",
+            DeviceRole::Display => "display",
+        }
+    }
+}
+
+/// The WebSocket event topic of the counter's guidance step (its body is the step's word).
+pub const GUIDE_TOPIC: &str = "guide";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairResponse {
@@ -504,6 +532,11 @@ pub enum ClientMessage {
         certificate: String,
         signature: String,
         challenge: String,
+    },
+    /// The patient is at this step: the bridge passes it to the guidance displays. Not
+    /// answered (a display that is off must not hold up the counter).
+    Guide {
+        step: guidance::Step,
     },
 }
 

@@ -1,0 +1,5 @@
+//! The patient guidance display's page (`/display.html`): its own small bundle.
+
+fn main() {
+    frontend::display::mount();
+}

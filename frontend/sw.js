@@ -1,15 +1,15 @@
-// The app shell's cache: the terminal starts with the network down. Both pages (the
-// counter's `/` and the office's `/office.html`) and their hashed files are cached at
+// The app shell's cache: the terminal starts with the network down. The staff's pages (the
+// counter's `/`, 困ったとき's `/fallback.html` and the office's `/office.html`) and their hashed files are cached at
 // install (read from each page) and refreshed on every successful navigation; API calls,
 // the WebSocket and /health are never cached.
-const CACHE = "madoguchi-shell-v2";
-const PAGES = ["/", "/office.html"];
+const CACHE = "madoguchi-shell-v3";
+const PAGES = ["/", "/office.html", "/fallback.html"];
 
 // The cache key of a navigation: its page ("/index.html" and "/" are one). The guidance
 // display's page is its own (a counter PC may show it on a second screen): it must never
 // land in the counter's entry.
 function pageOf(url) {
-  return ["/office.html", "/display.html"].includes(url.pathname) ? url.pathname : "/";
+  return ["/office.html", "/fallback.html", "/display.html"].includes(url.pathname) ? url.pathname : "/";
 }
 
 async function cacheShell() {

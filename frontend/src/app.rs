@@ -1,9 +1,10 @@
 //! The shell: navigation between the screens, the status bar, the idle timeout that
 //! clears patient details from the screen.
 //!
-//! The screens ship in two bundles, each its own wasm with this shell: the counter's
-//! ([`COUNTER`] at `/`: 受付, 困ったとき, 番号入力, 本日の受付) and the office's ([`OFFICE`] at
-//! `/office.html`: 利用状況, 設定). A counter tablet never downloads the office's screens;
+//! The screens ship in three bundles, each its own wasm with this shell: the counter's
+//! ([`COUNTER`] at `/`: 受付, 番号入力, 本日の受付), 困ったとき's ([`FALLBACK`] at
+//! `/fallback.html`) and the office's ([`OFFICE`] at `/office.html`: 予約, 利用状況, 設定,
+//! the slip). A counter tablet never downloads the office's screens;
 //! a tab to the other bundle's screen is a page load to its path.
 
 use crate::components::{SignIn, StatusBar};
@@ -69,7 +70,12 @@ impl Page {
     /// The path of the bundle that holds this screen.
     pub fn path(self) -> &'static str {
         match self {
-            Page::Reception | Page::Fallback | Page::Numbers | Page::Ledger => COUNTER.path,
+            Page::Reception | Page::Numbers | Page::Ledger => COUNTER.path,
+            // 困ったとき is a bundle of its own: its decision tree and claim screens weigh
+            // ~20 KB brotli, which neither the counter's budget nor the office's has room
+            // for. A tab to it is a page load, from the service worker's cache when the
+            // network is down.
+            Page::Fallback => FALLBACK.path,
             Page::Bookings | Page::Usage | Page::Settings | Page::SignIn | Page::Slip => {
                 OFFICE.path
             }
@@ -92,12 +98,20 @@ pub const COUNTER: Bundle = Bundle { path: "/", home: Page::Reception, render: c
 /// The office's bundle (`/office.html`): the screens a counter does not need at hand.
 pub const OFFICE: Bundle = Bundle { path: "/office.html", home: Page::Usage, render: office_page };
 
+/// 困ったとき's bundle (`/fallback.html`): the seed's decision tree, the claim, the 申立書.
+pub const FALLBACK: Bundle =
+    Bundle { path: "/fallback.html", home: Page::Fallback, render: fallback_page };
+
+fn fallback_page(_page: Page, _go: WriteSignal<Page>) -> AnyView {
+    view! { <FallbackPage/> }.into_any()
+}
+
 fn counter_page(page: Page, go: WriteSignal<Page>) -> AnyView {
     match page {
-        Page::Fallback => view! { <FallbackPage/> }.into_any(),
         Page::Numbers => view! { <NumbersPage/> }.into_any(),
         Page::Ledger => view! { <LedgerPage go=go/> }.into_any(),
         Page::Reception
+        | Page::Fallback
         | Page::Bookings
         | Page::Usage
         | Page::Settings
@@ -184,6 +198,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
                 leptos::task::spawn_local(state::refresh_face(ctx));
                 generation.update(|g| *g += 1);
                 state::guide(guidance::Step::Idle);
+                ctx.invited.set(false);
             }
         }
     });

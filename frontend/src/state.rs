@@ -25,6 +25,24 @@ thread_local! {
     static GUIDE: std::cell::Cell<Option<guidance::Step>> = const { std::cell::Cell::new(None) };
 }
 
+const CLAIM_KEY: &str = "madoguchi-claim-target";
+
+/// 本日の受付 asks 困ったとき (the office bundle, a page load) to decide `record_id`'s
+/// claim: the id waits in this tab's `sessionStorage`.
+pub fn hand_over_claim(record_id: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = s.set_item(CLAIM_KEY, record_id);
+    }
+}
+
+/// The record whose claim 困ったとき was opened for (once: taking it forgets it).
+pub fn take_claim() -> Option<String> {
+    let s = web_sys::window()?.session_storage().ok()??;
+    let id = s.get_item(CLAIM_KEY).ok()??;
+    let _ = s.remove_item(CLAIM_KEY);
+    Some(id)
+}
+
 /// This bundle drives the patient guidance displays (the counter's does).
 pub fn guides() {
     GUIDE.with(|g| g.set(Some(guidance::Step::Idle)));
@@ -89,6 +107,9 @@ pub struct Ctx {
     pub face_hidden: RwSignal<bool>,
     /// A reception is being saved: every record button is disabled until it is.
     pub saving: RwSignal<bool>,
+    /// The counter invited this patient (声かけ) to use the マイナ保険証 next time: the next
+    /// reception recorded carries it.
+    pub invited: RwSignal<bool>,
     /// The clinic's policy table fetched from the bridge (cached in IndexedDB); `None`:
     /// the embedded one. Every decision on this terminal asks [`policy`].
     pub policy_changes: RwSignal<u32>,
@@ -141,6 +162,7 @@ impl Ctx {
             face: RwSignal::new(Vec::new()),
             face_hidden: RwSignal::new(false),
             saving: RwSignal::new(false),
+            invited: RwSignal::new(false),
             policy_changes: RwSignal::new(0),
             readers: RwSignal::new(None),
             error: RwSignal::new(None),
@@ -338,7 +360,7 @@ impl Drop for Saving {
 /// Records a reception (one strict transaction with its outbox row), then asks the sender
 /// tab to drain. Returns only after the commit: `Ok(true)` once saved, `Ok(false)` when a
 /// save was already running (a double tap: the second one records nothing).
-pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
+pub async fn record(ctx: Ctx, mut reception: Reception) -> Result<bool, String> {
     // Checked and set before the first await, so two clicks in one task cannot both pass.
     if ctx.saving.get_untracked() {
         return Ok(false);
@@ -346,9 +368,11 @@ pub async fn record(ctx: Ctx, reception: Reception) -> Result<bool, String> {
     ctx.saving.set(true);
     let _saving = Saving(ctx);
     let store = store().ok_or("端末の保存領域が開いていません / storage is not open")?;
+    reception.record.invited |= ctx.invited.get_untracked();
     let mut op = reception.to_op();
     op.staff = crate::staff::staff_id();
     store.record(&reception, &op, js_sys::Date::now()).await.map_err(|e| e.to_string())?;
+    ctx.invited.set(false);
     refresh_local(ctx).await;
     sync::broadcast("enqueued");
     if ctx.is_sender.get_untracked() {

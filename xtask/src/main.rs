@@ -224,11 +224,12 @@ fn build_frontend_bench() -> Result<()> {
     trunk_release("dist-bench", Some("bench"))
 }
 
-/// The two bundles' pages (see `frontend/src/app.rs`): Trunk builds one page per run and
+/// The bundles' pages (see `frontend/src/app.rs`; the display's is `frontend/src/display.rs`): Trunk builds one page per run and
 /// always names it `index.html`, so the office's is built apart and moved in beside.
-const PAGES: [(&str, &str); 3] = [
+const PAGES: [(&str, &str); 4] = [
     ("frontend/index.html", "index.html"),
     ("frontend/office.html", "office.html"),
+    ("frontend/fallback.html", "fallback.html"),
     ("frontend/display.html", "display.html"),
 ];
 

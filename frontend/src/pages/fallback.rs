@@ -67,6 +67,10 @@ fn follow_up_text(f: &FollowUp) -> &'static str {
 #[component]
 pub fn FallbackPage() -> impl IntoView {
     let c = ctx();
+    // Opened from the counter's 本日の受付 (a page load): the record it was opened for.
+    if let Some(id) = state::take_claim() {
+        c.claim_target.set(Some(id));
+    }
     let answers = RwSignal::new(Answers::new());
     // The reception first; after the follow-up, the claim (① → ② → ③) of one record:
     // the one chosen on 本日の受付, or the one just recorded here.
@@ -153,11 +157,21 @@ pub fn FallbackPage() -> impl IntoView {
     };
     // Deciding the claim of a recorded reception: its patient, 申立書 and visit day fill the
     // form, so the 摘要 and the visit-dependent rules come from the record.
-    if let Some(target) = c
-        .claim_target
-        .get_untracked()
-        .and_then(|id| records.get_untracked().into_iter().find(|s| s.record_id == id))
-    {
+    // The records load a moment after the page (this bundle opened with the claim): the
+    // form fills once the target is among them, and only once.
+    let filled = StoredValue::new(false);
+    Effect::new(move |_| {
+        if filled.get_value() {
+            return;
+        }
+        let Some(target) = c
+            .claim_target
+            .get_untracked()
+            .and_then(|id| records.get().into_iter().find(|s| s.record_id == id))
+        else {
+            return;
+        };
+        filled.set_value(true);
         let r = target.reception;
         let fill = |signal: RwSignal<String>, value: Option<String>| {
             if let Some(v) = value {
@@ -171,7 +185,7 @@ pub fn FallbackPage() -> impl IntoView {
         fill(address, statement.address.or(r.patient.address.clone()));
         fill(contact, statement.contact);
         visit.set(r.visit.to_string());
-    }
+    });
     let typed =
         |v: RwSignal<String>| Some(v.get_untracked().trim().to_string()).filter(|s| !s.is_empty());
     let numbers = move || match (typed(n_insurer), typed(n_number)) {

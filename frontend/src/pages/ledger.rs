@@ -328,6 +328,8 @@ fn RecordDetail(
     let claim_id = first.record_id.clone();
     let decide_claim = Callback::new(move |()| {
         c.claim_target.set(Some(claim_id.clone()));
+        // 困ったとき is the other bundle's: the record goes with the page load.
+        crate::state::hand_over_claim(&claim_id);
         go.set(crate::app::Page::Fallback);
     });
     let input = crate::components::text_field;

@@ -10,6 +10,7 @@ use card::jpki::Holder;
 use card::ops::CheckReport;
 use card::pin::PinStatus;
 use leptos::prelude::*;
+use guidance::{PhoneOs, Step};
 use leptos::task::spawn_local;
 use protocol::{ClientMessage, ServerMessage};
 
@@ -25,16 +26,22 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
 
     let record = Callback::new(move |r: Reading| {
         let m = method.get_untracked().unwrap_or(Method::Card);
-        let reception = match reception_from(&r, m, None) {
+        let mut reception = match reception_from(&r, m, None) {
             Ok(reception) => reception,
             Err(e) => return message.set(Some(e)),
         };
+        reception.record.certificate = checked_expiry(check);
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(true) => {
                     recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
                     reading.set(None);
                     check.set(None);
+                    state::guide(if matches!(m, Method::Card | Method::Smartphone) {
+                        Step::Confirmed
+                    } else {
+                        Step::Invite
+                    });
                 }
                 Ok(false) => {}
                 Err(e) => message.set(Some(e)),
@@ -52,6 +59,8 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             Err(e) => return message.set(Some(e)),
         };
         reception.record.face_file = body.file.clone();
+        reception.record.certificate = checked_expiry(check);
+        check.set(None);
         spawn_local(async move {
             match state::record(c, reception).await {
                 Ok(false) => {}
@@ -60,6 +69,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                     // left) while this one was being recorded.
                     c.face.update(|f| f.retain(|b| *b != body));
                     recorded.set(Some("受付済（未送信）/ recorded (not yet sent)".into()));
+                    state::guide(Step::Confirmed);
                 }
                 Err(e) => message.set(Some(e)),
             }
@@ -71,7 +81,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
         spawn_local(async move {
             if state::use_usb(c) {
                 match crate::usb::check(state::policy(c)).await {
-                    Ok(report) => check.set(Some(report)),
+                    Ok(report) => checked(check, report),
                     Err(e) => message.set(Some(e)),
                 }
                 busy.set(false);
@@ -79,7 +89,7 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             }
             match ws::request(ClientMessage::CheckCard { reader: None }).await {
                 Ok(ServerMessage::CardResult { body }) => match check_report(body) {
-                    Ok(report) => check.set(Some(report)),
+                    Ok(report) => checked(check, report),
                     Err(e) => message.set(Some(e)),
                 },
                 Ok(reply) => message.set(Some(refusal(reply))),
@@ -186,7 +196,16 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                         <button class="choice" role="radio" data-testid=format!("method-{}", m.id())
                             aria-checked=move || (method.get() == Some(m)).to_string()
                             class:selected=move || method.get() == Some(m)
-                            on:click=move |_| { method.set(Some(m)); recorded.set(None); reading.set(None); }>
+                            on:click=move |_| {
+                                method.set(Some(m));
+                                recorded.set(None);
+                                reading.set(None);
+                                state::guide(match m {
+                                    Method::Card => Step::Card,
+                                    Method::Smartphone => Step::PhoneFirst,
+                                    _ => Step::Invite,
+                                });
+                            }>
                             <Bi ja=ja en=en/>
                         </button>
                     }
@@ -240,12 +259,14 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                 }.into_any(),
                 Some(Method::Smartphone) => view! { <SmartphoneSteps/> }.into_any(),
                 Some(Method::Certificate) | Some(Method::Notice) => view! {
+                    <Invitation/>
                     <section class="card">
                         <p><Bi ja="記載の番号で照会します。" en="Look up by the numbers shown."/></p>
                         <button class="primary big" data-testid="go-numbers" on:click=move |_| go.set(crate::app::Page::Numbers)>"番号入力へ / Enter numbers"</button>
                     </section>
                 }.into_any(),
                 Some(Method::Nothing) => view! {
+                    <Invitation/>
                     <section class="card">
                         <p><Bi ja="資格を確認できる書類がありません。困ったときの手順で受付します。" en="No document: follow the fallback steps."/></p>
                         <button class="primary big" data-testid="go-fallback" on:click=move |_| go.set(crate::app::Page::Fallback)>"困ったときへ / Fallback"</button>
@@ -258,6 +279,37 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
             {move || reading.get().map(|r| view! { <ResultCard reading=r on_record=record/> })}
         </section>
     }
+}
+
+/// The expiry the last card check found, for the record made after it.
+fn checked_expiry(check: RwSignal<Option<CheckReport>>) -> Option<eligibility::expiry::Expiry> {
+    let today = crate::ids::today_jst()?;
+    check.with_untracked(|c| c.as_ref().and_then(|r| r.expiry(today)))
+}
+
+/// 声かけ: the sentence that invites a patient received without the マイナ保険証 to use it
+/// next time, and the tap that records it was offered (on the next reception recorded).
+#[component]
+fn Invitation() -> impl IntoView {
+    let c = ctx();
+    view! {
+        <section class="card invite" data-testid="invitation">
+            <p lang="ja">"「次回は、ぜひマイナ保険証をお持ちください。スマホに入れて使うこともできます。」"</p>
+            <button class="big" data-testid="invite" aria-pressed=move || c.invited.get().to_string()
+                on:click=move |_| { c.invited.set(true); state::guide(Step::Invite); }>
+                {move || if c.invited.get() { "声かけしました ✓ / Invited" } else { "声かけした / I invited them" }}
+            </button>
+        </section>
+    }
+}
+
+/// A card was checked: the screen shows it, and the patient's display says what an
+/// expiring certificate means for them.
+fn checked(check: RwSignal<Option<CheckReport>>, report: CheckReport) {
+    if let Some(x) = crate::ids::today_jst().and_then(|t| report.expiry(t)) {
+        state::guide(Step::Expiry(x.kind, x.holder));
+    }
+    check.set(Some(report));
 }
 
 /// The bridge's card check, read as the type the card crate made it with.
@@ -304,7 +356,9 @@ fn CheckSummary(report: CheckReport) -> impl IntoView {
         Holder::AndroidPhone => "Android スマホ",
         Holder::IPhone => "iPhone",
     };
+    let expiry = crate::ids::today_jst().and_then(|t| report.expiry(t));
     let certificate = match report.certificate_state {
+        _ if expiry.is_some() => expiry.map(|x| x.counter_line().to_string()).unwrap_or_default(),
         Some(S::Valid { days_left }) => format!("証明書 有効（残り {days_left} 日）/ certificate valid"),
         Some(S::ExpiresSoon { days_left }) => format!("証明書の期限が近い：残り {days_left} 日。更新をご案内ください / expires in {days_left} days: advise renewal"),
         Some(S::InGrace { grace_until, .. }) => format!("証明書は期限切れ（猶予期間中：{grace_until} まで）/ expired, in grace until {grace_until}"),
@@ -316,6 +370,9 @@ fn CheckSummary(report: CheckReport) -> impl IntoView {
         <div class="check" data-testid="check-summary">
             <p data-testid="check-holder">{holder}</p>
             <p data-testid="check-certificate">{certificate}</p>
+            {expiry.map(|x| view! {
+                <a class="button big" data-testid="slip-open" href=super::slip::href(x) target="_blank">"お知らせを印刷 / Print the patient slip"</a>
+            })}
         </div>
     }
 }
@@ -326,8 +383,8 @@ fn SmartphoneSteps() -> impl IntoView {
     view! {
         <section class="card" data-testid="smartphone-steps">
             <div class="choices">
-                <button class="choice" class:selected=move || os.get() == "iphone" data-testid="os-iphone" on:click=move |_| os.set("iphone")>"iPhone"</button>
-                <button class="choice" class:selected=move || os.get() == "android" data-testid="os-android" on:click=move |_| os.set("android")>"Android"</button>
+                <button class="choice" class:selected=move || os.get() == "iphone" data-testid="os-iphone" on:click=move |_| { os.set("iphone"); state::guide(Step::Phone(PhoneOs::IPhone)); }>"iPhone"</button>
+                <button class="choice" class:selected=move || os.get() == "android" data-testid="os-android" on:click=move |_| { os.set("android"); state::guide(Step::Phone(PhoneOs::Android)); }>"Android"</button>
             </div>
             <ol class="steps">
                 <li><Bi ja="① 先にカードリーダーを操作し、「スマホ」を選んでもらいます" en="1. Operate the reader first and choose “smartphone”"/></li>
@@ -339,6 +396,9 @@ fn SmartphoneSteps() -> impl IntoView {
                 <li><Bi ja="③ 同意画面を操作すると、結果がこの画面に自動で表示されます" en="3. After the consent screens the result appears here by itself"/></li>
             </ol>
             <p><Bi ja="読み取れないときはマイナポータルの資格情報画面で確認します（困ったとき）。" en="If the phone cannot be read, use the Mynaportal screen (fallback)."/></p>
+            <button class="big" data-testid="phone-failed" on:click=move |_| state::guide(Step::PhoneFailed)>
+                "読み取れない：患者さんにマイナポータルの画面をご案内 / Cannot read: ask for the Mynaportal screen"
+            </button>
         </section>
     }
 }

@@ -86,6 +86,31 @@ fn Plot(report: Report) -> impl IntoView {
     }
 }
 
+/// The month's certificates that will make (or made) trouble at the counter, and the
+/// invitations (声かけ) with the patients who came back with the マイナ保険証.
+#[component]
+fn PatientSideCard(p: usage::care::PatientSide) -> impl IntoView {
+    let rows = [
+        ("usage-cert-soon", "証明書の期限が3か月以内", "certificate expires within 3 months", p.expires_soon),
+        ("usage-cert-grace", "証明書が期限切れ（猶予期間中）", "expired, in grace", p.in_grace),
+        ("usage-cert-lapsed", "証明書が期限切れ（猶予なし）", "lapsed", p.lapsed),
+        ("usage-invited", "声かけした患者さん", "patients invited", p.invited),
+        ("usage-seen-again", "声かけ後にまた来院", "invited earlier, seen again", p.seen_again),
+        ("usage-returned", "うちマイナ保険証で来院", "of whom with the マイナ保険証", p.returned_with_myna),
+    ];
+    view! {
+        <section class="card" data-testid="usage-patient-side">
+            <h2><Bi ja="今月の患者さんの側" en="This month, the patients' side"/></h2>
+            <dl class="compare">
+                {rows.into_iter().map(|(id, ja, en, n)| view! {
+                    <dt>{ja}<span class="en">{format!(" / {en}")}</span></dt>
+                    <dd data-testid=id>{format!("{n} 人")}</dd>
+                }).collect_view()}
+            </dl>
+        </section>
+    }
+}
+
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let c = ctx();
@@ -182,6 +207,7 @@ pub fn UsagePage() -> impl IntoView {
                             </ul>
                             <p class="source">{format!("出典 / source: {}", r.benchmark_source)}</p>
                         </section>
+                        <PatientSideCard p=r.patient_side.clone()/>
                     }.into_any()
                 }
             }}

@@ -75,6 +75,13 @@ pub struct Reception {
     pub terminal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The electronic certificate's expiry, when the check before this reception found it
+    /// expiring within three months, in grace or lapsed (利用状況's forecast counts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<eligibility::expiry::Expiry>,
+    /// The counter invited the patient (声かけ) to use the マイナ保険証 next time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
 }
 
 /// 保険者番号・記号・番号・枝番, as printed or answered.
@@ -273,6 +280,8 @@ impl Reception {
             face_file: self.face_file.clone(),
             terminal: None,
             note: None,
+            certificate: self.certificate,
+            invited: self.invited,
         }
     }
 }

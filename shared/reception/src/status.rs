@@ -162,6 +162,8 @@ pub fn reception_for(
         face_file: None,
         terminal: visit.terminal,
         note: None,
+        certificate: None,
+        invited: false,
     })
 }
 
@@ -218,6 +220,8 @@ fn bare(
         face_file: None,
         terminal: visit.terminal,
         note: None,
+        certificate: None,
+        invited: false,
     }
 }
 

@@ -214,5 +214,7 @@ pub fn migrate(device_time: &str, body: &serde_json::Value) -> Result<Reception,
         face_file: filled(v1.face_file),
         terminal: None,
         note: (!notes.is_empty()).then(|| notes.join(" / ")),
+        certificate: None,
+        invited: false,
     })
 }

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod benchmarks;
+pub mod care;
 pub mod ledger;
 pub mod prefecture;
 pub mod rate;

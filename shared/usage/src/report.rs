@@ -44,6 +44,8 @@ pub struct Report {
     /// The 加算 in sentences: the requirement, reached or not, this month's gap, caveats —
     /// or, with no rule, that the table knows none (never a blank).
     pub addition_summary: Vec<crate::tier::Line>,
+    /// The month's expiring and lapsed certificates and invitations (声かけ).
+    pub patient_side: crate::care::PatientSide,
 }
 
 /// Ledger events as `(record_id, kind, device_time, body)`.
@@ -58,6 +60,8 @@ pub fn report<'a>(
     prefecture: Option<u8>,
     pediatric: bool,
 ) -> Report {
+    let events: Vec<crate::ledger::LedgerRow<'a>> = events.into_iter().collect();
+    let patient_side = crate::care::patient_side(events.iter().copied(), month);
     let confirmations = crate::ledger::confirmations(events);
     let usage = monthly(&confirmations);
     let months = (0..=6)
@@ -112,6 +116,7 @@ pub fn report<'a>(
         },
         projection,
         projection_error,
+        patient_side,
     }
 }
 
@@ -169,6 +174,17 @@ impl Report {
                 p.month,
                 p.display()
             ));
+        }
+        let p = &self.patient_side;
+        for (label, n) in [
+            ("証明書 期限3か月以内 / expiring within 3 months", p.expires_soon),
+            ("証明書 猶予期間中 / in grace", p.in_grace),
+            ("証明書 期限切れ / lapsed", p.lapsed),
+            ("声かけ / invited", p.invited),
+            ("声かけ後の来院 / invited, seen again", p.seen_again),
+            ("うちマイナ保険証 / of whom with the マイナ保険証", p.returned_with_myna),
+        ] {
+            out.push_str(&format!("\"{label}\",{n},,,,,,,\n"));
         }
         for l in &self.addition_summary {
             out.push_str(&format!("\"{}\",,,,,,,,\n", l.ja.replace('"', "'")));

@@ -523,3 +523,96 @@ async fn the_pairing_qr_code_is_for_the_kiosk_on_loopback_only() {
     assert_eq!(pairing(code.to_string()).await, 200);
     assert_eq!(pairing(code.to_string()).await, 403);
 }
+
+async fn pair_as(s: &AppState, role: &str) -> String {
+    let code = s.store.new_pairing_code(300).unwrap();
+    let res = warp::test::request()
+        .method("POST")
+        .path("/api/pair")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .json(&serde_json::json!({ "code": code, "device_name": "案内画面", "role": role }))
+        .reply(&routes(s.clone()))
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.body());
+    serde_json::from_slice::<PairResponse>(res.body()).unwrap().token
+}
+
+async fn next_json(ws: &mut warp::test::WsClient) -> serde_json::Value {
+    let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws.recv())
+        .await
+        .expect("a message within 5 s")
+        .unwrap();
+    serde_json::from_str(m.to_str().unwrap()).unwrap()
+}
+
+async fn connect_as(s: &AppState, token: &str) -> warp::test::WsClient {
+    let mut ws = socket(s, ORIGIN).await.unwrap();
+    ws.send_text(
+        serde_json::json!({ "v": 1, "id": "h", "kind": "hello", "token": token }).to_string(),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["kind"], "welcome");
+    ws
+}
+
+/// A guidance display hears the counter's step, the current one at once when it connects,
+/// and nothing else; its token opens no API, and it can ask nothing but `ping`.
+#[tokio::test]
+async fn a_display_hears_only_the_guidance_steps_and_its_token_opens_nothing() {
+    let (store, _dir) = temp_store("display");
+    let s = state(store);
+    let counter = pair(&s).await;
+    let display_token = pair_as(&s, "display").await;
+    assert_eq!(
+        s.store.devices().unwrap().iter().map(|d| d.role.as_str()).collect::<Vec<_>>(),
+        ["counter", "display"]
+    );
+    // No API: the display's token is not a terminal's.
+    for path in ["/api/sync/pull", "/api/face-results/open", "/api/lookup"] {
+        let res = warp::test::request()
+            .method("POST")
+            .path(path)
+            .header("host", HOST)
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {display_token}"))
+            .json(&serde_json::json!({ "after": 0 }))
+            .reply(&routes(s.clone()))
+            .await;
+        assert!(res.status().as_u16() >= 400, "{path}: {}", res.status());
+    }
+    let mut display = connect_as(&s, &display_token).await;
+    let first = next_json(&mut display).await;
+    assert_eq!((first["kind"].as_str(), first["topic"].as_str()), (Some("event"), Some("guide")));
+    assert_eq!(first["body"], "idle", "the current step at once");
+    let mut counter_ws = connect_as(&s, &counter).await;
+    // The counter's step is not answered, and goes to the display.
+    counter_ws.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"phone_android"}"#).await;
+    let step = next_json(&mut display).await;
+    assert_eq!(step["body"], "phone_android");
+    // Ledger events are not the display's: a push makes an `events` event for counters only.
+    let push = serde_json::json!({ "v": 1, "id": "p", "kind": "push", "ops": [op(1, "x")] });
+    counter_ws.send_text(push.to_string()).await;
+    assert_eq!(next_json(&mut counter_ws).await["kind"], "push_result");
+    counter_ws.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"confirmed"}"#).await;
+    let next = next_json(&mut display).await;
+    assert_eq!(next["body"], "confirmed", "the push's event was not passed on: {next}");
+    // A step that is not in the closed list (a name, say) is refused.
+    counter_ws.send_text(r#"{"v":1,"id":"x","kind":"guide","step":"山田太郎"}"#).await;
+    let refused = loop {
+        let m = next_json(&mut counter_ws).await;
+        if m["in_reply_to"] == "x" {
+            break m;
+        }
+    };
+    assert_eq!(refused["code"], "bad_message");
+    // The display may ask nothing else.
+    display.send_text(r#"{"v":1,"id":"q","kind":"pull","after":0}"#).await;
+    let m = next_json(&mut display).await;
+    assert_eq!((m["code"].as_str(), m["in_reply_to"].as_str()), (Some("display_only"), Some("q")));
+    display.send_text(r#"{"v":1,"id":"r","kind":"ping"}"#).await;
+    assert_eq!(next_json(&mut display).await["kind"], "pong");
+    // A display that connects later starts at the counter's current step.
+    let mut late = connect_as(&s, &display_token).await;
+    assert_eq!(next_json(&mut late).await["body"], "confirmed");
+}

@@ -159,6 +159,10 @@ pub fn App(bundle: Bundle) -> impl IntoView {
     if bundle.home == COUNTER.home {
         state::guides();
     }
+    // Opened from the counter's 本日の受付 (a page load): the record whose claim to decide.
+    if bundle.home == FALLBACK.home {
+        ctx.claim_target.set(state::take_claim());
+    }
     let (page, set_page) = signal(if first.path() == bundle.path { first } else { bundle.home });
     // A screen asks for another (受付 → 番号入力): the other bundle's is loaded there.
     Effect::new(move |_| {
@@ -199,6 +203,7 @@ pub fn App(bundle: Bundle) -> impl IntoView {
                 generation.update(|g| *g += 1);
                 state::guide(guidance::Step::Idle);
                 ctx.invited.set(false);
+                ctx.claim_target.set(None);
             }
         }
     });

@@ -98,12 +98,14 @@ fn Display() -> impl IntoView {
         }
     };
     let on_step = move |next: Step| {
-        // The next patient starts in Japanese.
-        if next == Step::Idle {
+        // The next patient starts in Japanese (the same step again is no new patient).
+        if next == Step::Idle && step.get_untracked() != Step::Idle {
             lang.set(Language::Ja);
         }
-        step.set(next);
-        say();
+        if next != step.get_untracked() {
+            step.set(next);
+            say();
+        }
     };
     if link.get_untracked() == Link::Connecting {
         spawn_local(run(link, on_step));
@@ -144,7 +146,7 @@ fn Display() -> impl IntoView {
                 })}
             </nav>
             <main class="display-main" aria-live="polite" data-testid="display-text" data-step=move || step.get().word()>
-                <h1 class="display-title">{move || lang.get().text("title")}</h1>
+                <h1 class="display-title">{move || sentence(lang.get().text("title"), furigana.get())}</h1>
                 {move || {
                     let (l, ruby) = (lang.get(), furigana.get());
                     l.sentences(step.get()).into_iter().map(|text| view! {
@@ -160,10 +162,10 @@ fn Display() -> impl IntoView {
                         store(VOICE_KEY, Some(if on { "on" } else { "off" }));
                         if on { say() } else { silence() }
                     }>
-                    {move || lang.get().text(if voice.get() { "voice_on" } else { "voice_off" })}
+                    {move || plain(lang.get().text(if voice.get() { "voice_on" } else { "voice_off" }))}
                 </button>
                 <Show when=move || voice.get() && step.get() != Step::Idle>
-                    <button class="display-button" data-testid="display-repeat" on:click=move |_| say()>"もう一度 / Again"</button>
+                    <button class="display-button" data-testid="display-repeat" on:click=move |_| say()>{move || plain(lang.get().text("again"))}</button>
                 </Show>
                 <Show when=move || lang.get() == Language::Ja>
                     <button class="display-button" data-testid="display-furigana" aria-pressed=move || furigana.get().to_string()
@@ -171,7 +173,7 @@ fn Display() -> impl IntoView {
                             let on = !furigana.get_untracked();
                             furigana.set(on);
                             store(FURIGANA_KEY, Some(if on { "on" } else { "off" }));
-                        }>{move || lang.get().text("furigana")}</button>
+                        }>{move || plain(lang.get().text("furigana"))}</button>
                 </Show>
             </div>
             {move || (link.get() == Link::Unpaired).then(|| view! {
@@ -180,7 +182,7 @@ fn Display() -> impl IntoView {
                         <input data-testid="display-code" inputmode="numeric" autocomplete="off"
                             prop:value=move || code.get() on:input=move |e| code.set(event_target_value(&e))/>
                     </label>
-                    <button class="display-button" type="submit">"ペアリング / Pair"</button>
+                    <button class="display-button" type="submit" data-testid="display-pair-submit">"ペアリング / Pair"</button>
                 </form>
             })}
             {move || message.get().map(|m| view! { <p class="display-status" role="alert">{m}</p> })}

@@ -577,8 +577,11 @@ fn connect_socket(ctx: Ctx) {
         let was_up = ctx.socket_up.get_untracked();
         ctx.socket_up.set(up);
         if up && !was_up {
-            // The display may have missed a step while the socket was down.
-            if let Some(step) = GUIDE.with(std::cell::Cell::get) {
+            // The display may have missed a step while the socket was down (a counter
+            // that has just loaded is idle and leaves the display as it is).
+            if let Some(step) =
+                GUIDE.with(std::cell::Cell::get).filter(|s| *s != guidance::Step::Idle)
+            {
                 ws::notify(&protocol::ClientMessage::Guide { step });
             }
             // After any gap the list is fetched again: results may have arrived meanwhile.

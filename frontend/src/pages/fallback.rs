@@ -67,10 +67,6 @@ fn follow_up_text(f: &FollowUp) -> &'static str {
 #[component]
 pub fn FallbackPage() -> impl IntoView {
     let c = ctx();
-    // Opened from the counter's 本日の受付 (a page load): the record it was opened for.
-    if let Some(id) = state::take_claim() {
-        c.claim_target.set(Some(id));
-    }
     let answers = RwSignal::new(Answers::new());
     // The reception first; after the follow-up, the claim (① → ② → ③) of one record:
     // the one chosen on 本日の受付, or the one just recorded here.
@@ -79,9 +75,9 @@ pub fn FallbackPage() -> impl IntoView {
     } else {
         Root::Reception
     });
-    // The target belongs to this visit of the screen: leaving it forgets the target, so
-    // the next patient's wizard starts at the reception, not at someone's claim.
-    on_cleanup(move || c.claim_target.set(None));
+    // The target belongs to this visit of the screen: leaving it is a page load (this is a
+    // bundle of its own) and the idle timeout forgets it (`app`), so the next patient's
+    // wizard starts at the reception, not at someone's claim.
     let n_insurer = RwSignal::new(String::new());
     let n_symbol = RwSignal::new(String::new());
     let n_number = RwSignal::new(String::new());

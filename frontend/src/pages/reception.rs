@@ -9,8 +9,8 @@ use crate::ws;
 use card::jpki::Holder;
 use card::ops::CheckReport;
 use card::pin::PinStatus;
-use leptos::prelude::*;
 use guidance::{PhoneOs, Step};
+use leptos::prelude::*;
 use leptos::task::spawn_local;
 use protocol::{ClientMessage, ServerMessage};
 

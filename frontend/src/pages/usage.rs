@@ -91,12 +91,22 @@ fn Plot(report: Report) -> impl IntoView {
 #[component]
 fn PatientSideCard(p: usage::care::PatientSide) -> impl IntoView {
     let rows = [
-        ("usage-cert-soon", "証明書の期限が3か月以内", "certificate expires within 3 months", p.expires_soon),
+        (
+            "usage-cert-soon",
+            "証明書の期限が3か月以内",
+            "certificate expires within 3 months",
+            p.expires_soon,
+        ),
         ("usage-cert-grace", "証明書が期限切れ（猶予期間中）", "expired, in grace", p.in_grace),
         ("usage-cert-lapsed", "証明書が期限切れ（猶予なし）", "lapsed", p.lapsed),
         ("usage-invited", "声かけした患者さん", "patients invited", p.invited),
         ("usage-seen-again", "声かけ後にまた来院", "invited earlier, seen again", p.seen_again),
-        ("usage-returned", "うちマイナ保険証で来院", "of whom with the マイナ保険証", p.returned_with_myna),
+        (
+            "usage-returned",
+            "うちマイナ保険証で来院",
+            "of whom with the マイナ保険証",
+            p.returned_with_myna,
+        ),
     ];
     view! {
         <section class="card" data-testid="usage-patient-side">

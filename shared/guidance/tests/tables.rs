@@ -29,7 +29,7 @@ fn every_step_has_its_sentences_in_every_language() {
                 assert!(!plain(text).trim().is_empty());
             }
         }
-        for ui in ["title", "voice_on", "voice_off", "furigana"] {
+        for ui in ["title", "voice_on", "voice_off", "furigana", "again"] {
             assert_ne!(lang.text(ui), ui, "{} lacks {ui}", lang.tag());
         }
     }

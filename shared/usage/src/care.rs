@@ -41,7 +41,10 @@ struct Visit {
 }
 
 /// The figures of `month` from a whole ledger (a voided record counts for nothing).
-pub fn patient_side<'a>(rows: impl IntoIterator<Item = LedgerRow<'a>>, month: YearMonth) -> PatientSide {
+pub fn patient_side<'a>(
+    rows: impl IntoIterator<Item = LedgerRow<'a>>,
+    month: YearMonth,
+) -> PatientSide {
     let rows: Vec<LedgerRow<'a>> = rows.into_iter().collect();
     let voided: BTreeSet<&str> =
         rows.iter().filter(|(_, kind, _, _)| *kind == "voided").map(|(id, ..)| *id).collect();

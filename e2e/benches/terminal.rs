@@ -58,6 +58,44 @@ async fn first_contentful_paint(b: &Browser, url: &str) -> Result<(f64, f64), St
     Err("no first-contentful-paint entry".into())
 }
 
+/// The least accessibility score either audited screen may have.
+const ACCESSIBILITY_FLOOR: f64 = 0.95;
+
+/// Lighthouse's accessibility score of `url` (npm `lighthouse` 12.2.3 from `tools/npm`,
+/// driving the Debian Chromium headless), and the titles of the audits that failed.
+fn lighthouse_accessibility(url: &str, out: &std::path::Path) -> (f64, Vec<String>) {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tools/npm/node_modules/.bin/lighthouse");
+    let status = std::process::Command::new(&bin)
+        .arg(url)
+        .args([
+            "--only-categories=accessibility",
+            "--chrome-flags=--headless=new --no-sandbox",
+            "--output=json",
+            "--quiet",
+        ])
+        .arg(format!("--output-path={}", out.display()))
+        .env("CHROME_PATH", "/usr/bin/chromium")
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e} (cargo xtask setup installs it)", bin.display()));
+    assert!(status.success(), "lighthouse {url}: {status}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).expect("lighthouse report"))
+            .expect("lighthouse JSON");
+    let score = report["categories"]["accessibility"]["score"].as_f64().expect("a score");
+    let failed = report["audits"]
+        .as_object()
+        .map(|audits| {
+            audits
+                .values()
+                .filter(|a| a["score"].as_f64().is_some_and(|s| s < 1.0))
+                .filter_map(|a| a["title"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    (score, failed)
+}
+
 async fn call(b: &Browser, expr: &str) -> Result<Vec<f64>, String> {
     let script = format!(
         "const done = arguments[arguments.length - 1]; {expr}.then(v => done(Array.from(v)), e => done('error: ' + e));"
@@ -153,7 +191,32 @@ fn main() {
         );
         b.close().await;
     });
+    // Accessibility (WCAG 2.2 AA is the bar; Lighthouse checks what a machine can): the
+    // counter's 受付 screen and the guidance display, paired by its link as a clinic would.
+    let code = server.pairing_code().expect("a pairing code");
+    let mut scores = Vec::new();
+    for (name, url) in [
+        ("受付 / counter", format!("http://localhost:{port}/#reception")),
+        ("案内画面 / display", format!("http://localhost:{port}/display.html#pair={code}")),
+    ] {
+        let (score, failed) = lighthouse_accessibility(&url, &data.join("lighthouse.json"));
+        println!(
+            "Lighthouse 12.2.3 accessibility, {name}: {score:.2}{}",
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(" (failed: {})", failed.join("; "))
+            }
+        );
+        scores.push((name, score));
+    }
     drop(bench_server);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+    for (name, score) in scores {
+        assert!(
+            score >= ACCESSIBILITY_FLOOR,
+            "{name}: accessibility {score} < {ACCESSIBILITY_FLOOR}"
+        );
+    }
 }

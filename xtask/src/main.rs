@@ -449,7 +449,7 @@ fn bench() -> Result<()> {
         "frontend with bench hooks (trunk build --release --features bench)",
         build_frontend_bench,
     )?;
-    step("terminal: sizes, first paint, enqueue, drain", || {
+    step("terminal: sizes, first paint, enqueue, drain, Lighthouse accessibility", || {
         run("cargo", &["build", "--locked", "--release", "-p", "bridge"])?;
         run("cargo", &["bench", "--locked", "-p", "e2e", "--bench", "terminal"])
     })

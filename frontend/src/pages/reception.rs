@@ -252,6 +252,11 @@ pub fn ReceptionPage(go: WriteSignal<crate::app::Page>) -> impl IntoView {
                                     Some(n) => format!("暗証番号の残り {n} 回 / PIN tries left: {n}"),
                                     None => String::new(),
                                 }}</p>
+                                // Ready to add the card to a phone at home? (The signing
+                                // password's tries, read spending none.)
+                                <p data-testid="precheck-phone">{move || check.with(|c| {
+                                    c.as_ref().and_then(CheckReport::phone_readiness).map(|r| r.line().to_string()).unwrap_or_default()
+                                })}</p>
                                 <p class="next" data-testid="precheck-next">"事前確認のみです。顔認証付きカードリーダーで確認してください / Pre-check only: confirm at the face-auth card reader"</p>
                             </div>
                         </Show>

@@ -13,6 +13,12 @@ pub const FID_AUTH_CERT: u16 = 0x000A;
 pub const FID_AUTH_CA_CERT: u16 = 0x000B;
 pub const FID_AUTH_KEY: u16 = 0x0017;
 pub const FID_AUTH_PIN: u16 = 0x0018;
+/// 署名用電子証明書 (readable after the signing password) and its CA (free).
+pub const FID_SIGN_CERT: u16 = 0x0001;
+pub const FID_SIGN_CA_CERT: u16 = 0x0002;
+/// The signing key and the 署名用パスワード (6–16 of A–Z 0–9, 5 tries).
+pub const FID_SIGN_KEY: u16 = 0x001A;
+pub const FID_SIGN_PIN: u16 = 0x001B;
 
 /// The DER prefix of a SHA-256 DigestInfo.
 pub const SHA256_DIGEST_INFO_PREFIX: &[u8] = &[

@@ -56,7 +56,7 @@ fn check_row(
         None => assert!(state(&CertificateState::NotYetValid), "{id}: certificate unread"),
     }
     assert_eq!((report.auth_pin, report.text_pin), (auth, text), "{id}");
-    assert!(c.commands <= 13, "{id}: {} APDUs", c.commands);
+    assert!(c.commands <= 15, "{id}: {} APDUs", c.commands);
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn android_certificate_needs_the_pin() {
 }
 
 /// The APDU budget of `check` (target ≤ 12; see ARCHITECTURE.md for why a card with a
-/// text AP needs 13): fixed by the file layout, so a regression shows here.
+/// text AP and a signing side needs 15): fixed by the file layout, so a regression shows here.
 #[test]
 fn check_apdu_count() {
     let policy = Policy::embedded().unwrap();
@@ -329,7 +329,11 @@ fn check_apdu_count() {
         block(check(&mut c, &policy, today())).unwrap();
         c.commands
     };
-    assert_eq!(count("yamada"), 13, "card: 3 token + 5 certificate + 2 auth PIN + 3 text PIN");
+    assert_eq!(
+        count("yamada"),
+        15,
+        "card: 3 token + 5 certificate + 2 auth PIN + 2 signing password + 3 text PIN"
+    );
     assert_eq!(count("ito"), 10, "iPhone: no text AP");
 }
 
@@ -368,4 +372,63 @@ fn the_certificate_walker_agrees_with_x509_cert() {
         assert!(CertificateSummary::from_der(&der[..cut]).is_err(), "cut at {cut}");
     }
     assert!(CertificateSummary::from_der(b"not a certificate").is_err());
+}
+
+/// Ready to add the card to a phone? `check` reads the signing password's tries without
+/// spending one: fresh (5), after two wrong entries (3), locked, and a card without a
+/// signing certificate (a child's). The signing certificate is unreadable before the
+/// password, and readable after it.
+#[test]
+fn check_reads_the_signing_password_without_spending_a_try() {
+    use card::ops::PhoneReadiness;
+    let policy = Policy::embedded().unwrap();
+    let mut yamada = card("yamada");
+    let report = block(check(&mut yamada, &policy, today())).unwrap();
+    assert_eq!(report.signing_password, Some(PinStatus::TriesLeft(5)));
+    assert_eq!(report.phone_readiness(), Some(PhoneReadiness::Ready { tries_left: 5 }));
+    assert_eq!(yamada.counters().sign, 5, "the check spent nothing");
+    // Two wrong passwords, then the check again.
+    let select = |fid: u16| Command::select_file(fid);
+    let sw = |c: &mut VirtualCard, cmd: &Command| {
+        let r = c.process(&cmd.to_bytes());
+        u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]])
+    };
+    sw(&mut yamada, &Command::select_application(card::jpki::JPKI_AID));
+    assert_eq!(sw(&mut yamada, &select(card::jpki::FID_SIGN_CERT)), 0x9000);
+    assert_eq!(
+        sw(&mut yamada, &Command::new(0x00, 0xB0, 0, 0).with_le(256)),
+        0x6982,
+        "the signing certificate before the password"
+    );
+    sw(&mut yamada, &select(card::jpki::FID_SIGN_PIN));
+    for _ in 0..2 {
+        let wrong = Command::new(0x00, 0x20, 0x00, 0x80).with_data(b"WRONG123");
+        sw(&mut yamada, &wrong);
+    }
+    let report = block(check(&mut yamada, &policy, today())).unwrap();
+    assert_eq!(report.phone_readiness(), Some(PhoneReadiness::Ready { tries_left: 3 }));
+    // The right password opens the signing certificate and restores the counter.
+    sw(&mut yamada, &Command::select_application(card::jpki::JPKI_AID));
+    sw(&mut yamada, &select(card::jpki::FID_SIGN_PIN));
+    let right = Command::new(0x00, 0x20, 0x00, 0x80).with_data(b"MADO2026");
+    assert_eq!(sw(&mut yamada, &right), 0x9000);
+    sw(&mut yamada, &select(card::jpki::FID_SIGN_CERT));
+    assert_eq!(sw(&mut yamada, &Command::new(0x00, 0xB0, 0, 0).with_le(256)), 0x9000);
+    assert_eq!(yamada.counters().sign, 5);
+
+    let mut locked = card("yamada");
+    locked.set_counters(card::virtual_card::PinCounters { auth: 3, text: 3, sign: 0 });
+    let report = block(check(&mut locked, &policy, today())).unwrap();
+    assert_eq!(report.phone_readiness(), Some(PhoneReadiness::Locked));
+    assert!(PhoneReadiness::Locked.line().ja.contains("PKI暗証番号リセットアプリ"));
+
+    let pki = TestPki::new(today()).unwrap();
+    let child = TestPerson { sign_password: None, ..*TestPerson::find("yamada").unwrap() };
+    let mut child = VirtualCard::new(&pki, &child).unwrap();
+    let report = block(check(&mut child, &policy, today())).unwrap();
+    assert_eq!(report.signing_password, None);
+    assert_eq!(report.phone_readiness(), Some(PhoneReadiness::NoSigningCertificate));
+    // A phone is not asked.
+    let report = block(check(&mut card("ito"), &policy, today())).unwrap();
+    assert_eq!(report.phone_readiness(), None);
 }

@@ -19,7 +19,8 @@ use crate::apdu::{
     Command, Response, StatusWord, INS_COMPUTE_SIGNATURE, INS_READ_BINARY, INS_SELECT, INS_VERIFY,
 };
 use crate::jpki::{
-    Holder, FID_AUTH_CA_CERT, FID_AUTH_CERT, FID_AUTH_KEY, FID_AUTH_PIN, FID_TOKEN, JPKI_AID,
+    Holder, FID_AUTH_CA_CERT, FID_AUTH_CERT, FID_AUTH_KEY, FID_AUTH_PIN, FID_SIGN_CA_CERT,
+    FID_SIGN_CERT, FID_SIGN_KEY, FID_SIGN_PIN, FID_TOKEN, JPKI_AID,
 };
 use crate::text_ap::{
     encode_basic_info, BasicInfo, FID_BASIC_INFO, FID_MY_NUMBER, FID_TEXT_PIN, TEXT_AID,
@@ -42,6 +43,13 @@ enum App {
 pub struct PinCounters {
     pub auth: u8,
     pub text: u8,
+    /// The signing password's (counters saved before the signing side existed read 5).
+    #[serde(default = "signing_tries")]
+    pub sign: u8,
+}
+
+fn signing_tries() -> u8 {
+    MAX_SIGN_TRIES
 }
 
 /// The card's state machine.
@@ -52,16 +60,21 @@ pub struct VirtualCard {
     key: RsaPrivateKey,
     auth_pin: [u8; 4],
     text_pin: [u8; 4],
+    /// The 署名用パスワード, `None` for a card without a signing certificate (a child's)
+    /// and for phones (their signing side is not modelled).
+    sign_password: Option<&'static str>,
     counters: PinCounters,
     selected_app: Option<App>,
     selected_ef: Option<u16>,
     auth_verified: bool,
     text_verified: bool,
+    sign_verified: bool,
     /// Commands processed since power-on (tests count APDUs with it).
     pub commands: usize,
 }
 
 const MAX_TRIES: u8 = 3;
+const MAX_SIGN_TRIES: u8 = crate::ops::SIGNING_TRIES;
 
 impl VirtualCard {
     /// A card for `person`, with certificates issued by `pki`.
@@ -71,8 +84,15 @@ impl VirtualCard {
         let mut token = person.holder.token().as_bytes().to_vec();
         token.resize(32, b' ');
         files.insert((App::Jpki, FID_TOKEN), token);
-        files.insert((App::Jpki, FID_AUTH_CERT), cert);
         files.insert((App::Jpki, FID_AUTH_CA_CERT), pki.ca_certificate_der().to_vec());
+        let sign_password = person.sign_password.filter(|_| person.holder == Holder::MyNumberCard);
+        if sign_password.is_some() {
+            // The test PKI issues one certificate per person: the signing file holds a copy
+            // (what matters here is that it exists and is readable only after the password).
+            files.insert((App::Jpki, FID_SIGN_CERT), cert.clone());
+            files.insert((App::Jpki, FID_SIGN_CA_CERT), pki.ca_certificate_der().to_vec());
+        }
+        files.insert((App::Jpki, FID_AUTH_CERT), cert);
         if !person.holder.is_phone() {
             let info = BasicInfo {
                 name: person.name.to_string(),
@@ -99,11 +119,13 @@ impl VirtualCard {
             key,
             auth_pin: pin(person.auth_pin),
             text_pin: pin(person.text_pin),
-            counters: PinCounters { auth: MAX_TRIES, text: MAX_TRIES },
+            sign_password,
+            counters: PinCounters { auth: MAX_TRIES, text: MAX_TRIES, sign: MAX_SIGN_TRIES },
             selected_app: None,
             selected_ef: None,
             auth_verified: false,
             text_verified: false,
+            sign_verified: false,
             commands: 0,
         };
         card.reset();
@@ -124,8 +146,11 @@ impl VirtualCard {
 
     /// Restores counters saved from an earlier session (they persist on a real card).
     pub fn set_counters(&mut self, counters: PinCounters) {
-        self.counters =
-            PinCounters { auth: counters.auth.min(MAX_TRIES), text: counters.text.min(MAX_TRIES) };
+        self.counters = PinCounters {
+            auth: counters.auth.min(MAX_TRIES),
+            text: counters.text.min(MAX_TRIES),
+            sign: counters.sign.min(MAX_SIGN_TRIES),
+        };
     }
 
     /// Power-on or reset: the session ends, the counters stay. An iPhone starts verified
@@ -175,6 +200,7 @@ impl VirtualCard {
                     // Security status is per application: selecting one ends the other's.
                     self.auth_verified = self.holder == Holder::IPhone && app == App::Jpki;
                     self.text_verified = false;
+                    self.sign_verified = false;
                 }
                 self.selected_app = Some(app);
                 self.selected_ef = None;
@@ -187,7 +213,9 @@ impl VirtualCard {
                     || matches!(
                         (app, fid),
                         (App::Jpki, FID_AUTH_KEY | FID_AUTH_PIN) | (App::Text, FID_TEXT_PIN)
-                    );
+                    )
+                    || (self.sign_password.is_some()
+                        && matches!((app, fid), (App::Jpki, FID_SIGN_KEY | FID_SIGN_PIN)));
                 if exists {
                     self.selected_ef = Some(fid);
                     sw(StatusWord::Ok)
@@ -206,6 +234,7 @@ impl VirtualCard {
         };
         let readable = match (app, fid) {
             (App::Jpki, FID_AUTH_CERT) if self.holder == Holder::AndroidPhone => self.auth_verified,
+            (App::Jpki, FID_SIGN_CERT) => self.sign_verified,
             (App::Text, FID_BASIC_INFO | FID_MY_NUMBER) => self.text_verified,
             _ => true,
         };
@@ -228,15 +257,25 @@ impl VirtualCard {
 
     fn verify(&mut self, c: &Command) -> Response {
         let sw = |s: StatusWord| Response::status(s.into());
-        let which = match (self.selected_app, self.selected_ef) {
-            (Some(App::Jpki), Some(FID_AUTH_PIN)) => App::Jpki,
-            (Some(App::Text), Some(FID_TEXT_PIN)) => App::Text,
-            _ => return sw(StatusWord::NotAllowed),
-        };
-        let (tries, verified, pin) = match which {
-            App::Jpki => (&mut self.counters.auth, &mut self.auth_verified, &self.auth_pin),
-            App::Text => (&mut self.counters.text, &mut self.text_verified, &self.text_pin),
-        };
+        let (tries, verified, pin, max): (&mut u8, &mut bool, &[u8], u8) =
+            match (self.selected_app, self.selected_ef) {
+                (Some(App::Jpki), Some(FID_AUTH_PIN)) => {
+                    (&mut self.counters.auth, &mut self.auth_verified, &self.auth_pin, MAX_TRIES)
+                }
+                (Some(App::Text), Some(FID_TEXT_PIN)) => {
+                    (&mut self.counters.text, &mut self.text_verified, &self.text_pin, MAX_TRIES)
+                }
+                (Some(App::Jpki), Some(FID_SIGN_PIN)) => match self.sign_password {
+                    Some(password) => (
+                        &mut self.counters.sign,
+                        &mut self.sign_verified,
+                        password.as_bytes(),
+                        MAX_SIGN_TRIES,
+                    ),
+                    None => return sw(StatusWord::NotAllowed),
+                },
+                _ => return sw(StatusWord::NotAllowed),
+            };
         if c.data.is_empty() {
             return if *verified {
                 sw(StatusWord::Ok)
@@ -249,8 +288,8 @@ impl VirtualCard {
         if *tries == 0 {
             return sw(StatusWord::Blocked);
         }
-        if c.data.as_slice() == pin.as_slice() {
-            *tries = MAX_TRIES;
+        if c.data.as_slice() == pin {
+            *tries = max;
             *verified = true;
             sw(StatusWord::Ok)
         } else {

@@ -24,6 +24,8 @@ pub struct TestPerson {
     pub expires_in_days: i64,
     pub auth_pin: &'static str,
     pub text_pin: &'static str,
+    /// The 署名用パスワード (a My Number card's; `None`: no signing certificate).
+    pub sign_password: Option<&'static str>,
 }
 
 impl TestPerson {
@@ -62,10 +64,12 @@ const fn person(
         expires_in_days,
         auth_pin: "1234",
         text_pin: "5678",
+        sign_password: Some("MADO2026"),
     }
 }
 
-/// Every virtual cardholder. PINs: auth `1234`, text AP `5678`.
+/// Every virtual cardholder. PINs: auth `1234`, text AP `5678`; a My Number card's
+/// 署名用パスワード `MADO2026`.
 pub const TEST_PERSONS: &[TestPerson] = &[
     person(
         "yamada",

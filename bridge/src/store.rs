@@ -363,6 +363,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         ("audit", "person", "TEXT NOT NULL DEFAULT ''"),
         // Guidance displays came later: every earlier device is a counter.
         ("devices", "role", "TEXT NOT NULL DEFAULT 'counter'"),
+        // A display paired from a counter's 設定 follows that counter (NULL: every counter).
+        ("devices", "follows", "TEXT"),
+        ("pairing_codes", "follows", "TEXT"),
     ] {
         let columns: Vec<String> = conn
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
@@ -1000,6 +1003,23 @@ impl Store {
         Ok(code)
     }
 
+    /// A pairing code that pairs only a guidance display, and one that follows `counter`
+    /// (a counter asks for it in 設定: a counter can make a display for itself, never another
+    /// counter).
+    pub fn new_display_code(&self, counter: &str, ttl_secs: i64) -> Result<String, StoreError> {
+        let code = one_time_code();
+        self.with(|c| {
+            c.execute("DELETE FROM pairing_codes WHERE expires_unix < ?1 OR used = 1", [now_unix()])?;
+            c.execute(
+                "INSERT OR REPLACE INTO pairing_codes (code_hash, expires_unix, used, follows) VALUES (?1, ?2, 0, ?3)",
+                params![sha256_hex(code.as_bytes()), now_unix() + ttl_secs, counter],
+            )?;
+            Ok(())
+        })?;
+        self.audit(counter, "display_code_issued", "-")?;
+        Ok(code)
+    }
+
     /// Trades a code for a device token; `None` when the code is unknown, used or expired.
     pub fn pair(
         &self,
@@ -1020,17 +1040,30 @@ impl Store {
         let device_id = uuid::Uuid::now_v7().to_string();
         let paired = self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let hash = sha256_hex(code.trim().as_bytes());
+            // A display's code (from a counter) pairs nothing but a display.
+            let follows: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT follows FROM pairing_codes WHERE code_hash = ?1 AND used = 0 AND expires_unix >= ?2",
+                    params![hash, now_unix()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(follows) = follows else { return Ok(false) };
+            if follows.is_some() && role != protocol::DeviceRole::Display {
+                return Ok(false);
+            }
             let changed = tx.execute(
                 "UPDATE pairing_codes SET used = 1 WHERE code_hash = ?1 AND used = 0 AND expires_unix >= ?2",
-                params![sha256_hex(code.trim().as_bytes()), now_unix()],
+                params![hash, now_unix()],
             )?;
             if changed != 1 {
                 return Ok(false);
             }
             let name: String = device_name.chars().filter(|c| !c.is_control()).take(60).collect();
             tx.execute(
-                "INSERT INTO devices (device_id, name, token_hash, created_time, role) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device_id, name, sha256_hex(token.as_bytes()), now_rfc3339(), role.as_str()],
+                "INSERT INTO devices (device_id, name, token_hash, created_time, role, follows) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![device_id, name, sha256_hex(token.as_bytes()), now_rfc3339(), role.as_str(), follows],
             )?;
             tx.commit()?;
             Ok(true)
@@ -1045,12 +1078,15 @@ impl Store {
     /// The counter a token belongs to, unless revoked. A guidance display's token is no
     /// counter's: it opens no API, no ledger and no card (see [`Store::display_for_token`]).
     pub fn device_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
-        self.token_of_role(token, protocol::DeviceRole::Counter)
+        Ok(self.token_of_role(token, protocol::DeviceRole::Counter)?.map(|(device, _)| device))
     }
 
-    /// The guidance display a token belongs to, unless revoked: it may only hear the
-    /// counter's guidance steps.
-    pub fn display_for_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// The guidance display a token belongs to, unless revoked, and the counter it follows
+    /// (`None`: every counter's steps): it may only hear the counters' guidance steps.
+    pub fn display_for_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
         self.token_of_role(token, protocol::DeviceRole::Display)
     }
 
@@ -1058,12 +1094,12 @@ impl Store {
         &self,
         token: &str,
         role: protocol::DeviceRole,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT device_id FROM devices WHERE token_hash = ?1 AND revoked_time IS NULL AND role = ?2",
+                "SELECT device_id, follows FROM devices WHERE token_hash = ?1 AND revoked_time IS NULL AND role = ?2",
                 params![sha256_hex(token.as_bytes()), role.as_str()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
         })

@@ -616,3 +616,69 @@ async fn a_display_hears_only_the_guidance_steps_and_its_token_opens_nothing() {
     let mut late = connect_as(&s, &display_token).await;
     assert_eq!(next_json(&mut late).await["body"], "confirmed");
 }
+
+/// Two counters, two displays: a display paired from a counter's 設定 follows that counter
+/// only, from the step it is at when the display connects; the code it used pairs nothing
+/// but a display.
+#[tokio::test]
+async fn a_display_paired_from_a_counter_follows_that_counter_only() {
+    let (store, _dir) = temp_store("display-follows");
+    let s = state(store);
+    let (first, second) = (pair(&s).await, pair(&s).await);
+    let ask_code = |token: String| {
+        let s = s.clone();
+        async move {
+            let res = warp::test::request()
+                .method("POST")
+                .path("/api/pair/display")
+                .header("host", HOST)
+                .header("origin", ORIGIN)
+                .header("authorization", format!("Bearer {token}"))
+                .reply(&routes(s))
+                .await;
+            assert_eq!(res.status(), 200, "{:?}", res.body());
+            serde_json::from_slice::<protocol::DisplayCode>(res.body()).unwrap().code
+        }
+    };
+    let pair_with = |code: String, role: &'static str| {
+        let s = s.clone();
+        async move {
+            warp::test::request()
+                .method("POST")
+                .path("/api/pair")
+                .header("host", HOST)
+                .header("origin", ORIGIN)
+                .json(&serde_json::json!({ "code": code, "device_name": "x", "role": role }))
+                .reply(&routes(s))
+                .await
+        }
+    };
+    // A counter cannot mint counters: its display code refuses a counter's pairing.
+    let code = ask_code(first.clone()).await;
+    assert_eq!(pair_with(code.clone(), "counter").await.status(), 403);
+    let res = pair_with(code, "display").await;
+    assert_eq!(res.status(), 200, "the refused try did not spend the code");
+    let first_display = serde_json::from_slice::<PairResponse>(res.body()).unwrap().token;
+    let code = ask_code(second.clone()).await;
+    let second_display =
+        serde_json::from_slice::<PairResponse>(pair_with(code, "display").await.body())
+            .unwrap()
+            .token;
+
+    let mut a = connect_as(&s, &first).await;
+    let mut b = connect_as(&s, &second).await;
+    a.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"card"}"#).await;
+    b.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"phone_first"}"#).await;
+    let mut da = connect_as(&s, &first_display).await;
+    let mut db = connect_as(&s, &second_display).await;
+    assert_eq!(next_json(&mut da).await["body"], "card", "its counter's step at once");
+    assert_eq!(next_json(&mut db).await["body"], "phone_first");
+    b.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"phone_failed"}"#).await;
+    a.send_text(r#"{"v":1,"id":"n","kind":"guide","step":"confirmed"}"#).await;
+    assert_eq!(next_json(&mut db).await["body"], "phone_failed");
+    assert_eq!(
+        next_json(&mut da).await["body"],
+        "confirmed",
+        "the other counter's step did not reach this display"
+    );
+}

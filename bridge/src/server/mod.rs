@@ -41,11 +41,28 @@ pub type Challenges = std::collections::HashMap<String, (Vec<u8>, Instant)>;
 const PROCESSING_RETRIES: usize = 3;
 const PROCESSING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Everything the handlers share.
 /// The address a request's connection came from (`tls::serve` puts it in the extensions).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub std::net::SocketAddr);
 
+/// The guidance steps the counters set (in memory: a bridge that restarts starts idle).
+#[derive(Debug, Default)]
+pub struct Guides {
+    by_counter: std::collections::HashMap<String, guidance::Step>,
+    last: Option<guidance::Step>,
+}
+
+impl Guides {
+    fn step(&self, follows: Option<&str>) -> guidance::Step {
+        match follows {
+            Some(counter) => self.by_counter.get(counter).copied(),
+            None => self.last,
+        }
+        .unwrap_or(guidance::Step::Idle)
+    }
+}
+
+/// Everything the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
@@ -64,9 +81,9 @@ pub struct AppState {
     pub challenges: Arc<std::sync::Mutex<Challenges>>,
     /// Topic + JSON body for every connected terminal (new events, face results, readers).
     pub broadcast: broadcast::Sender<(String, serde_json::Value)>,
-    /// The patient's step at the counter, as the last counter set it (a display that
-    /// connects shows it at once).
-    pub guide: Arc<std::sync::Mutex<guidance::Step>>,
+    /// The patient's step at each counter (a display that connects shows its counter's at
+    /// once).
+    pub guide: Arc<std::sync::Mutex<Guides>>,
     /// Registers the 照会番号 of booked patients confirmed here (`serve` starts it).
     pub registrar: Option<crate::gateway::register::Registrar>,
     /// Where tablets reach this bridge (the first LAN name and the port), for the kiosk's
@@ -120,19 +137,24 @@ impl AppState {
         Some(results)
     }
 
-    /// The guidance step displays show now.
-    pub fn guide(&self) -> guidance::Step {
-        self.guide.lock().map_or(guidance::Step::Idle, |g| *g)
+    /// The step a display shows now: its counter's, or (following none) the last any
+    /// counter set; idle before any.
+    pub fn guide(&self, follows: Option<&str>) -> guidance::Step {
+        self.guide.lock().map_or(guidance::Step::Idle, |g| g.step(follows))
     }
 
-    /// A counter moved the patient to `step`: every guidance display shows it.
-    pub fn set_guide(&self, step: guidance::Step) {
+    /// `counter` moved its patient to `step`: the displays that follow it (or every
+    /// counter) show it. The broadcast body is `{"from", "step"}`; a display hears the
+    /// step's word only.
+    pub fn set_guide(&self, counter: &str, step: guidance::Step) {
         if let Ok(mut g) = self.guide.lock() {
-            *g = step;
+            g.by_counter.insert(counter.to_string(), step);
+            g.last = Some(step);
         }
-        let _ = self
-            .broadcast
-            .send((protocol::GUIDE_TOPIC.into(), serde_json::Value::String(step.word().into())));
+        let _ = self.broadcast.send((
+            protocol::GUIDE_TOPIC.into(),
+            serde_json::json!({ "from": counter, "step": step.word() }),
+        ));
     }
 
     /// A page of events after `after` for `device` (told once after a restore:
@@ -356,7 +378,7 @@ impl AppState {
             #[cfg(feature = "test-doubles")]
             dev_usb: None,
             broadcast: broadcast::channel(1024).0,
-            guide: Arc::new(std::sync::Mutex::new(guidance::Step::Idle)),
+            guide: Arc::default(),
             registrar: None,
             ca_sha256: None,
             tablet_address: None,
@@ -847,6 +869,26 @@ pub fn routes(
             })
         });
 
+    // A counter pairs its own guidance display: the code pairs only a display, which then
+    // follows this counter.
+    let pair_display = warp::path!("api" / "pair" / "display")
+        .and(warp::post())
+        .and(host.clone())
+        .and(origin.clone())
+        .and(device.clone())
+        .and(with_state.clone())
+        .and_then(|device_id: String, s: AppState| async move {
+            let store = s.store.clone();
+            let counter = device_id.clone();
+            let code = blocking(move || store.new_display_code(&counter, 600)).await?;
+            Ok::<_, Rejection>(match code {
+                Ok(code) => {
+                    warp::reply::json(&protocol::DisplayCode { code, minutes: 10 }).into_response()
+                }
+                Err(e) => error_reply(StatusCode::INTERNAL_SERVER_ERROR, "store", &e.to_string()),
+            })
+        });
+
     let push = warp::path!("api" / "sync" / "push")
         .and(warp::post())
         .and(host.clone())
@@ -977,6 +1019,8 @@ pub fn routes(
         .or(pair)
         .unify()
         .or(pair_qr)
+        .unify()
+        .or(pair_display)
         .unify()
         .or(staff::routes(&state))
         .unify()

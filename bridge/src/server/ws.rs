@@ -43,7 +43,8 @@ fn error(id: Option<String>, code: &str, message: &str) -> Message {
 /// Who opened the socket: a counter (everything) or a guidance display (the steps only).
 enum Peer {
     Counter(String),
-    Display(String),
+    /// A display and the counter it follows (`None`: every counter).
+    Display(String, Option<String>),
 }
 
 async fn peer_for(state: &AppState, token: String) -> Option<Peer> {
@@ -52,7 +53,8 @@ async fn peer_for(state: &AppState, token: String) -> Option<Peer> {
         if let Ok(Some(device)) = store.device_for_token(&token) {
             return Some(Peer::Counter(device));
         }
-        store.display_for_token(&token).ok().flatten().map(Peer::Display)
+        let (display, follows) = store.display_for_token(&token).ok().flatten()?;
+        Some(Peer::Display(display, follows))
     })
     .await
     .ok()
@@ -69,7 +71,7 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
                 Ok(ClientEnvelope { message: ClientMessage::Hello { token }, id, .. }) => {
                     match peer_for(&state, token).await {
                         Some(peer) => {
-                            let (Peer::Counter(device) | Peer::Display(device)) = &peer;
+                            let (Peer::Counter(device) | Peer::Display(device, _)) = &peer;
                             let welcome = ServerMessage::Welcome {
                                 device_id: device.clone(),
                                 server_time: crate::clock::now_rfc3339(),
@@ -110,7 +112,9 @@ pub(crate) async fn session(socket: WebSocket, state: AppState) {
     };
     let device_id = match peer {
         Peer::Counter(device) => device,
-        Peer::Display(device) => return display_session(tx, rx, state, device).await,
+        Peer::Display(device, follows) => {
+            return display_session(tx, rx, state, device, follows).await
+        }
     };
     let mut events = state.broadcast.subscribe();
     let mut check = tokio::time::interval(REVOCATION_CHECK);
@@ -265,7 +269,7 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Option<Mess
             }
         }
         ClientMessage::Guide { step } => {
-            state.set_guide(step);
+            state.set_guide(device_id, step);
             return None;
         }
         ClientMessage::Lookup { query } => {
@@ -282,14 +286,16 @@ async fn handle(state: &AppState, device_id: &str, text_in: &str) -> Option<Mess
     Some(text(&ServerEnvelope::reply(id, reply)))
 }
 
-/// A guidance display's socket: the counter's current step at once (a display that
-/// starts, reloads or comes back shows where the patient is), then every new step. It
-/// hears no other event and may ask nothing but `ping`.
+/// A guidance display's socket: its counter's current step at once (a display that
+/// starts, reloads or comes back shows where the patient is), then every new step of that
+/// counter (or of every counter, when it follows none). It hears no other event and may ask
+/// nothing but `ping`.
 async fn display_session(
     mut tx: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: futures_util::stream::SplitStream<WebSocket>,
     state: AppState,
     device_id: String,
+    follows: Option<String>,
 ) {
     let step = |step: guidance::Step| {
         text(&ServerEnvelope::reply(
@@ -301,7 +307,7 @@ async fn display_session(
         ))
     };
     let mut events = state.broadcast.subscribe();
-    if tx.send(step(state.guide())).await.is_err() {
+    if tx.send(step(state.guide(follows.as_deref()))).await.is_err() {
         return;
     }
     let mut check = tokio::time::interval(REVOCATION_CHECK);
@@ -317,8 +323,17 @@ async fn display_session(
             }
             event = events.recv() => {
                 let Ok((topic, body)) = event else { continue };
-                let Some(s) = body.as_str().and_then(guidance::Step::from_word) else { continue };
-                if topic == protocol::GUIDE_TOPIC && tx.send(step(s)).await.is_err() {
+                if topic != protocol::GUIDE_TOPIC {
+                    continue;
+                }
+                let from = body["from"].as_str();
+                if follows.as_deref().is_some_and(|counter| Some(counter) != from) {
+                    continue;
+                }
+                let Some(s) = body["step"].as_str().and_then(guidance::Step::from_word) else {
+                    continue;
+                };
+                if tx.send(step(s)).await.is_err() {
                     return;
                 }
             }

@@ -140,6 +140,15 @@ impl DeviceRole {
     }
 }
 
+/// `POST /api/pair/display` (a counter): a code that pairs one guidance display, which
+/// then follows this counter's steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisplayCode {
+    pub code: String,
+    pub minutes: u32,
+}
+
 /// The WebSocket event topic of the counter's guidance step (its body is the step's word).
 pub const GUIDE_TOPIC: &str = "guide";
 

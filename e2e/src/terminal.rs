@@ -195,6 +195,10 @@ pub fn numbers_of(person: &str) -> serde_json::Value {
 /// follows).
 pub async fn look_up_numbers(b: &Browser, q: &serde_json::Value) -> Result<(), String> {
     b.click("nav-numbers").await?;
+    // From another bundle (困ったとき, the office) this is a page load: type once the screen
+    // is up and the terminal has started.
+    b.find("page-numbers", 20).await?;
+    b.wait_text("status-bridge", "bridge up", 20).await?;
     for field in ["insurer", "symbol", "number", "branch", "birth"] {
         b.type_into(field, q[field].as_str().unwrap_or("")).await?;
     }

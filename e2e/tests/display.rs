@@ -84,10 +84,18 @@ async fn the_display_follows_the_counter_in_the_patients_language_and_never_spea
         counter.js("const s = document.querySelector('[data-testid=reader-mode]'); s.value = 'usb'; s.dispatchEvent(new Event('change'));").await?;
         counter.wait_text("settings-saved", "saved: reader", 5).await?;
 
-        // The display pairs as a display with a code from the bridge.
+        // The counter's 設定 issues its display's code; the display pairs with it (and then
+        // follows this counter only: `bridge/tests/server.rs` has two of each).
+        counter.click("display-code-new").await?;
+        counter
+            .wait_until("the display code", 10, || async {
+                counter.text("display-code").await.trim().len() == 8
+            })
+            .await?;
+        let code = counter.text("display-code").await.trim().to_string();
         display.goto(&format!("http://localhost:{}/display.html", server.port)).await?;
         display.find("display-pair", 20).await?;
-        display.type_into("display-code", &server.pairing_code()?).await?;
+        display.type_into("display-code", &code).await?;
         display.click("display-pair-submit").await?;
         display
             .wait_until("the display to connect", 15, || async {

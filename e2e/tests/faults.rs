@@ -372,8 +372,9 @@ async fn certificate_grace_expiry_and_phones_through_the_own_reader() {
     let _one = ONE_AT_A_TIME.lock().await;
     // (person, what check shows, confirmed?)
     let rows = [
-        ("suzuki", "猶予期間中", true),
-        ("takahashi", "猶予なし", false),
+        // The counter's exact-date lines (`eligibility::expiry::Expiry::counter_line`).
+        ("suzuki", "まで保険証としてのみ利用可", true),
+        ("takahashi", "猶予期間も過ぎ", false),
         ("tanaka", "暗証番号の後", true),
         // An iPhone (its certificate readable at once, the PIN step done by Face ID on the
         // phone) and an Android phone whose certificate expired 5 days ago: no grace.

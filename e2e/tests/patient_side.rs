@@ -56,6 +56,9 @@ async fn an_invitation_yesterday_and_the_return_with_the_card_today_count_in_usa
         today.wait_text("usage-invited", invited, 20).await?;
         today.wait_text("usage-seen-again", "1 人", 20).await?;
         today.wait_text("usage-returned", "1 人", 20).await?;
+        today
+            .js("document.querySelector('[data-testid=usage-patient-side]').scrollIntoView({block: 'center'}); return true")
+            .await?;
         today.screenshot(&screenshots().join("usage-patient-side.png")).await?;
         Ok::<(), String>(())
     }

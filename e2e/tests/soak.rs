@@ -107,14 +107,29 @@ async fn face(b: &Browser, share: &Path, person: &str, name: &str) -> Result<f64
     Ok(latency)
 }
 
+/// The numbers screen is up and the terminal has started (its bridge line says up).
+async fn settled(b: &Browser) -> Result<(), String> {
+    b.find("page-numbers", 20).await?;
+    b.wait_text("status-bridge", "bridge up", 20).await
+}
+
 /// The lookup path: the document's numbers → the result card → recorded.
 async fn lookup(b: &Browser, q: &serde_json::Value) -> Result<f64, String> {
     b.click("nav-numbers").await?;
+    // From 困ったとき this is a page load: type once the screen is up and the terminal has
+    // started (see Known gaps: keystrokes in the first moments after a load can be lost).
+    settled(b).await?;
     for field in ["insurer", "symbol", "number", "branch", "birth"] {
         b.type_into(field, q[field].as_str().unwrap_or("")).await?;
     }
     let start = Instant::now();
-    b.click("lookup").await?;
+    if let Err(e) = b.click("lookup").await {
+        // What the screen held (the failure names it, not only "disabled").
+        let held = b
+            .js("return [location.href, ...['insurer','symbol','number','branch','birth'].map(t => document.querySelector(`[data-testid=${t}]`)?.value), performance.now(), document.referrer, performance.getEntriesByType('navigation')[0]?.type]")
+            .await;
+        return Err(format!("{e}: typed {q} but the screen held {held:?}"));
+    }
     until(
         b,
         "the result card",

@@ -257,13 +257,18 @@ pub fn App(bundle: Bundle) -> impl IntoView {
                     // the office's, and its own screens leave the page with the load.
                     if gate() {
                         if bundle.home == OFFICE.home {
-                            return (bundle.render)(Page::SignIn, set_page);
+                            return untrack(move || (bundle.render)(Page::SignIn, set_page));
                         }
                         load(Page::SignIn);
                         return ().into_any();
                     }
                     generation.get();
-                    (bundle.render)(page.get(), set_page)
+                    // A screen is rebuilt when the page, the gate or the generation changes,
+                    // never because its own body read a signal: untracked, so that a signal a
+                    // screen reads while it is built (the ledger a sync refreshes) cannot
+                    // rebuild it and wipe what staff are typing.
+                    let p = page.get();
+                    untrack(move || (bundle.render)(p, set_page))
                 }}
             </main>
             <StatusBar/>

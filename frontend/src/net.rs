@@ -149,6 +149,11 @@ pub async fn pairing_qr(token: Option<&str>) -> Result<protocol::PairingQr, NetE
     call("POST", "/api/pair/qr", token, Some("{}".into()), SYNC_MS).await
 }
 
+/// A code that pairs one guidance display following this counter.
+pub async fn display_code(token: Option<&str>) -> Result<protocol::DisplayCode, NetError> {
+    call("POST", "/api/pair/display", token, Some("{}".into()), SYNC_MS).await
+}
+
 pub async fn push(token: &str, ops: Vec<protocol::Op>) -> Result<protocol::PushResponse, NetError> {
     let body = crate::json::to_text(&protocol::PushRequest { ops }).unwrap_or_default();
     call("POST", "/api/sync/push", Some(token), Some(body), SYNC_MS).await

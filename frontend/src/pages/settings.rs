@@ -59,6 +59,14 @@ pub fn SettingsPage() -> impl IntoView {
             tablet_qr.set(Some(qr.map_err(|e| e.to_string())));
         });
     };
+    // This counter's guidance display (a tablet or second screen facing the patient).
+    let display_code = RwSignal::new(None::<Result<protocol::DisplayCode, String>>);
+    let show_display_code = move |_| {
+        spawn_local(async move {
+            let code = crate::net::display_code(c.token.get_untracked().as_deref()).await;
+            display_code.set(Some(code.map_err(|e| e.to_string())));
+        });
+    };
     let retention = RwSignal::new(crate::ids::whole(state::DEFAULT_RETENTION_DAYS));
     spawn_local(async move {
         if let Some(store) = state::store() {
@@ -115,6 +123,18 @@ pub fn SettingsPage() -> impl IntoView {
                         <p data-testid="tablet-qr-fingerprint" class="small">{format!("CA SHA-256: {}", qr.fingerprint)}</p>
                     }.into_any(),
                     Err(e) => view! { <p data-testid="tablet-qr-message">{e}</p> }.into_any(),
+                })}
+            </section>
+            <section class="card">
+                <h2><Bi ja="患者さん向け案内画面" en="Patient guidance display"/></h2>
+                <p>"患者さんに向けたタブレットや2台目の画面で display.html を開き、このコードを入力します。その画面はこの受付の案内だけを表示します（10分間・1回限り）/ open display.html on the tablet or second screen facing the patient and type this code: it then follows this counter (10 minutes, once)"</p>
+                <button class="big" data-testid="display-code-new" prop:disabled=move || c.token.get().is_none() on:click=show_display_code>"コードを発行 / Issue a code"</button>
+                {move || display_code.get().map(|code| match code {
+                    Ok(code) => view! {
+                        <p class="big-figure" data-testid="display-code">{code.code.clone()}</p>
+                        <a class="button" data-testid="display-open" href=format!("/display.html#pair={}", code.code) target="_blank">"この端末で開く / open it on this device"</a>
+                    }.into_any(),
+                    Err(e) => view! { <p data-testid="display-code-message">{e}</p> }.into_any(),
                 })}
             </section>
             <section class="card">

@@ -121,7 +121,8 @@ fn print_step_summary(total: f64) {
 }
 
 /// The shared crates, which must build for the browser as well.
-const SHARED: &[&str] = &["eligibility", "fallback", "card", "oqs", "protocol", "usage"];
+const SHARED: &[&str] =
+    &["eligibility", "fallback", "card", "oqs", "protocol", "usage", "reception", "guidance"];
 
 /// `cargo clippy SELECTION --all-targets --locked -- -D warnings`.
 fn clippy(selection: &[&str]) -> Result<()> {

@@ -151,3 +151,51 @@ fn hot_plug_events_and_service_restart() {
     pcsc.wait_for_card(true);
     assert!(service.check(None, &Policy::embedded().unwrap(), today()).is_ok());
 }
+
+/// OpenSC, an independent JPKI client, binds to the virtual card through pcscd + vpcd: its
+/// JPKI emulator finds the card's PINs (the signing password among them, EF 001B) and lists
+/// its certificates (`cargo xtask test` installs the Debian package `opensc`).
+#[test]
+fn opensc_binds_to_the_virtual_card_and_lists_its_certificates() {
+    let tool = "pkcs15-tool";
+    let _pcsc = Pcsc::start(env!("CARGO_BIN_EXE_bridge"), "yamada", &TODAY);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(["--reader", READER])
+            .args(args)
+            .output()
+            .expect("pkcs15-tool runs (cargo xtask setup installs the Debian package opensc)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "pkcs15-tool {args:?}: {text}");
+        text
+    };
+    // Its JPKI emulator names the four: auth, signing (private: behind the password), and
+    // their CAs, at the files the card has.
+    let certificates = run(&["--list-certificates"]);
+    for (name, path) in [
+        ("[User Authentication Certificate]", "000a"),
+        ("[Digital Signature Certificate]", "0001"),
+        ("[User Authentication Certificate CA]", "000b"),
+        ("[Digital Signature Certificate CA]", "0002"),
+    ] {
+        let block = certificates.split("X.509 Certificate ").find(|b| b.starts_with(name));
+        assert!(
+            block.is_some_and(|b| b.contains(&format!("Path           : {path}"))),
+            "{name} at {path}: {certificates}"
+        );
+    }
+    // And reads both PINs' tries without spending one: 3 for the auth PIN, 5 for the
+    // signing password (EF 001B).
+    let pins = run(&["--list-pins"]);
+    let tries = |name: &str| {
+        pins.split("PIN [").find(|b| b.starts_with(name)).and_then(|b| {
+            b.lines().find_map(|l| l.trim().strip_prefix("Tries left     : ").map(str::to_string))
+        })
+    };
+    assert_eq!(tries("User Authentication PIN").as_deref(), Some("3"), "{pins}");
+    assert_eq!(tries("Digital Signature PIN").as_deref(), Some("5"), "{pins}");
+}

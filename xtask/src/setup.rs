@@ -27,6 +27,8 @@ const DEBIAN: &[&str] = &[
     "chromium",
     "chromium-driver",
     "fonts-ipafont-gothic",
+    // OpenSC: an independent JPKI client binds to the virtual card (bridge/tests/pcsc.rs).
+    "opensc",
     // Chinese and Hangul for the guidance display's five languages (1.6 MB).
     "fonts-wqy-microhei",
 ];

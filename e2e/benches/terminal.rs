@@ -132,6 +132,25 @@ fn main() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let token = bench_server.pair("bench").expect("pair");
+    // Accessibility (WCAG 2.2 AA is the bar; Lighthouse checks what a machine can): the
+    // counter's 受付 screen and the guidance display, paired by its link as a clinic would.
+    let code = server.pairing_code().expect("a pairing code");
+    let mut scores = Vec::new();
+    for (name, url) in [
+        ("受付 / counter", format!("http://localhost:{port}/#reception")),
+        ("案内画面 / display", format!("http://localhost:{port}/display.html#pair={code}")),
+    ] {
+        let (score, failed) = lighthouse_accessibility(&url, &data.join("lighthouse.json"));
+        println!(
+            "Lighthouse 12.2.3 accessibility, {name}: {score:.2}{}",
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(" (failed: {})", failed.join("; "))
+            }
+        );
+        scores.push((name, score));
+    }
     runtime.block_on(async {
         let url = format!("http://localhost:{port}/");
         let (mut paints, mut screens) = (Vec::new(), Vec::new());
@@ -191,25 +210,6 @@ fn main() {
         );
         b.close().await;
     });
-    // Accessibility (WCAG 2.2 AA is the bar; Lighthouse checks what a machine can): the
-    // counter's 受付 screen and the guidance display, paired by its link as a clinic would.
-    let code = server.pairing_code().expect("a pairing code");
-    let mut scores = Vec::new();
-    for (name, url) in [
-        ("受付 / counter", format!("http://localhost:{port}/#reception")),
-        ("案内画面 / display", format!("http://localhost:{port}/display.html#pair={code}")),
-    ] {
-        let (score, failed) = lighthouse_accessibility(&url, &data.join("lighthouse.json"));
-        println!(
-            "Lighthouse 12.2.3 accessibility, {name}: {score:.2}{}",
-            if failed.is_empty() {
-                String::new()
-            } else {
-                format!(" (failed: {})", failed.join("; "))
-            }
-        );
-        scores.push((name, score));
-    }
     drop(bench_server);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);

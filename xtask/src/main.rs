@@ -245,13 +245,31 @@ fn trunk_release(dist: &str, features: Option<&str>) -> Result<()> {
     let out = root().join(dist);
     for (source, page) in PAGES {
         let into = if page == "index.html" { dist.to_string() } else { format!("{dist}.{page}") };
-        let mut args =
-            vec!["build", "--release", "--cargo-profile", "wasm-release", "--dist", &into];
-        if let Some(features) = features {
-            args.extend(["--features", features]);
+        let args = vec!["build", "--release", "--cargo-profile", "wasm-release", "--dist", &into];
+        match features {
+            // Trunk ignores `--features` for a page whose rust link sets its own cargo
+            // options (`data-cargo-no-default-features`): the features go into a copy of the
+            // page, built beside it and removed (the bench hooks were silently missing).
+            Some(features) => {
+                let original = std::fs::read_to_string(root().join(source))?;
+                let with = original.replace(
+                    "rel=\"rust\"",
+                    &format!("rel=\"rust\" data-cargo-features=\"{features}\""),
+                );
+                let copy = source.replace(".html", ".features.html");
+                std::fs::write(root().join(&copy), with)?;
+                let mut args = args.clone();
+                args.push(&copy);
+                let built = run("trunk", &args);
+                let _ = std::fs::remove_file(root().join(&copy));
+                built?;
+            }
+            None => {
+                let mut args = args.clone();
+                args.push(source);
+                run("trunk", &args)?;
+            }
         }
-        args.push(source);
-        run("trunk", &args)?;
         if into != dist {
             let staged = root().join(&into);
             for entry in std::fs::read_dir(&staged)? {

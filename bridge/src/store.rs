@@ -990,15 +990,7 @@ impl Store {
 
     /// A new one-time pairing code (8 digits), valid for `ttl_secs`.
     pub fn new_pairing_code(&self, ttl_secs: i64) -> Result<String, StoreError> {
-        let code = one_time_code();
-        self.with(|c| {
-            c.execute("DELETE FROM pairing_codes WHERE expires_unix < ?1 OR used = 1", [now_unix()])?;
-            c.execute(
-                "INSERT OR REPLACE INTO pairing_codes (code_hash, expires_unix, used) VALUES (?1, ?2, 0)",
-                params![sha256_hex(code.as_bytes()), now_unix() + ttl_secs],
-            )?;
-            Ok(())
-        })?;
+        let code = self.issue_code(ttl_secs, None)?;
         self.audit("operator", "pairing_code_issued", "-")?;
         Ok(code)
     }
@@ -1007,16 +999,23 @@ impl Store {
     /// (a counter asks for it in 設定: a counter can make a display for itself, never another
     /// counter).
     pub fn new_display_code(&self, counter: &str, ttl_secs: i64) -> Result<String, StoreError> {
+        let code = self.issue_code(ttl_secs, Some(counter))?;
+        self.audit(counter, "display_code_issued", "-")?;
+        Ok(code)
+    }
+
+    /// Stores a fresh one-time code's hash (`follows`: the counter a display paired with it
+    /// will follow) and forgets expired and used ones.
+    fn issue_code(&self, ttl_secs: i64, follows: Option<&str>) -> Result<String, StoreError> {
         let code = one_time_code();
         self.with(|c| {
             c.execute("DELETE FROM pairing_codes WHERE expires_unix < ?1 OR used = 1", [now_unix()])?;
             c.execute(
                 "INSERT OR REPLACE INTO pairing_codes (code_hash, expires_unix, used, follows) VALUES (?1, ?2, 0, ?3)",
-                params![sha256_hex(code.as_bytes()), now_unix() + ttl_secs, counter],
+                params![sha256_hex(code.as_bytes()), now_unix() + ttl_secs, follows],
             )?;
             Ok(())
         })?;
-        self.audit(counter, "display_code_issued", "-")?;
         Ok(code)
     }
 

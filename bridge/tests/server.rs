@@ -48,18 +48,9 @@ async fn socket(s: &AppState, origin: &str) -> Result<warp::test::WsClient, warp
         .await
 }
 
+/// A counter, paired as a terminal of the first wave did: no `role` (it defaults to counter).
 async fn pair(s: &AppState) -> String {
-    let code = s.store.new_pairing_code(300).unwrap();
-    let res = warp::test::request()
-        .method("POST")
-        .path("/api/pair")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .json(&serde_json::json!({ "code": code, "device_name": "受付1" }))
-        .reply(&routes(s.clone()))
-        .await;
-    assert_eq!(res.status(), 200, "{:?}", res.body());
-    serde_json::from_slice::<PairResponse>(res.body()).unwrap().token
+    pair_as(s, None, "受付1").await
 }
 
 #[tokio::test]
@@ -524,14 +515,17 @@ async fn the_pairing_qr_code_is_for_the_kiosk_on_loopback_only() {
     assert_eq!(pairing(code.to_string()).await, 403);
 }
 
-async fn pair_as(s: &AppState, role: &str) -> String {
+async fn pair_as(s: &AppState, role: Option<&str>, name: &str) -> String {
     let code = s.store.new_pairing_code(300).unwrap();
     let res = warp::test::request()
         .method("POST")
         .path("/api/pair")
         .header("host", HOST)
         .header("origin", ORIGIN)
-        .json(&serde_json::json!({ "code": code, "device_name": "案内画面", "role": role }))
+        .json(&match role {
+            Some(role) => serde_json::json!({ "code": code, "device_name": name, "role": role }),
+            None => serde_json::json!({ "code": code, "device_name": name }),
+        })
         .reply(&routes(s.clone()))
         .await;
     assert_eq!(res.status(), 200, "{:?}", res.body());
@@ -563,7 +557,7 @@ async fn a_display_hears_only_the_guidance_steps_and_its_token_opens_nothing() {
     let (store, _dir) = temp_store("display");
     let s = state(store);
     let counter = pair(&s).await;
-    let display_token = pair_as(&s, "display").await;
+    let display_token = pair_as(&s, Some("display"), "案内画面").await;
     assert_eq!(
         s.store.devices().unwrap().iter().map(|d| d.role.as_str()).collect::<Vec<_>>(),
         ["counter", "display"]
